@@ -1,0 +1,207 @@
+//! [`read`] and [`write`](fn@write) of model files, and their in-memory halves [`decode`] and
+//! [`encode`].
+//!
+//! [`write`](fn@write) validates first and then writes a temporary file next to the target and
+//! renames it, so the target is either the old file or the complete new one, never half
+//! written. [`read`] checks, in order: safetensors framing, the [`METADATA_KEY`] metadata,
+//! the JSON, the format version (before the rest of the JSON, so a newer file says
+//! "version 2 is not supported" rather than "missing field"), tensor dtypes, then
+//! [`Model::validate`]. Every error from either names the file.
+
+use std::collections::{BTreeMap, HashMap};
+use std::fs;
+use std::io::Write as _;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use safetensors::tensor::TensorView;
+use safetensors::{Dtype, SafeTensors};
+
+use super::description::{FORMAT_VERSION, METADATA_KEY, ModelDescription};
+use super::error::ModelError;
+use super::{Model, TensorData};
+
+/// Reads and validates a model file.
+pub fn read(path: &Path) -> Result<Model, ModelError> {
+    let bytes = fs::read(path).map_err(|error| {
+        ModelError::Io {
+            action: "read the model file",
+            error,
+        }
+        .in_file(path)
+    })?;
+    decode(&bytes).map_err(|e| e.in_file(path))
+}
+
+/// Validates a model and writes it to `path` atomically (temporary file, then rename).
+/// On error nothing is left at `path` that was not there before.
+pub fn write(path: &Path, model: &Model) -> Result<(), ModelError> {
+    let bytes = encode(model).map_err(|e| e.in_file(path))?;
+    write_atomic(path, &bytes).map_err(|e| e.in_file(path))
+}
+
+/// Parses and validates the bytes of a model file.
+pub fn decode(bytes: &[u8]) -> Result<Model, ModelError> {
+    let not_safetensors = |e: safetensors::SafeTensorError| ModelError::NotSafetensors {
+        reason: e.to_string(),
+    };
+    let (_, header) = SafeTensors::read_metadata(bytes).map_err(not_safetensors)?;
+    let json = header
+        .metadata()
+        .as_ref()
+        .and_then(|m| m.get(METADATA_KEY))
+        .ok_or(ModelError::MissingMetadata { key: METADATA_KEY })?;
+    let bad_json = |e: serde_json::Error| ModelError::BadDescription {
+        key: METADATA_KEY,
+        message: e.to_string(),
+    };
+    let value: serde_json::Value = serde_json::from_str(json).map_err(bad_json)?;
+    if let Some(found) = value
+        .get("format_version")
+        .and_then(serde_json::Value::as_u64)
+    {
+        if found != u64::from(FORMAT_VERSION) {
+            return Err(ModelError::UnsupportedVersion {
+                found,
+                supported: FORMAT_VERSION,
+            });
+        }
+    }
+    let description: ModelDescription = serde_json::from_str(json).map_err(bad_json)?;
+
+    let file = SafeTensors::deserialize(bytes).map_err(not_safetensors)?;
+    let mut views: Vec<(&str, TensorView<'_>)> = file.iter().collect();
+    views.sort_by(|a, b| a.0.cmp(b.0));
+    let mut tensors = BTreeMap::new();
+    for (name, view) in views {
+        if view.dtype() != Dtype::F32 {
+            return Err(ModelError::TensorDtype {
+                name: name.to_string(),
+                dtype: view.dtype().to_string(),
+            });
+        }
+        let data = view
+            .data()
+            .chunks_exact(4)
+            .map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]]))
+            .collect();
+        let tensor = TensorData {
+            shape: view.shape().to_vec(),
+            data,
+        };
+        tensors.insert(name.to_string(), tensor);
+    }
+    let model = Model {
+        description,
+        tensors,
+    };
+    model.validate()?;
+    Ok(model)
+}
+
+/// Validates a model and encodes it as the bytes of a model file.
+pub fn encode(model: &Model) -> Result<Vec<u8>, ModelError> {
+    model.validate()?;
+    let encode_error = |reason: String| ModelError::Encode { reason };
+    let json =
+        serde_json::to_string(&model.description).map_err(|e| encode_error(e.to_string()))?;
+    let metadata = HashMap::from([(METADATA_KEY.to_string(), json)]);
+    let bytes: Vec<(&String, &TensorData, Vec<u8>)> = model
+        .tensors
+        .iter()
+        .map(|(name, t)| {
+            (
+                name,
+                t,
+                t.data.iter().flat_map(|v| v.to_le_bytes()).collect(),
+            )
+        })
+        .collect();
+    let mut views = Vec::with_capacity(bytes.len());
+    for (name, tensor, data) in &bytes {
+        let view = TensorView::new(Dtype::F32, tensor.shape.clone(), data)
+            .map_err(|e| encode_error(format!("tensor {name}: {e}")))?;
+        views.push((name.as_str(), view));
+    }
+    safetensors::serialize(views, Some(metadata)).map_err(|e| encode_error(e.to_string()))
+}
+
+/// Writes `bytes` to a fresh temporary file in the directory of `path`, syncs it, and
+/// renames it over `path`. The temporary file is removed on any error.
+fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), ModelError> {
+    let io = |action: &'static str| move |error| ModelError::Io { action, error };
+    let (mut file, temp) = create_temp(path).map_err(io("create a temporary file"))?;
+    let written = file
+        .write_all(bytes)
+        .and_then(|()| file.sync_all())
+        .map_err(io("write the temporary file"));
+    drop(file);
+    let result =
+        written.and_then(|()| fs::rename(&temp, path).map_err(io("rename the temporary file")));
+    if result.is_err() {
+        // Best effort: the original error is the one worth reporting.
+        let _ = fs::remove_file(&temp);
+    }
+    result
+}
+
+/// Creates `.{name}.{pid}.{n}.tmp` next to `path`, with a name no one else holds.
+fn create_temp(path: &Path) -> std::io::Result<(fs::File, PathBuf)> {
+    static COUNTER: AtomicU64 = AtomicU64::new(0);
+    let name = path.file_name().ok_or_else(|| {
+        std::io::Error::new(
+            std::io::ErrorKind::InvalidInput,
+            "the path has no file name",
+        )
+    })?;
+    let dir = match path.parent() {
+        Some(dir) if !dir.as_os_str().is_empty() => dir,
+        _ => Path::new("."),
+    };
+    loop {
+        let n = COUNTER.fetch_add(1, Ordering::Relaxed);
+        let temp = dir.join(format!(
+            ".{}.{}.{n}.tmp",
+            name.to_string_lossy(),
+            std::process::id()
+        ));
+        match fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .open(&temp)
+        {
+            Ok(file) => return Ok((file, temp)),
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => continue,
+            Err(e) => return Err(e),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::expect_used)]
+    use super::*;
+    use crate::model::test_models::tiny_linear;
+
+    #[test]
+    fn encode_then_decode_is_the_identity() {
+        let model = tiny_linear(None, Some(vec![0.5, 2.0]), Some(vec![-1.0, 1.0]));
+        let bytes = encode(&model).unwrap();
+        assert_eq!(decode(&bytes).unwrap(), model);
+    }
+
+    #[test]
+    fn encode_is_deterministic() {
+        let model = tiny_linear(None, None, Some(vec![-1.0, 1.0]));
+        assert_eq!(encode(&model).unwrap(), encode(&model).unwrap());
+    }
+
+    #[test]
+    fn a_path_without_a_file_name_is_an_io_error() {
+        let err = write(Path::new("/"), &tiny_linear(None, None, None)).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "/: cannot create a temporary file: the path has no file name"
+        );
+    }
+}

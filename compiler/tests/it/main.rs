@@ -1,0 +1,7 @@
+//! Integration tests of `ttfs-compiler`, one binary with a module per concern.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod common;
+mod model_io;
+mod model_malformed;

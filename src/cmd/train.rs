@@ -1,0 +1,350 @@
+//! `ttfs train`: flags, progress bars, and the summary of a run.
+
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, bail};
+use clap::{Args, ValueEnum};
+use indicatif::{ProgressBar, ProgressStyle};
+use ttfs_compiler::model::TieBreak;
+use ttfs_trainer::data::Encoding;
+use ttfs_trainer::decode::Weighting;
+use ttfs_trainer::init::Init;
+use ttfs_trainer::neuron::Surrogate;
+use ttfs_trainer::report::EpochRecord;
+use ttfs_trainer::train::{Progress, RunPaths, TrainConfig, bench, train};
+
+/// Flags of `ttfs train`. Unset flags take the measured default recipe (trainer/RECIPES.md).
+#[derive(Args, Debug)]
+pub struct TrainArgs {
+    /// Data set: mnist or fashion-mnist.
+    #[arg(long, default_value = "mnist")]
+    dataset: String,
+    /// Folder with the four IDX files [default: fixtures/mnist for mnist; required otherwise].
+    #[arg(long)]
+    data: Option<PathBuf>,
+    /// Architecture: mlp (784-800-10), mlp2 (784-400-400-10), cnn
+    /// (c32k3-a2-c64k3-a2-f256-f10) or a spec string such as 784-800-10.
+    #[arg(long, default_value = "mlp")]
+    arch: String,
+    /// Epochs in total [default: 20].
+    #[arg(long)]
+    epochs: Option<u32>,
+    /// Samples per batch [default: 128].
+    #[arg(long)]
+    batch: Option<usize>,
+    /// Peak learning rate of AdamW with cosine decay [default: 0.003].
+    #[arg(long)]
+    lr: Option<f64>,
+    /// AdamW decoupled weight decay [default: 0.01].
+    #[arg(long)]
+    weight_decay: Option<f64>,
+    /// Time steps T per inference [default: 8].
+    #[arg(long = "steps", short = 'T')]
+    steps: Option<usize>,
+    /// Seed of initialisation, sample order and augmentation [default: 1].
+    #[arg(long)]
+    seed: Option<u64>,
+    /// Weight initialisation [default: ettfs].
+    #[arg(long, value_enum)]
+    init: Option<InitArg>,
+    /// ETTFS-init variance gain g (Var W = g / n_in) [default: T].
+    #[arg(long)]
+    init_gain: Option<f32>,
+    /// Weight normalisation [default: on].
+    #[arg(long, value_enum)]
+    weight_norm: Option<Switch>,
+    /// Learnable per-neuron scale of the affine transform [default: on].
+    #[arg(long, value_enum)]
+    affine: Option<Switch>,
+    /// Temporal weighting of the decoder [default: exp].
+    #[arg(long, value_enum)]
+    decode: Option<DecodeArg>,
+    /// Decay per step of the exponential weighting [default: 0.5].
+    #[arg(long)]
+    lambda: Option<f32>,
+    /// Logit scale of the decoder's cross-entropy [default: 10].
+    #[arg(long)]
+    logit_scale: Option<f32>,
+    /// Weight of the cross-entropy on the output potentials H[T] [default: 1.0].
+    #[arg(long)]
+    potential_weight: Option<f32>,
+    /// Surrogate gradient [default: sigmoid].
+    #[arg(long, value_enum)]
+    surrogate: Option<SurrogateArg>,
+    /// Surrogate steepness alpha [default: 4 for sigmoid, 2 for atan].
+    #[arg(long)]
+    alpha: Option<f32>,
+    /// Gradient through the not-yet-fired mask [default: on].
+    #[arg(long, value_enum)]
+    mask_grad: Option<Switch>,
+    /// Pooling: avg (default, single-spike) or max (ablation; the chip refuses it).
+    #[arg(long, value_enum, default_value = "avg")]
+    pool: PoolArg,
+    /// Input: latency (one spike per pixel, default) or direct (analog current every step).
+    #[arg(long, value_enum)]
+    input: Option<InputArg>,
+    /// Tie-break between output neurons firing at the same step [default: end].
+    #[arg(long, value_enum)]
+    tie_break: Option<TieArg>,
+    /// Random-crop augmentation with this zero padding in pixels [default: none].
+    #[arg(long)]
+    crop_pad: Option<usize>,
+    /// Train on the first N training images only.
+    #[arg(long)]
+    train_limit: Option<usize>,
+    /// Evaluate on the first N test images only.
+    #[arg(long)]
+    test_limit: Option<usize>,
+    /// Model file to write; the checkpoint, log and curves go beside it
+    /// [default: runs/<dataset>-<arch>/model.safetensors].
+    #[arg(long, short = 'o')]
+    out: Option<PathBuf>,
+    /// Continue the run whose checkpoint sits beside --out.
+    #[arg(long)]
+    resume: bool,
+    /// Measure training samples/s on this many batches instead of training.
+    #[arg(long, value_name = "BATCHES", num_args = 0..=1, default_missing_value = "20")]
+    bench: Option<usize>,
+}
+
+#[derive(Clone, Copy, Debug, ValueEnum)]
+enum Switch {
+    On,
+    Off,
+}
+
+impl Switch {
+    fn on(self) -> bool {
+        matches!(self, Switch::On)
+    }
+}
+
+#[derive(Clone, Copy, Debug, ValueEnum)]
+enum InitArg {
+    Kaiming,
+    Ettfs,
+}
+
+#[derive(Clone, Copy, Debug, ValueEnum)]
+enum DecodeArg {
+    Exp,
+    Linear,
+}
+
+#[derive(Clone, Copy, Debug, ValueEnum)]
+enum SurrogateArg {
+    Sigmoid,
+    Atan,
+}
+
+#[derive(Clone, Copy, Debug, ValueEnum)]
+enum PoolArg {
+    Avg,
+    Max,
+}
+
+#[derive(Clone, Copy, Debug, ValueEnum)]
+enum InputArg {
+    Latency,
+    Direct,
+}
+
+#[derive(Clone, Copy, Debug, ValueEnum)]
+enum TieArg {
+    End,
+    Decision,
+}
+
+/// The embedded MNIST folder: `fixtures/mnist` under the working directory, else the one in
+/// the source tree this binary was built from.
+fn default_mnist_dir() -> PathBuf {
+    let local = Path::new("fixtures/mnist");
+    if local.is_dir() {
+        return local.to_path_buf();
+    }
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/mnist")
+}
+
+fn with_max_pool(arch: &str) -> String {
+    let spec = ttfs_trainer::arch::expand_name(arch);
+    spec.split('-')
+        .map(|t| match t.strip_prefix('a') {
+            Some(k) if k.bytes().all(|b| b.is_ascii_digit()) => format!("m{k}"),
+            _ => t.to_string(),
+        })
+        .collect::<Vec<_>>()
+        .join("-")
+}
+
+fn config_from(args: &TrainArgs) -> anyhow::Result<TrainConfig> {
+    let data_dir = match (&args.data, args.dataset.as_str()) {
+        (Some(dir), _) => dir.clone(),
+        (None, "mnist") => default_mnist_dir(),
+        (None, other) => bail!("--data DIR is required for dataset '{other}' (only MNIST is embedded); e.g. --data ../shared/data/{other}"),
+    };
+    if !matches!(args.dataset.as_str(), "mnist" | "fashion-mnist") {
+        bail!("unknown dataset '{}' (expected mnist or fashion-mnist)", args.dataset);
+    }
+    let mut c = TrainConfig::recipe(&args.dataset, data_dir, &args.arch);
+    if let PoolArg::Max = args.pool {
+        c.arch = with_max_pool(&args.arch);
+        eprintln!(
+            "warning: max pooling lets a pooled unit spike several times, which breaks the single-spike property; the compiler will refuse this model"
+        );
+    }
+    if let Some(v) = args.epochs {
+        c.epochs = v;
+    }
+    if let Some(v) = args.batch {
+        c.batch_size = v;
+    }
+    if let Some(v) = args.lr {
+        c.optimizer.lr = v;
+    }
+    if let Some(v) = args.weight_decay {
+        c.optimizer.weight_decay = v;
+    }
+    if let Some(v) = args.steps {
+        c.steps = v;
+    }
+    if let Some(v) = args.seed {
+        c.seed = v;
+    }
+    c.init = match (args.init, args.init_gain) {
+        (Some(InitArg::Kaiming), Some(_)) => bail!("--init-gain applies to --init ettfs only"),
+        (Some(InitArg::Kaiming), None) => Init::Kaiming,
+        (_, gain) => Init::Ettfs { gain },
+    };
+    if let Some(v) = args.weight_norm {
+        c.weight_norm = v.on();
+    }
+    if let Some(v) = args.affine {
+        c.affine = v.on();
+    }
+    let lambda = args.lambda.unwrap_or(0.5);
+    c.weighting = match args.decode {
+        Some(DecodeArg::Linear) => Weighting::Linear,
+        _ => Weighting::Exponential { lambda },
+    };
+    if let Some(v) = args.logit_scale {
+        c.logit_scale = v;
+    }
+    if let Some(v) = args.potential_weight {
+        c.potential_weight = v;
+    }
+    c.surrogate = match args.surrogate {
+        Some(SurrogateArg::Atan) => Surrogate::Atan {
+            alpha: args.alpha.unwrap_or(2.0),
+        },
+        _ => Surrogate::Sigmoid {
+            alpha: args.alpha.unwrap_or(4.0),
+        },
+    };
+    if let Some(v) = args.mask_grad {
+        c.mask_grad = v.on();
+    }
+    if let Some(InputArg::Direct) = args.input {
+        c.encoding = Encoding::Direct;
+    }
+    if let Some(TieArg::Decision) = args.tie_break {
+        c.tie_break = TieBreak::PotentialAtDecision;
+    }
+    c.crop_pad = args.crop_pad;
+    c.train_limit = args.train_limit;
+    c.test_limit = args.test_limit;
+    Ok(c)
+}
+
+/// Progress bars on stderr, one per epoch, and one summary line per epoch.
+struct Bars {
+    bar: Option<ProgressBar>,
+}
+
+impl Progress for Bars {
+    fn epoch_start(&mut self, epoch: u32, epochs: u32, batches: usize) {
+        let bar = ProgressBar::new(batches as u64);
+        let style = ProgressStyle::with_template(
+            "epoch {prefix} [{bar:30}] {pos}/{len} batches {msg} ({elapsed}, eta {eta})",
+        )
+        .unwrap_or_else(|_| ProgressStyle::default_bar())
+        .progress_chars("=> ");
+        bar.set_style(style);
+        bar.set_prefix(format!("{epoch}/{epochs}"));
+        self.bar = Some(bar);
+    }
+
+    fn batch(&mut self, loss: f64, accuracy: f64, samples_per_second: f64) {
+        if let Some(bar) = &self.bar {
+            bar.set_message(format!(
+                "loss {loss:.4} acc {:.2}% {samples_per_second:.0} samples/s",
+                100.0 * accuracy
+            ));
+            bar.inc(1);
+        }
+    }
+
+    fn epoch_end(&mut self, r: &EpochRecord) {
+        if let Some(bar) = self.bar.take() {
+            bar.finish_and_clear();
+        }
+        eprintln!(
+            "epoch {:>3}: loss {:.4}  train {:.2}%  test {:.2}%  decision step {:.2}  lr {:.2e}  {:.0} samples/s  {:.0} s",
+            r.epoch,
+            r.train_loss,
+            100.0 * r.train_accuracy,
+            100.0 * r.test_accuracy.unwrap_or(f64::NAN),
+            r.mean_decision_step.unwrap_or(f64::NAN),
+            r.learning_rate,
+            r.samples_per_second,
+            r.wall_seconds
+        );
+    }
+}
+
+/// Runs `ttfs train`.
+pub fn run(args: TrainArgs) -> anyhow::Result<()> {
+    let config = config_from(&args)?;
+    if let Some(batches) = args.bench {
+        let threads = std::env::var("RAYON_NUM_THREADS").unwrap_or_else(|_| "all".into());
+        let r = bench(&config, batches.max(1)).context("benchmark failed")?;
+        println!(
+            "bench: {} T={} batch {} threads {}: {:.0} training samples/s ({} batches timed)",
+            config.arch, config.steps, r.batch_size, threads, r.samples_per_second, r.batches
+        );
+        return Ok(());
+    }
+    let out = args.out.clone().unwrap_or_else(|| {
+        PathBuf::from(format!("runs/{}-{}/model.safetensors", config.dataset, args.arch))
+    });
+    if let Some(dir) = out.parent().filter(|d| !d.as_os_str().is_empty()) {
+        std::fs::create_dir_all(dir)
+            .with_context(|| format!("cannot create output folder {}", dir.display()))?;
+    }
+    let paths = RunPaths::for_model(&out);
+    if args.resume && !paths.checkpoint.exists() {
+        bail!(
+            "--resume: no checkpoint at {} (train once without --resume first, with the same --out)",
+            paths.checkpoint.display()
+        );
+    }
+    let mut bars = Bars { bar: None };
+    let outcome = train(config, &paths, args.resume, &mut bars)?;
+    println!(
+        "test accuracy {:.2}% (earliest output spike, {} tie-break), mean decision step {:.2}, no output spike on {:.2}% of samples",
+        100.0 * outcome.test.accuracy,
+        "potential",
+        outcome.test.mean_decision_step,
+        100.0 * outcome.test.silent_fraction
+    );
+    let fired: Vec<String> = outcome
+        .fired_fraction
+        .iter()
+        .map(|f| format!("{:.0}%", 100.0 * f))
+        .collect();
+    println!("neurons that fired, by layer: {}", fired.join(" "));
+    println!("model      {}", outcome.paths.model.display());
+    println!("checkpoint {}", outcome.paths.checkpoint.display());
+    println!("log        {}", outcome.paths.log.display());
+    println!("curves     {}", outcome.paths.curves.display());
+    Ok(())
+}

@@ -1,0 +1,55 @@
+//! `ttfs`: one command line from training a time-to-first-spike SNN to a chip.
+//!
+//! The binary is thin: each subcommand parses its flags (clap), turns them into the library's
+//! settings, runs the library and prints. Errors end as one line of cause plus a hint.
+
+mod cmd;
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+/// Time-to-first-spike SNNs, from training to a neuromorphic chip.
+#[derive(Parser)]
+#[command(name = "ttfs", version, about)]
+struct Cli {
+    /// Worker threads for tensor math (default: all cores). Results are bit-reproducible
+    /// for a fixed seed with 1 thread.
+    #[arg(long, global = true)]
+    threads: Option<usize>,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Train a TTFS network (default: the MNIST MLP on the embedded MNIST files).
+    Train(cmd::train::TrainArgs),
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    if let Some(n) = cli.threads {
+        if n == 0 {
+            eprintln!("error: --threads must be at least 1");
+            return ExitCode::from(2);
+        }
+        // Candle's kernels size their thread pools from this variable, so it must be set
+        // before any of them run; nothing else runs yet, so no other thread reads it.
+        #[allow(unsafe_code)]
+        // SAFETY: single-threaded at this point (no thread has been spawned yet).
+        unsafe {
+            std::env::set_var("RAYON_NUM_THREADS", n.to_string());
+        }
+    }
+    let result = match cli.command {
+        Command::Train(args) => cmd::train::run(args),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(err) => {
+            eprintln!("error: {}", cmd::describe(&err));
+            ExitCode::FAILURE
+        }
+    }
+}

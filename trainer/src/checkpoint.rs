@@ -1,0 +1,193 @@
+//! Training checkpoints: parameters, optimiser moments and progress in one safetensors file.
+//!
+//! Tensors are named `param.{name}`, `adam.m.{name}`, `adam.v.{name}`; the metadata key
+//! `ttfs.checkpoint` holds a JSON [`CheckpointState`] with the run's configuration. Because the
+//! sample order and augmentation of every epoch are pure functions of `(seed, epoch)`, a run
+//! resumed from the checkpoint of epoch `k` continues exactly as the uninterrupted run would.
+//! Files are written to a temporary name and renamed, so a kill never leaves half a checkpoint.
+
+use std::collections::{BTreeMap, HashMap};
+use std::path::{Path, PathBuf};
+
+use candle_core::{Device, Tensor};
+use safetensors::{Dtype, SafeTensors, View};
+
+use crate::train::TrainConfig;
+
+/// Version of the checkpoint layout.
+pub const CHECKPOINT_VERSION: u32 = 1;
+const METADATA_KEY: &str = "ttfs.checkpoint";
+
+/// Progress and configuration stored beside the tensors.
+#[derive(Clone, Debug, serde::Serialize, serde::Deserialize)]
+pub struct CheckpointState {
+    /// Layout version.
+    pub version: u32,
+    /// The run's configuration.
+    pub config: TrainConfig,
+    /// Epochs completed.
+    pub epochs_done: u32,
+    /// Optimiser steps taken.
+    pub optimizer_step: u64,
+    /// Training wall time so far, in seconds.
+    pub wall_seconds: f64,
+}
+
+/// What a checkpoint holds.
+pub struct Checkpoint {
+    /// Progress and configuration.
+    pub state: CheckpointState,
+    /// Parameters by name.
+    pub params: BTreeMap<String, Tensor>,
+    /// First moments by parameter name.
+    pub adam_m: BTreeMap<String, Tensor>,
+    /// Second moments by parameter name.
+    pub adam_v: BTreeMap<String, Tensor>,
+}
+
+/// Errors reading or writing a checkpoint.
+#[derive(Debug, thiserror::Error)]
+pub enum CheckpointError {
+    /// File system error.
+    #[error("checkpoint {path}: {source}")]
+    Io {
+        /// The file.
+        path: PathBuf,
+        /// The cause.
+        source: std::io::Error,
+    },
+    /// Not a checkpoint of this version, or damaged.
+    #[error("checkpoint {path}: {reason}")]
+    Format {
+        /// The file.
+        path: PathBuf,
+        /// What is wrong.
+        reason: String,
+    },
+}
+
+struct F32View {
+    shape: Vec<usize>,
+    bytes: Vec<u8>,
+}
+
+impl View for &F32View {
+    fn dtype(&self) -> Dtype {
+        Dtype::F32
+    }
+    fn shape(&self) -> &[usize] {
+        &self.shape
+    }
+    fn data(&self) -> std::borrow::Cow<'_, [u8]> {
+        std::borrow::Cow::Borrowed(&self.bytes)
+    }
+    fn data_len(&self) -> usize {
+        self.bytes.len()
+    }
+}
+
+fn view(t: &Tensor) -> candle_core::Result<F32View> {
+    let data = t.flatten_all()?.to_vec1::<f32>()?;
+    Ok(F32View {
+        shape: t.dims().to_vec(),
+        bytes: data.iter().flat_map(|v| v.to_le_bytes()).collect(),
+    })
+}
+
+/// Writes `bytes` to `path` through a temporary file in the same folder and a rename.
+pub fn write_atomic(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    let mut tmp = path.as_os_str().to_owned();
+    tmp.push(".tmp");
+    let tmp = PathBuf::from(tmp);
+    std::fs::write(&tmp, bytes)?;
+    std::fs::rename(&tmp, path)
+}
+
+impl Checkpoint {
+    /// Writes the checkpoint atomically.
+    pub fn write(&self, path: &Path) -> Result<(), CheckpointError> {
+        let format = |reason: String| CheckpointError::Format {
+            path: path.to_path_buf(),
+            reason,
+        };
+        let mut views = Vec::new();
+        let groups = [
+            ("param", &self.params),
+            ("adam.m", &self.adam_m),
+            ("adam.v", &self.adam_v),
+        ];
+        for (prefix, map) in groups {
+            for (name, t) in map {
+                views.push((
+                    format!("{prefix}.{name}"),
+                    view(t).map_err(|e| format(e.to_string()))?,
+                ));
+            }
+        }
+        let json = serde_json::to_string(&self.state).map_err(|e| format(e.to_string()))?;
+        let metadata = HashMap::from([(METADATA_KEY.to_string(), json)]);
+        let bytes = safetensors::serialize(views.iter().map(|(n, v)| (n.as_str(), v)), Some(metadata))
+            .map_err(|e| format(e.to_string()))?;
+        write_atomic(path, &bytes).map_err(|source| CheckpointError::Io {
+            path: path.to_path_buf(),
+            source,
+        })
+    }
+
+    /// Reads a checkpoint written by [`Checkpoint::write`].
+    pub fn read(path: &Path) -> Result<Checkpoint, CheckpointError> {
+        let format = |reason: String| CheckpointError::Format {
+            path: path.to_path_buf(),
+            reason,
+        };
+        let bytes = std::fs::read(path).map_err(|source| CheckpointError::Io {
+            path: path.to_path_buf(),
+            source,
+        })?;
+        let (_, meta) = SafeTensors::read_metadata(&bytes)
+            .map_err(|e| format(format!("not a safetensors file ({e})")))?;
+        let json = meta
+            .metadata()
+            .as_ref()
+            .and_then(|m| m.get(METADATA_KEY))
+            .ok_or_else(|| format(format!("no '{METADATA_KEY}' metadata: not a ttfs checkpoint")))?;
+        let state: CheckpointState =
+            serde_json::from_str(json).map_err(|e| format(format!("bad metadata: {e}")))?;
+        if state.version != CHECKPOINT_VERSION {
+            return Err(format(format!(
+                "checkpoint version {} is not supported (this build reads version {CHECKPOINT_VERSION})",
+                state.version
+            )));
+        }
+        let tensors = SafeTensors::deserialize(&bytes).map_err(|e| format(e.to_string()))?;
+        let mut ckpt = Checkpoint {
+            state,
+            params: BTreeMap::new(),
+            adam_m: BTreeMap::new(),
+            adam_v: BTreeMap::new(),
+        };
+        for (name, t) in tensors.tensors() {
+            if t.dtype() != Dtype::F32 {
+                return Err(format(format!("tensor {name} is {:?}, expected F32", t.dtype())));
+            }
+            let values: Vec<f32> = t
+                .data()
+                .chunks_exact(4)
+                .map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]]))
+                .collect();
+            let tensor = Tensor::from_vec(values, t.shape(), &Device::Cpu)
+                .map_err(|e| format(e.to_string()))?;
+            let (map, key) = if let Some(k) = name.strip_prefix("param.") {
+                (&mut ckpt.params, k)
+            } else if let Some(k) = name.strip_prefix("adam.m.") {
+                (&mut ckpt.adam_m, k)
+            } else if let Some(k) = name.strip_prefix("adam.v.") {
+                (&mut ckpt.adam_v, k)
+            } else {
+                return Err(format(format!("unexpected tensor {name}")));
+            };
+            map.insert(key.to_string(), tensor);
+        }
+        Ok(ckpt)
+    }
+}

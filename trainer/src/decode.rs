@@ -1,0 +1,213 @@
+//! Temporal weighting decoding (TWD), the training loss and the chip's decision rule.
+//!
+//! Output neuron `k` gets the score `z_k = sum_t w[t] S_k[t]`; since it fires at most once,
+//! `z_k = w[t_k]`, so with decreasing weights the earliest spike scores highest. The loss is
+//! the cross-entropy of `softmax(s * z)` plus `potential_weight` times the cross-entropy of
+//! `softmax(H[T])`, the output potentials after all input has arrived (method.md section 11:
+//! without that membrane term most decisions fall on step 1 with several outputs tied).
+//!
+//! The decision rule is the one the chip uses, so float, golden-model and emulator accuracy
+//! compare like with like: the class whose output neuron fires first; ties and the case of no
+//! output spike are resolved by [`TieBreak`], then by the lower class index.
+
+use candle_core::{Result, Tensor};
+use ttfs_compiler::model::TieBreak;
+
+/// Shape of the TWD weights.
+#[derive(Clone, Copy, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Weighting {
+    /// `w[t] = exp(-lambda (t - 1))`.
+    Exponential {
+        /// Decay per step.
+        lambda: f32,
+    },
+    /// `w[t] = (T - t + 1) / T`.
+    Linear,
+}
+
+impl Weighting {
+    /// The weights `w[1..=T]`.
+    pub fn weights(self, steps: usize) -> Vec<f32> {
+        (1..=steps)
+            .map(|t| match self {
+                Weighting::Exponential { lambda } => (-lambda * (t as f32 - 1.0)).exp(),
+                Weighting::Linear => (steps - t + 1) as f32 / steps as f32,
+            })
+            .collect()
+    }
+
+    /// Text form for the model file, e.g. `exponential(lambda=0.5)`.
+    pub fn describe(self) -> String {
+        match self {
+            Weighting::Exponential { lambda } => format!("exponential(lambda={lambda})"),
+            Weighting::Linear => "linear".into(),
+        }
+    }
+}
+
+/// The loss: TWD cross-entropy plus a membrane-potential term.
+#[derive(Clone, Debug)]
+pub struct Loss {
+    /// TWD weights `w[1..=T]`.
+    pub weights: Vec<f32>,
+    /// Logit scale `s` applied to the TWD scores.
+    pub logit_scale: f32,
+    /// Weight of the cross-entropy on `H[T]`.
+    pub potential_weight: f32,
+}
+
+impl Loss {
+    /// Mean loss over the batch. `spikes`, `currents`: `[T, B, K]`; `targets`: `[B]` u32.
+    pub fn compute(&self, spikes: &Tensor, currents: &Tensor, targets: &Tensor) -> Result<Tensor> {
+        let t = spikes.dim(0)?;
+        let w = Tensor::from_slice(&self.weights, (t, 1, 1), spikes.device())?;
+        let scores = spikes.broadcast_mul(&w)?.sum(0)?;
+        let logits = (scores * self.logit_scale as f64)?;
+        let mut loss = candle_nn::loss::cross_entropy(&logits, targets)?;
+        if self.potential_weight != 0.0 {
+            let final_potential = currents.sum(0)?;
+            let membrane = candle_nn::loss::cross_entropy(&final_potential, targets)?;
+            loss = (loss + (membrane * self.potential_weight as f64)?)?;
+        }
+        Ok(loss)
+    }
+}
+
+/// One decision of the chip's rule.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Decision {
+    /// Predicted class.
+    pub class: usize,
+    /// Step (1-based) of the earliest output spike, or `None` if no output fired.
+    pub step: Option<usize>,
+}
+
+/// Applies the decision rule to time-major output spikes and currents `[T, B, K]` (flattened).
+pub fn decide(
+    spikes: &[f32],
+    currents: &[f32],
+    steps: usize,
+    batch: usize,
+    classes: usize,
+    tie: TieBreak,
+) -> Vec<Decision> {
+    let at = |t: usize, b: usize, k: usize| (t * batch + b) * classes + k;
+    (0..batch)
+        .map(|b| {
+            let first = (0..steps).find(|&t| (0..classes).any(|k| spikes[at(t, b, k)] > 0.5));
+            // Potential H[t] = running sum of currents up to step t (0-based, inclusive).
+            let potential = |k: usize, upto: usize| -> f32 {
+                (0..=upto).map(|t| currents[at(t, b, k)]).sum()
+            };
+            let candidates: Vec<usize> = match first {
+                Some(t) => (0..classes).filter(|&k| spikes[at(t, b, k)] > 0.5).collect(),
+                None => (0..classes).collect(),
+            };
+            let upto = match (tie, first) {
+                (TieBreak::PotentialAtDecision, Some(t)) => t,
+                _ => steps - 1,
+            };
+            // Larger potential wins, then the lower index (first maximum in index order).
+            let mut best = candidates[0];
+            let mut best_h = potential(best, upto);
+            for &k in &candidates[1..] {
+                let h = potential(k, upto);
+                if h > best_h {
+                    best = k;
+                    best_h = h;
+                }
+            }
+            Decision {
+                class: best,
+                step: first.map(|t| t + 1),
+            }
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::expect_used)]
+    use super::*;
+
+    #[test]
+    fn weights_decrease_and_match_the_formulas() {
+        let w = Weighting::Exponential { lambda: 0.5 }.weights(3);
+        assert_eq!(w[0], 1.0);
+        assert!((w[2] - (-1.0f32).exp()).abs() < 1e-7);
+        assert_eq!(Weighting::Linear.weights(4), vec![1.0, 0.75, 0.5, 0.25]);
+    }
+
+    #[test]
+    fn earliest_spike_wins_and_ties_follow_the_rule() {
+        // T = 3, B = 3, K = 3. Layout [t][b][k].
+        let (t, b, k) = (3, 3, 3);
+        let mut s = vec![0f32; t * b * k];
+        let mut c = vec![0f32; t * b * k];
+        let at = |t: usize, bb: usize, kk: usize| (t * b + bb) * k + kk;
+        // Sample 0: class 2 fires at step 2, class 0 at step 3 -> class 2, step 2.
+        s[at(1, 0, 2)] = 1.0;
+        s[at(2, 0, 0)] = 1.0;
+        // Sample 1: classes 0 and 1 tie at step 1. At the decision step class 0 has the larger
+        // potential (2.0 vs 1.5); at the end class 1 does (1.5 + 1.0 vs 2.0 - 0.8).
+        s[at(0, 1, 0)] = 1.0;
+        s[at(0, 1, 1)] = 1.0;
+        c[at(0, 1, 0)] = 2.0;
+        c[at(0, 1, 1)] = 1.5;
+        c[at(2, 1, 0)] = -0.8;
+        c[at(2, 1, 1)] = 1.0;
+        // Sample 2: no spike; class 1 has the largest H[T]; classes 0 and 2 equal.
+        c[at(1, 2, 1)] = 0.9;
+        c[at(0, 2, 0)] = 0.2;
+        c[at(0, 2, 2)] = 0.2;
+        let end = decide(&s, &c, t, b, k, TieBreak::PotentialAtEnd);
+        assert_eq!(
+            end[0],
+            Decision {
+                class: 2,
+                step: Some(2)
+            }
+        );
+        assert_eq!(end[1].class, 1);
+        assert_eq!(end[1].step, Some(1));
+        assert_eq!(
+            end[2],
+            Decision {
+                class: 1,
+                step: None
+            }
+        );
+        let at_decision = decide(&s, &c, t, b, k, TieBreak::PotentialAtDecision);
+        assert_eq!(at_decision[1].class, 0);
+        // Exact potential tie -> lower index.
+        let c2 = vec![0f32; t * b * k];
+        let tie = decide(&vec![0f32; t * b * k], &c2, t, b, k, TieBreak::PotentialAtEnd);
+        assert!(tie.iter().all(|d| d.class == 0));
+    }
+
+    #[test]
+    fn loss_prefers_the_earlier_correct_spike() {
+        let dev = candle_core::Device::Cpu;
+        let loss = Loss {
+            weights: Weighting::Exponential { lambda: 0.5 }.weights(2),
+            logit_scale: 10.0,
+            potential_weight: 0.0,
+        };
+        // B = 1, K = 2: target 0 fires at step 1 (good) vs at step 2 (worse).
+        let good = Tensor::from_vec(vec![1f32, 0., 0., 1.], (2, 1, 2), &dev).unwrap();
+        let bad = Tensor::from_vec(vec![0f32, 1., 1., 0.], (2, 1, 2), &dev).unwrap();
+        let zeros = Tensor::zeros((2, 1, 2), candle_core::DType::F32, &dev).unwrap();
+        let target = Tensor::from_vec(vec![0u32], 1, &dev).unwrap();
+        let l_good = loss.compute(&good, &zeros, &target).unwrap();
+        let l_bad = loss.compute(&bad, &zeros, &target).unwrap();
+        let (g, b) = (
+            l_good.to_scalar::<f32>().unwrap(),
+            l_bad.to_scalar::<f32>().unwrap(),
+        );
+        // z = (1, e^-0.5) -> CE = ln(1 + exp(10 (e^-0.5 - 1))).
+        let expected = (1.0 + (10.0 * ((-0.5f32).exp() - 1.0)).exp()).ln();
+        assert!((g - expected).abs() < 1e-5, "{g} vs {expected}");
+        assert!(b > g);
+    }
+}

@@ -1,0 +1,105 @@
+//! Writes a trained network in the model format that `ttfs-compiler` owns.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use ttfs_compiler::model::{
+    self, DecisionRule, DecodingSpec, FORMAT_VERSION, InputEncoding, InputSpec, Model,
+    ModelDescription, ModelError, NeuronSpec, TensorData, TrainingSummary,
+};
+
+use crate::data::Encoding;
+use crate::network::Network;
+use crate::train::TrainConfig;
+
+/// Errors writing a model.
+#[derive(Debug, thiserror::Error)]
+pub enum ExportError {
+    /// A tensor could not be read out of Candle.
+    #[error("reading parameter {name}: {source}")]
+    Tensor {
+        /// Parameter name.
+        name: String,
+        /// The cause.
+        source: candle_core::Error,
+    },
+    /// The model format refused the model or the file could not be written.
+    #[error(transparent)]
+    Model(#[from] ModelError),
+}
+
+/// Builds the model-format description and tensors of `net`.
+pub fn to_model(
+    net: &Network,
+    config: &TrainConfig,
+    test_accuracy: f64,
+    wall_seconds: f64,
+) -> Result<Model, ExportError> {
+    let mut tensors = BTreeMap::new();
+    for (name, var) in &net.params {
+        let t = var.as_tensor();
+        let data = t
+            .flatten_all()
+            .and_then(|f| f.to_vec1::<f32>())
+            .map_err(|source| ExportError::Tensor {
+                name: name.clone(),
+                source,
+            })?;
+        tensors.insert(
+            name.clone(),
+            TensorData {
+                shape: t.dims().to_vec(),
+                data,
+            },
+        );
+    }
+    let description = ModelDescription {
+        format_version: FORMAT_VERSION,
+        arch: config.arch.clone(),
+        dataset: config.dataset.clone(),
+        input: InputSpec {
+            shape: net.input_shape.to_vec(),
+            encoding: match config.encoding {
+                Encoding::Latency => InputEncoding::Latency,
+                Encoding::Direct => InputEncoding::Direct,
+            },
+        },
+        time_steps: net.steps as u32,
+        neuron: NeuronSpec {
+            threshold: config.threshold,
+            surrogate: config.surrogate.describe(),
+        },
+        layers: net.layers.clone(),
+        decoding: DecodingSpec {
+            rule: DecisionRule::EarliestSpike,
+            tie_break: config.tie_break,
+            weights: config.weighting.weights(net.steps),
+            kind: config.weighting.describe(),
+            logit_scale: config.logit_scale,
+        },
+        training: TrainingSummary {
+            epochs: config.epochs,
+            test_accuracy: Some(test_accuracy as f32),
+            seed: config.seed,
+            recipe: serde_json::to_string(config).unwrap_or_default(),
+            wall_seconds: Some(wall_seconds),
+        },
+    };
+    Ok(Model {
+        description,
+        tensors,
+    })
+}
+
+/// Writes `net` to `path` (atomically, validated by the model format).
+pub fn export_model(
+    net: &Network,
+    config: &TrainConfig,
+    test_accuracy: f64,
+    wall_seconds: f64,
+    path: &Path,
+) -> Result<(), ExportError> {
+    let model = to_model(net, config, test_accuracy, wall_seconds)?;
+    model::write(path, &model)?;
+    Ok(())
+}

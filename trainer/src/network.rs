@@ -1,0 +1,398 @@
+//! The spiking network in Candle: parameters, effective weights and the time-parallel forward.
+//!
+//! Every weighted layer (linear or convolution) is followed by single-spike IF neurons
+//! ([`crate::neuron`]). A forward pass applies each layer to all `T` steps at once
+//! (`[T * B, ...]`) and scans the neurons over time, which equals step-by-step propagation.
+//! Parameters are named as in the model format (`layers.{i}.weight|scale|shift`) and kept in
+//! a sorted map, so the optimiser and checkpoints see them in one fixed order.
+
+use std::collections::BTreeMap;
+
+use candle_core::{DType, Device, Result, Tensor, Var};
+use rand_chacha::ChaCha8Rng;
+use ttfs_compiler::model::{LayerSpec, WeightNorm};
+
+use crate::init::uniform_weights;
+use crate::neuron::{FireConfig, fire};
+
+/// How the input reaches the first layer.
+#[derive(Clone, Copy, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum InputMode {
+    /// Time-major spikes `[T, B, C*H*W]` (latency coding: at most one spike per pixel).
+    Spikes,
+    /// Analog pixel values `[B, C*H*W]` applied as input current at every step.
+    Direct,
+}
+
+/// What a forward pass returns.
+pub struct Forward {
+    /// Output spikes `[T, B, K]`.
+    pub out_spikes: Tensor,
+    /// Output layer input currents `[T, B, K]` (so `H[t]` is their running sum).
+    pub out_currents: Tensor,
+    /// Spikes of every layer of neurons, `[T, B, n]` with `n` the layer's neuron count.
+    pub layer_spikes: Vec<Tensor>,
+}
+
+/// A TTFS spiking network: a layer list (the model format's) and its Candle parameters.
+pub struct Network {
+    /// The layer list, as written into the model file.
+    pub layers: Vec<LayerSpec>,
+    /// Input shape `[C, H, W]`.
+    pub input_shape: [usize; 3],
+    /// Time steps `T`.
+    pub steps: usize,
+    /// Neuron and surrogate parameters.
+    pub fire: FireConfig,
+    /// Parameters by name, sorted.
+    pub params: BTreeMap<String, Var>,
+}
+
+/// Fan-in of a weighted layer (`in_features` or `in_channels * kh * kw`).
+pub fn fan_in(layer: &LayerSpec) -> Option<usize> {
+    match layer {
+        LayerSpec::Linear { in_features, .. } => Some(*in_features),
+        LayerSpec::Conv2d {
+            in_channels,
+            kernel,
+            ..
+        } => Some(in_channels * kernel[0] * kernel[1]),
+        _ => None,
+    }
+}
+
+fn weight_shape(layer: &LayerSpec) -> Option<Vec<usize>> {
+    match layer {
+        LayerSpec::Linear {
+            in_features,
+            out_features,
+            ..
+        } => Some(vec![*out_features, *in_features]),
+        LayerSpec::Conv2d {
+            in_channels,
+            out_channels,
+            kernel,
+            ..
+        } => Some(vec![*out_channels, *in_channels, kernel[0], kernel[1]]),
+        _ => None,
+    }
+}
+
+fn norm_options(layer: &LayerSpec) -> (Option<WeightNorm>, bool, bool) {
+    match layer {
+        LayerSpec::Linear {
+            weight_norm,
+            affine_scale,
+            bias,
+            ..
+        }
+        | LayerSpec::Conv2d {
+            weight_norm,
+            affine_scale,
+            bias,
+            ..
+        } => (weight_norm.clone(), *affine_scale, *bias),
+        _ => (None, false, false),
+    }
+}
+
+impl Network {
+    /// Creates a network with freshly initialised parameters: raw weights uniform with
+    /// variance `init_gain / n_in`, scales 1, shifts 0.
+    pub fn new(
+        layers: Vec<LayerSpec>,
+        input_shape: [usize; 3],
+        steps: usize,
+        fire: FireConfig,
+        init_gain: f32,
+        rng: &mut ChaCha8Rng,
+    ) -> Result<Network> {
+        let device = Device::Cpu;
+        let mut params = BTreeMap::new();
+        for (i, layer) in layers.iter().enumerate() {
+            let (Some(shape), Some(n_in)) = (weight_shape(layer), fan_in(layer)) else {
+                continue;
+            };
+            let count = shape.iter().product();
+            let w = uniform_weights(count, n_in, init_gain, rng);
+            let w = Tensor::from_vec(w, shape.as_slice(), &device)?;
+            params.insert(format!("layers.{i}.weight"), Var::from_tensor(&w)?);
+            let (_, scale, bias) = norm_options(layer);
+            let out = shape[0];
+            if scale {
+                let t = Tensor::ones(out, DType::F32, &device)?;
+                params.insert(format!("layers.{i}.scale"), Var::from_tensor(&t)?);
+            }
+            if bias {
+                let t = Tensor::zeros(out, DType::F32, &device)?;
+                params.insert(format!("layers.{i}.shift"), Var::from_tensor(&t)?);
+            }
+        }
+        Ok(Network {
+            layers,
+            input_shape,
+            steps,
+            fire,
+            params,
+        })
+    }
+
+    fn param(&self, name: &str) -> Result<&Var> {
+        self.params
+            .get(name)
+            .ok_or_else(|| candle_core::Error::Msg(format!("missing parameter {name}")))
+    }
+
+    /// Number of output classes (neurons of the last layer).
+    pub fn num_classes(&self) -> usize {
+        match self.layers.last() {
+            Some(LayerSpec::Linear { out_features, .. }) => *out_features,
+            Some(LayerSpec::Conv2d { out_channels, .. }) => *out_channels,
+            _ => 0,
+        }
+    }
+
+    /// The effective weight of layer `index`: weight normalisation and affine scale applied.
+    pub fn effective_weight(&self, index: usize) -> Result<Tensor> {
+        let layer = &self.layers[index];
+        let (wn, scale, _) = norm_options(layer);
+        let w = self.param(&format!("layers.{index}.weight"))?.as_tensor();
+        let shape = w.shape().clone();
+        let out = shape.dims()[0];
+        let n_in = shape.elem_count() / out;
+        let mut flat = w.reshape((out, n_in))?;
+        if let Some(WeightNorm { gain, eps }) = wn {
+            let centred = flat.broadcast_sub(&flat.mean_keepdim(1)?)?;
+            let var = centred.sqr()?.mean_keepdim(1)?;
+            let norm = (var + eps as f64)?.sqrt()?;
+            flat = (centred.broadcast_div(&norm)? * ((gain as f64) / n_in as f64).sqrt())?;
+        }
+        if scale {
+            let s = self.param(&format!("layers.{index}.scale"))?.as_tensor();
+            flat = flat.broadcast_mul(&s.unsqueeze(1)?)?;
+        }
+        flat.reshape(shape)
+    }
+
+    /// Runs the network on a batch. `input` is `[T, B, C*H*W]` for [`InputMode::Spikes`] or
+    /// `[B, C*H*W]` for [`InputMode::Direct`].
+    pub fn forward(&self, input: &Tensor, mode: InputMode) -> Result<Forward> {
+        let t = self.steps;
+        let [c, h, w] = self.input_shape;
+        // `x` holds the current layer's input with time folded into the batch, except for
+        // direct input, which is the same at every step and is expanded after the first layer.
+        let (batch, mut x, mut time_folded) = match mode {
+            InputMode::Spikes => {
+                let b = input.dim(1)?;
+                (b, input.reshape((t * b, c, h, w))?, true)
+            }
+            InputMode::Direct => {
+                let b = input.dim(0)?;
+                (b, input.reshape((b, c, h, w))?, false)
+            }
+        };
+        let mut layer_spikes = Vec::new();
+        let mut last_currents = None;
+        for (i, layer) in self.layers.iter().enumerate() {
+            match layer {
+                LayerSpec::Flatten => {
+                    let n = x.dim(0)?;
+                    x = x.reshape((n, ()))?;
+                }
+                LayerSpec::AvgPool2d { kernel, stride } => {
+                    x = x.avg_pool2d_with_stride(*kernel, *stride)?;
+                }
+                LayerSpec::MaxPool2d { kernel, stride } => {
+                    x = x.max_pool2d_with_stride(*kernel, *stride)?;
+                }
+                LayerSpec::Linear { .. } | LayerSpec::Conv2d { .. } => {
+                    let mut current = self.layer_current(i, &x)?;
+                    if !time_folded {
+                        let dims = current.dims().to_vec();
+                        let mut expanded = vec![t];
+                        expanded.extend_from_slice(&dims);
+                        current = current.unsqueeze(0)?.broadcast_as(expanded)?;
+                        let mut folded = vec![t * batch];
+                        folded.extend_from_slice(&dims[1..]);
+                        current = current.contiguous()?.reshape(folded)?;
+                        time_folded = true;
+                    }
+                    let shape = current.shape().clone();
+                    let per_step = current.reshape((t, batch, ()))?;
+                    let spikes = fire(&per_step, &self.fire)?;
+                    layer_spikes.push(spikes.clone());
+                    last_currents = Some(per_step);
+                    x = spikes.reshape(shape)?;
+                }
+            }
+        }
+        let out_currents = last_currents
+            .ok_or_else(|| candle_core::Error::Msg("network has no layer of neurons".into()))?;
+        let out_spikes = layer_spikes
+            .last()
+            .cloned()
+            .ok_or_else(|| candle_core::Error::Msg("network has no layer of neurons".into()))?;
+        Ok(Forward {
+            out_spikes,
+            out_currents,
+            layer_spikes,
+        })
+    }
+
+    /// Input current of weighted layer `index` for input `x` (`[N, ...]`): `W_eff x + shift`.
+    fn layer_current(&self, index: usize, x: &Tensor) -> Result<Tensor> {
+        let w = self.effective_weight(index)?;
+        let shift = self.params.get(&format!("layers.{index}.shift"));
+        match &self.layers[index] {
+            LayerSpec::Linear { .. } => {
+                let x = x.flatten_from(1)?;
+                let y = x.matmul(&w.t()?)?;
+                match shift {
+                    Some(b) => y.broadcast_add(b.as_tensor()),
+                    None => Ok(y),
+                }
+            }
+            LayerSpec::Conv2d {
+                stride, padding, ..
+            } => {
+                let y = x.conv2d(&w, *padding, *stride, 1, 1)?;
+                match shift {
+                    Some(b) => y.broadcast_add(&b.as_tensor().reshape((1, (), 1, 1))?),
+                    None => Ok(y),
+                }
+            }
+            _ => candle_core::bail!("layer {index} has no weights"),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::expect_used)]
+    use super::*;
+    use crate::arch::{LayerOptions, resolve};
+    use crate::neuron::reference_step_by_step;
+    use rand::{Rng, SeedableRng};
+
+    fn random_spikes(t: usize, b: usize, n: usize, rng: &mut ChaCha8Rng) -> Tensor {
+        // Latency-coded random input: each input spikes at most once, at a random step.
+        let mut v = vec![0f32; t * b * n];
+        for k in 0..b * n {
+            if rng.gen_bool(0.6) {
+                let step = rng.gen_range(0..t);
+                v[step * b * n + k] = 1.0;
+            }
+        }
+        Tensor::from_vec(v, (t, b, n), &Device::Cpu).unwrap()
+    }
+
+    fn net(arch: &str, shape: [usize; 3], t: usize, seed: u64) -> Network {
+        let opts = LayerOptions {
+            weight_norm: Some(WeightNorm {
+                gain: t as f32,
+                eps: 1e-5,
+            }),
+            affine_scale: true,
+            bias: true,
+        };
+        let layers = resolve(arch, shape, &opts).unwrap();
+        let mut rng = ChaCha8Rng::seed_from_u64(seed);
+        let mut net = Network::new(layers, shape, t, FireConfig::default(), t as f32, &mut rng)
+            .unwrap();
+        // Random, non-trivial shifts and scales so biases are exercised.
+        for (name, var) in net.params.iter_mut() {
+            if name.ends_with("shift") || name.ends_with("scale") {
+                let n = var.as_tensor().elem_count();
+                let base = if name.ends_with("scale") { 1.0 } else { 0.0 };
+                let v: Vec<f32> = (0..n).map(|_| base + rng.gen_range(-0.3..0.3)).collect();
+                var.set(&Tensor::from_vec(v, n, &Device::Cpu).unwrap()).unwrap();
+            }
+        }
+        net
+    }
+
+    #[test]
+    fn no_neuron_fires_twice_for_random_inputs_and_weights() {
+        for (seed, arch, shape) in [
+            (1u64, "48-40-30-10", [3, 4, 4]),
+            (2, "c6k3-a2-c8k3-f10", [2, 8, 8]),
+            (3, "c4k3s2p1-f12-10", [1, 9, 9]),
+        ] {
+            let t = 8;
+            let net = net(arch, shape, t, seed);
+            let mut rng = ChaCha8Rng::seed_from_u64(seed + 100);
+            let x = random_spikes(t, 5, shape.iter().product(), &mut rng);
+            let out = net.forward(&x, InputMode::Spikes).unwrap();
+            let mut total = 0.0;
+            for spikes in &out.layer_spikes {
+                let per_neuron = spikes.sum(0).unwrap().flatten_all().unwrap();
+                let max = per_neuron.max(0).unwrap().to_scalar::<f32>().unwrap();
+                assert!(max <= 1.0, "{arch}: a neuron fired {max} times");
+                total += per_neuron.sum_all().unwrap().to_scalar::<f32>().unwrap();
+            }
+            assert!(total > 0.0, "{arch}: the test is vacuous, nothing fired");
+        }
+    }
+
+    #[test]
+    fn max_pooling_breaks_the_single_spike_property() {
+        // Two inputs of one pooling window spiking at different steps make the pooled unit
+        // spike twice; average pooling would give two half spikes.
+        let t = 3;
+        let mut v = vec![0f32; t * 4];
+        v[0] = 1.0; // step 1, pixel 0
+        v[2 * 4 + 3] = 1.0; // step 3, pixel 3
+        let x = Tensor::from_vec(v, (t, 1, 2, 2), &Device::Cpu).unwrap();
+        let pooled = x.max_pool2d(2).unwrap();
+        let count = pooled.sum_all().unwrap().to_scalar::<f32>().unwrap();
+        assert_eq!(count, 2.0);
+    }
+
+    #[test]
+    fn time_parallel_forward_equals_step_by_step_reference() {
+        let t = 6;
+        let shape = [2, 6, 6];
+        let net = net("c4k3-a2-f16-10", shape, t, 7);
+        let mut rng = ChaCha8Rng::seed_from_u64(8);
+        let b = 3;
+        let x = random_spikes(t, b, 72, &mut rng);
+        let parallel = net.forward(&x, InputMode::Spikes).unwrap();
+        let conv = |s: &Tensor| {
+            net.layer_current(0, &s.reshape((b, 2, 6, 6)).unwrap())
+                .and_then(|y| y.reshape((b, ())))
+        };
+        let fc1 = |s: &Tensor| {
+            let pooled = s.reshape((b, 4, 6, 6))?.avg_pool2d(2)?.flatten_from(1)?;
+            net.layer_current(3, &pooled)
+        };
+        let fc2 = |s: &Tensor| net.layer_current(4, s);
+        let reference = reference_step_by_step(&x, &[&conv, &fc1, &fc2], 1.0).unwrap();
+        for (l, (a, b)) in parallel.layer_spikes.iter().zip(&reference).enumerate() {
+            let a = a.flatten_all().unwrap().to_vec1::<f32>().unwrap();
+            let b = b.flatten_all().unwrap().to_vec1::<f32>().unwrap();
+            assert_eq!(a, b, "layer {l} differs");
+        }
+    }
+
+    #[test]
+    fn direct_input_equals_the_same_current_at_every_step() {
+        let t = 4;
+        let net = net("16-12-5", [1, 4, 4], t, 9);
+        let mut rng = ChaCha8Rng::seed_from_u64(10);
+        let pixels: Vec<f32> = (0..2 * 16).map(|_| rng.gen_range(0.0..1.0)).collect();
+        let direct = Tensor::from_vec(pixels, (2, 16), &Device::Cpu).unwrap();
+        let repeated = direct
+            .unsqueeze(0)
+            .unwrap()
+            .broadcast_as((t, 2, 16))
+            .unwrap()
+            .contiguous()
+            .unwrap();
+        let a = net.forward(&direct, InputMode::Direct).unwrap();
+        let b = net.forward(&repeated, InputMode::Spikes).unwrap();
+        let a = a.out_spikes.flatten_all().unwrap().to_vec1::<f32>().unwrap();
+        let b = b.out_spikes.flatten_all().unwrap().to_vec1::<f32>().unwrap();
+        assert_eq!(a, b);
+    }
+}

@@ -1,0 +1,346 @@
+//! The single-spike integrate-and-fire neuron, time-parallel, with its surrogate gradient.
+//!
+//! For one neuron with input currents `I[1..T]` (method.md section 2):
+//! ```text
+//! H[t] = H[t-1] + I[t]              integrate, no leak, no reset (H[0] = 0)
+//! S[t] = step(H[t] - theta) * M[t-1] fire only if it has not fired yet (M[0] = 1)
+//! M[t] = M[t-1] * (1 - S[t])         the not-yet-fired mask
+//! ```
+//! Because there is no reset, `H` is the running sum of `I`, so a layer can apply its linear
+//! or convolution to all `T` steps in one call and this module scans the neuron state over `t`.
+//! The result is exactly the step-by-step propagation of the paper (layer `l` at step `t` sees
+//! layer `l-1`'s spikes of the same step): [`reference_step_by_step`] checks it in tests.
+//!
+//! The backward pass is BPTT through the recurrence above with `d step(x)/dx` replaced by a
+//! surrogate derivative. Forward values stay exact (0/1 spikes, 0/1 mask). With
+//! [`FireConfig::mask_grad`], gradients also flow through `M`: the gradient of a decoded
+//! output then becomes the finite difference "fire at this step rather than later".
+//!
+//! [`FireConfig::soft`] replaces the step by the surrogate function itself in the forward
+//! pass. The backward code is then the exact gradient of that smooth function, which is how the
+//! tests check the backward pass against finite differences.
+
+use candle_core::{CpuStorage, CustomOp1, Layout, Shape, Tensor};
+
+/// The surrogate derivative used for `d step(x) / dx` in the backward pass.
+#[derive(Clone, Copy, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Surrogate {
+    /// `sigmoid(alpha x)` (SpikingJelly's default, alpha = 4).
+    Sigmoid {
+        /// Steepness.
+        alpha: f32,
+    },
+    /// `atan(pi/2 alpha x) / pi + 1/2` (SpikingJelly's ATan, alpha = 2).
+    Atan {
+        /// Steepness.
+        alpha: f32,
+    },
+}
+
+impl Surrogate {
+    /// The smooth function that stands in for `step(x)`.
+    pub fn value(self, x: f32) -> f32 {
+        match self {
+            Surrogate::Sigmoid { alpha } => 1.0 / (1.0 + (-alpha * x).exp()),
+            Surrogate::Atan { alpha } => {
+                (std::f32::consts::FRAC_PI_2 * alpha * x).atan() / std::f32::consts::PI + 0.5
+            }
+        }
+    }
+
+    /// The derivative of [`Surrogate::value`].
+    pub fn derivative(self, x: f32) -> f32 {
+        match self {
+            Surrogate::Sigmoid { alpha } => {
+                let s = 1.0 / (1.0 + (-alpha * x).exp());
+                alpha * s * (1.0 - s)
+            }
+            Surrogate::Atan { alpha } => {
+                let u = std::f32::consts::FRAC_PI_2 * alpha * x;
+                alpha / 2.0 / (1.0 + u * u)
+            }
+        }
+    }
+
+    /// A short text form for model files and logs, e.g. `sigmoid(alpha=4)`.
+    pub fn describe(self) -> String {
+        match self {
+            Surrogate::Sigmoid { alpha } => format!("sigmoid(alpha={alpha})"),
+            Surrogate::Atan { alpha } => format!("atan(alpha={alpha})"),
+        }
+    }
+}
+
+/// Parameters of the firing scan.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct FireConfig {
+    /// Firing threshold `theta`.
+    pub threshold: f32,
+    /// Surrogate derivative of the step.
+    pub surrogate: Surrogate,
+    /// Let gradients flow through the not-yet-fired mask `M`.
+    pub mask_grad: bool,
+    /// Use the surrogate function instead of the step in the forward pass (tests only).
+    pub soft: bool,
+}
+
+impl Default for FireConfig {
+    fn default() -> Self {
+        FireConfig {
+            threshold: 1.0,
+            surrogate: Surrogate::Sigmoid { alpha: 4.0 },
+            mask_grad: true,
+            soft: false,
+        }
+    }
+}
+
+impl FireConfig {
+    fn theta(&self, h: f32) -> f32 {
+        if self.soft {
+            self.surrogate.value(h - self.threshold)
+        } else if h >= self.threshold {
+            1.0
+        } else {
+            0.0
+        }
+    }
+}
+
+/// Forward scan on a time-major buffer `[T, n]` of input currents; returns spikes `[T, n]`.
+pub fn fire_forward(currents: &[f32], steps: usize, cfg: &FireConfig) -> Vec<f32> {
+    let n = currents.len() / steps.max(1);
+    let mut spikes = vec![0f32; currents.len()];
+    let mut h = vec![0f32; n];
+    let mut mask = vec![1f32; n];
+    for t in 0..steps {
+        let i_t = &currents[t * n..(t + 1) * n];
+        let s_t = &mut spikes[t * n..(t + 1) * n];
+        for k in 0..n {
+            h[k] += i_t[k];
+            let s = cfg.theta(h[k]) * mask[k];
+            s_t[k] = s;
+            mask[k] *= 1.0 - s;
+        }
+    }
+    spikes
+}
+
+/// Backward scan: the gradient of the currents `[T, n]` given the gradient of the spikes.
+pub fn fire_backward(
+    currents: &[f32],
+    grad_spikes: &[f32],
+    steps: usize,
+    cfg: &FireConfig,
+) -> Vec<f32> {
+    let n = currents.len() / steps.max(1);
+    // Recompute H and the mask before each step (M[t-1]).
+    let mut h_all = vec![0f32; currents.len()];
+    let mut mask_before = vec![0f32; currents.len()];
+    let mut h = vec![0f32; n];
+    let mut mask = vec![1f32; n];
+    for t in 0..steps {
+        for k in 0..n {
+            let idx = t * n + k;
+            h[k] += currents[idx];
+            h_all[idx] = h[k];
+            mask_before[idx] = mask[k];
+            mask[k] *= 1.0 - cfg.theta(h[k]) * mask[k];
+        }
+    }
+    let mut grad_currents = vec![0f32; currents.len()];
+    let mut grad_mask = vec![0f32; n];
+    let mut acc = vec![0f32; n];
+    for t in (0..steps).rev() {
+        for k in 0..n {
+            let idx = t * n + k;
+            let m_prev = mask_before[idx];
+            let hv = h_all[idx];
+            let mut gs = grad_spikes[idx];
+            if cfg.mask_grad {
+                gs -= grad_mask[k] * m_prev;
+                let theta = cfg.theta(hv);
+                let s = theta * m_prev;
+                grad_mask[k] = grad_mask[k] * (1.0 - s) + gs * theta;
+            }
+            let gh = gs * m_prev * cfg.surrogate.derivative(hv - cfg.threshold);
+            acc[k] += gh;
+            grad_currents[idx] = acc[k];
+        }
+    }
+    grad_currents
+}
+
+/// The Candle op: input currents `[T, ...]` in, spikes `[T, ...]` out.
+#[derive(Clone, Copy, Debug)]
+pub struct FireOp {
+    /// Scan parameters.
+    pub cfg: FireConfig,
+}
+
+fn contiguous_f32<'a>(storage: &'a CpuStorage, layout: &Layout) -> candle_core::Result<&'a [f32]> {
+    let data = match storage {
+        CpuStorage::F32(data) => data,
+        _ => candle_core::bail!("the spiking neuron runs on f32 tensors only"),
+    };
+    match layout.contiguous_offsets() {
+        Some((start, end)) => Ok(&data[start..end]),
+        None => candle_core::bail!("the spiking neuron needs a contiguous input"),
+    }
+}
+
+impl CustomOp1 for FireOp {
+    fn name(&self) -> &'static str {
+        "ttfs-fire"
+    }
+
+    fn cpu_fwd(
+        &self,
+        storage: &CpuStorage,
+        layout: &Layout,
+    ) -> candle_core::Result<(CpuStorage, Shape)> {
+        let currents = contiguous_f32(storage, layout)?;
+        let steps = layout.shape().dims().first().copied().unwrap_or(1);
+        let spikes = fire_forward(currents, steps, &self.cfg);
+        Ok((CpuStorage::F32(spikes), layout.shape().clone()))
+    }
+
+    fn bwd(
+        &self,
+        arg: &Tensor,
+        _res: &Tensor,
+        grad_res: &Tensor,
+    ) -> candle_core::Result<Option<Tensor>> {
+        let steps = arg.dim(0)?;
+        let currents = arg.flatten_all()?.to_vec1::<f32>()?;
+        let grad = grad_res.flatten_all()?.to_vec1::<f32>()?;
+        let grad_currents = fire_backward(&currents, &grad, steps, &self.cfg);
+        Ok(Some(Tensor::from_vec(
+            grad_currents,
+            arg.shape(),
+            arg.device(),
+        )?))
+    }
+}
+
+/// Applies the firing scan to currents of shape `[T, ...]`, returning spikes of the same shape.
+pub fn fire(currents: &Tensor, cfg: &FireConfig) -> candle_core::Result<Tensor> {
+    currents.contiguous()?.apply_op1(FireOp { cfg: *cfg })
+}
+
+/// Step-by-step reference (t-major): advances every layer one step at a time, as a chip does.
+///
+/// `layers` maps the previous layer's spikes of one step `[B, ...]` to this layer's input
+/// current of the same step. Returns each layer's spikes as `[T, B, ...]`. Used by the tests
+/// to check the time-parallel path; slow, never used for training.
+pub fn reference_step_by_step(
+    input: &Tensor,
+    layers: &[&dyn Fn(&Tensor) -> candle_core::Result<Tensor>],
+    threshold: f32,
+) -> candle_core::Result<Vec<Tensor>> {
+    let steps = input.dim(0)?;
+    let mut potentials: Vec<Option<Tensor>> = vec![None; layers.len()];
+    let mut masks: Vec<Option<Tensor>> = vec![None; layers.len()];
+    let mut outputs: Vec<Vec<Tensor>> = vec![Vec::new(); layers.len()];
+    for t in 0..steps {
+        let mut x = input.get(t)?;
+        for (l, layer) in layers.iter().enumerate() {
+            let current = layer(&x)?;
+            let h = match &potentials[l] {
+                Some(h) => (h + &current)?,
+                None => current,
+            };
+            let mask = match &masks[l] {
+                Some(m) => m.clone(),
+                None => h.ones_like()?,
+            };
+            let above = h.ge(threshold as f64)?.to_dtype(candle_core::DType::F32)?;
+            let s = (above * &mask)?;
+            masks[l] = Some((&mask * (1.0 - &s)?)?);
+            potentials[l] = Some(h);
+            outputs[l].push(s.clone());
+            x = s;
+        }
+    }
+    outputs
+        .into_iter()
+        .map(|steps| Tensor::stack(&steps, 0))
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::expect_used)]
+    use super::*;
+
+    #[test]
+    fn hand_worked_neuron_fires_once_at_the_crossing() {
+        // One neuron, T = 5, threshold 1: H = 0.4, 0.8, 1.3, 2.0, 0.5 -> fires at step 3 only.
+        let currents = [0.4, 0.4, 0.5, 0.7, -1.5];
+        let s = fire_forward(&currents, 5, &FireConfig::default());
+        assert_eq!(s, vec![0.0, 0.0, 1.0, 0.0, 0.0]);
+        // Exactly at threshold counts as a crossing.
+        let s = fire_forward(&[1.0, 1.0], 2, &FireConfig::default());
+        assert_eq!(s, vec![1.0, 0.0]);
+    }
+
+    #[test]
+    fn backward_without_mask_grad_is_reverse_cumsum_of_surrogate() {
+        let cfg = FireConfig {
+            mask_grad: false,
+            ..FireConfig::default()
+        };
+        // Never fires: every step is live.
+        let currents = [0.2f32, 0.3];
+        let g = fire_backward(&currents, &[1.0, 2.0], 2, &cfg);
+        let d1 = cfg.surrogate.derivative(0.2 - 1.0);
+        let d2 = cfg.surrogate.derivative(0.5 - 1.0);
+        assert!((g[1] - 2.0 * d2).abs() < 1e-6);
+        assert!((g[0] - (d1 + 2.0 * d2)).abs() < 1e-6);
+    }
+
+    fn soft_loss(currents: &[f32], weights: &[f32], steps: usize, cfg: &FireConfig) -> f64 {
+        let s = fire_forward(currents, steps, cfg);
+        s.iter()
+            .zip(weights)
+            .map(|(s, w)| (*s as f64) * (*w as f64))
+            .sum()
+    }
+
+    #[test]
+    fn surrogate_gradient_matches_finite_differences_of_the_soft_neuron() {
+        for mask_grad in [false, true] {
+            for surrogate in [
+                Surrogate::Sigmoid { alpha: 4.0 },
+                Surrogate::Atan { alpha: 2.0 },
+            ] {
+                let cfg = FireConfig {
+                    threshold: 1.0,
+                    surrogate,
+                    mask_grad,
+                    soft: true,
+                };
+                let steps = 4;
+                let currents = [0.3f32, -0.2, 0.5, 0.1, 0.9, 0.4, 0.2, -0.3];
+                let weights = [1.0f32, 0.5, 0.8, -0.4, 0.25, 0.6, 0.125, 0.9];
+                let analytic = fire_backward(&currents, &weights, steps, &cfg);
+                let eps = 1e-3f32;
+                for i in 0..currents.len() {
+                    let mut plus = currents;
+                    plus[i] += eps;
+                    let mut minus = currents;
+                    minus[i] -= eps;
+                    let numeric = (soft_loss(&plus, &weights, steps, &cfg)
+                        - soft_loss(&minus, &weights, steps, &cfg))
+                        / (2.0 * eps as f64);
+                    let a = analytic[i] as f64;
+                    assert!(
+                        (numeric - a).abs() < 2e-3 * (1.0 + a.abs()),
+                        "mask_grad={mask_grad} {surrogate:?} input {i}: numeric {numeric} analytic {a}"
+                    );
+                }
+            }
+        }
+    }
+}
