@@ -180,10 +180,15 @@ fn config_from(args: &TrainArgs) -> anyhow::Result<TrainConfig> {
     let data_dir = match (&args.data, args.dataset.as_str()) {
         (Some(dir), _) => dir.clone(),
         (None, "mnist") => default_mnist_dir(),
-        (None, other) => bail!("--data DIR is required for dataset '{other}' (only MNIST is embedded); e.g. --data ../shared/data/{other}"),
+        (None, other) => bail!(
+            "--data DIR is required for dataset '{other}' (only MNIST is embedded); e.g. --data ../shared/data/{other}"
+        ),
     };
     if !matches!(args.dataset.as_str(), "mnist" | "fashion-mnist") {
-        bail!("unknown dataset '{}' (expected mnist or fashion-mnist)", args.dataset);
+        bail!(
+            "unknown dataset '{}' (expected mnist or fashion-mnist)",
+            args.dataset
+        );
     }
     let mut c = TrainConfig::recipe(&args.dataset, data_dir, &args.arch);
     if let PoolArg::Max = args.pool {
@@ -314,7 +319,10 @@ pub fn run(args: TrainArgs) -> anyhow::Result<()> {
         return Ok(());
     }
     let out = args.out.clone().unwrap_or_else(|| {
-        PathBuf::from(format!("runs/{}-{}/model.safetensors", config.dataset, args.arch))
+        PathBuf::from(format!(
+            "runs/{}-{}/model.safetensors",
+            config.dataset, args.arch
+        ))
     });
     if let Some(dir) = out.parent().filter(|d| !d.as_os_str().is_empty()) {
         std::fs::create_dir_all(dir)

@@ -40,7 +40,9 @@ pub enum LayerPlan {
 #[derive(Debug, thiserror::Error, PartialEq)]
 pub enum ArchError {
     /// A token that does not follow the grammar.
-    #[error("architecture '{arch}': token '{token}' is not understood (expected N, fN, cNkK[sS][pP], aK or mK)")]
+    #[error(
+        "architecture '{arch}': token '{token}' is not understood (expected N, fN, cNkK[sS][pP], aK or mK)"
+    )]
     BadToken {
         /// The whole string.
         arch: String,
@@ -48,7 +50,9 @@ pub enum ArchError {
         token: String,
     },
     /// The leading input size disagrees with the dataset.
-    #[error("architecture '{arch}': input size {given} does not match the dataset's {expected} ({shape:?})")]
+    #[error(
+        "architecture '{arch}': input size {given} does not match the dataset's {expected} ({shape:?})"
+    )]
     InputSize {
         /// The whole string.
         arch: String,
@@ -223,7 +227,11 @@ pub fn resolve(
                 if shape.len() != 3 {
                     return Err(shape_err(index, what, &shape));
                 }
-                let size = |n: usize| (n + 2 * padding).checked_sub(kernel).map(|d| d / stride + 1);
+                let size = |n: usize| {
+                    (n + 2 * padding)
+                        .checked_sub(kernel)
+                        .map(|d| d / stride + 1)
+                };
                 let (Some(h), Some(w)) = (size(shape[1]), size(shape[2])) else {
                     return Err(shape_err(index, what, &shape));
                 };
@@ -318,7 +326,7 @@ mod tests {
         assert!(err.to_string().contains("'x'"), "{err}");
         let err = resolve("100-10", [1, 28, 28], &OPTS).unwrap_err();
         assert!(matches!(err, ArchError::InputSize { given: 100, .. }));
-        let err = resolve("c8k31-f10", [1, 28, 28], &OPTS).unwrap_err();
+        let err = resolve("c8k31p0-f10", [1, 28, 28], &OPTS).unwrap_err();
         assert!(matches!(err, ArchError::Shape { index: 0, .. }), "{err}");
         let err = resolve("f10-a2", [1, 28, 28], &OPTS).unwrap_err();
         assert!(matches!(err, ArchError::Shape { index: 1, .. }), "{err}");

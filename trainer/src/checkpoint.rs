@@ -126,8 +126,9 @@ impl Checkpoint {
         }
         let json = serde_json::to_string(&self.state).map_err(|e| format(e.to_string()))?;
         let metadata = HashMap::from([(METADATA_KEY.to_string(), json)]);
-        let bytes = safetensors::serialize(views.iter().map(|(n, v)| (n.as_str(), v)), Some(metadata))
-            .map_err(|e| format(e.to_string()))?;
+        let bytes =
+            safetensors::serialize(views.iter().map(|(n, v)| (n.as_str(), v)), Some(metadata))
+                .map_err(|e| format(e.to_string()))?;
         write_atomic(path, &bytes).map_err(|source| CheckpointError::Io {
             path: path.to_path_buf(),
             source,
@@ -150,7 +151,11 @@ impl Checkpoint {
             .metadata()
             .as_ref()
             .and_then(|m| m.get(METADATA_KEY))
-            .ok_or_else(|| format(format!("no '{METADATA_KEY}' metadata: not a ttfs checkpoint")))?;
+            .ok_or_else(|| {
+                format(format!(
+                    "no '{METADATA_KEY}' metadata: not a ttfs checkpoint"
+                ))
+            })?;
         let state: CheckpointState =
             serde_json::from_str(json).map_err(|e| format(format!("bad metadata: {e}")))?;
         if state.version != CHECKPOINT_VERSION {
@@ -168,7 +173,10 @@ impl Checkpoint {
         };
         for (name, t) in tensors.tensors() {
             if t.dtype() != Dtype::F32 {
-                return Err(format(format!("tensor {name} is {:?}, expected F32", t.dtype())));
+                return Err(format(format!(
+                    "tensor {name} is {:?}, expected F32",
+                    t.dtype()
+                )));
             }
             let values: Vec<f32> = t
                 .data()

@@ -97,11 +97,12 @@ pub fn decide(
         .map(|b| {
             let first = (0..steps).find(|&t| (0..classes).any(|k| spikes[at(t, b, k)] > 0.5));
             // Potential H[t] = running sum of currents up to step t (0-based, inclusive).
-            let potential = |k: usize, upto: usize| -> f32 {
-                (0..=upto).map(|t| currents[at(t, b, k)]).sum()
-            };
+            let potential =
+                |k: usize, upto: usize| -> f32 { (0..=upto).map(|t| currents[at(t, b, k)]).sum() };
             let candidates: Vec<usize> = match first {
-                Some(t) => (0..classes).filter(|&k| spikes[at(t, b, k)] > 0.5).collect(),
+                Some(t) => (0..classes)
+                    .filter(|&k| spikes[at(t, b, k)] > 0.5)
+                    .collect(),
                 None => (0..classes).collect(),
             };
             let upto = match (tie, first) {
@@ -182,7 +183,14 @@ mod tests {
         assert_eq!(at_decision[1].class, 0);
         // Exact potential tie -> lower index.
         let c2 = vec![0f32; t * b * k];
-        let tie = decide(&vec![0f32; t * b * k], &c2, t, b, k, TieBreak::PotentialAtEnd);
+        let tie = decide(
+            &vec![0f32; t * b * k],
+            &c2,
+            t,
+            b,
+            k,
+            TieBreak::PotentialAtEnd,
+        );
         assert!(tie.iter().all(|d| d.class == 0));
     }
 

@@ -7,14 +7,16 @@
 //! It writes its result in the model format that `ttfs-compiler` owns; it knows nothing about
 //! chips, cores or cycles. It is the only crate of the workspace that depends on Candle.
 
-pub mod data;
-pub mod report;
 pub mod arch;
 pub mod checkpoint;
+pub mod data;
 pub mod decode;
 pub mod export;
 pub mod init;
 pub mod network;
 pub mod neuron;
 pub mod optim;
+pub mod report;
+pub mod sparse;
 pub mod train;
+pub mod weight_norm;

@@ -14,6 +14,8 @@ use ttfs_compiler::model::{LayerSpec, WeightNorm};
 
 use crate::init::uniform_weights;
 use crate::neuron::{FireConfig, fire};
+use crate::sparse::sparse_linear;
+use crate::weight_norm::weight_norm;
 
 /// How the input reaches the first layer.
 #[derive(Clone, Copy, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
@@ -23,6 +25,18 @@ pub enum InputMode {
     Spikes,
     /// Analog pixel values `[B, C*H*W]` applied as input current at every step.
     Direct,
+}
+
+/// What reaches a weighted layer, which decides how its product is computed.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum LayerInput {
+    /// Dense values (direct input): a dense matrix product.
+    Dense,
+    /// Spikes or pooled spikes, mostly zero: the sparse product of [`crate::sparse`].
+    Sparse {
+        /// Whether the input needs a gradient (false for the network's input).
+        needs_grad: bool,
+    },
 }
 
 /// What a forward pass returns.
@@ -161,17 +175,25 @@ impl Network {
         let shape = w.shape().clone();
         let out = shape.dims()[0];
         let n_in = shape.elem_count() / out;
-        let mut flat = w.reshape((out, n_in))?;
-        if let Some(WeightNorm { gain, eps }) = wn {
-            let centred = flat.broadcast_sub(&flat.mean_keepdim(1)?)?;
-            let var = centred.sqr()?.mean_keepdim(1)?;
-            let norm = (var + eps as f64)?.sqrt()?;
-            flat = (centred.broadcast_div(&norm)? * ((gain as f64) / n_in as f64).sqrt())?;
-        }
-        if scale {
-            let s = self.param(&format!("layers.{index}.scale"))?.as_tensor();
-            flat = flat.broadcast_mul(&s.unsqueeze(1)?)?;
-        }
+        let flat = w.reshape((out, n_in))?;
+        let scale = if scale {
+            Some(
+                self.param(&format!("layers.{index}.scale"))?
+                    .as_tensor()
+                    .clone(),
+            )
+        } else {
+            None
+        };
+        let flat = match (wn, scale) {
+            (Some(WeightNorm { gain, eps }), Some(s)) => weight_norm(&flat, &s, gain, eps)?,
+            (Some(WeightNorm { gain, eps }), None) => {
+                let ones = Tensor::ones(out, DType::F32, &Device::Cpu)?;
+                weight_norm(&flat, &ones, gain, eps)?
+            }
+            (None, Some(s)) => flat.broadcast_mul(&s.unsqueeze(1)?)?,
+            (None, None) => flat,
+        };
         flat.reshape(shape)
     }
 
@@ -207,7 +229,14 @@ impl Network {
                     x = x.max_pool2d_with_stride(*kernel, *stride)?;
                 }
                 LayerSpec::Linear { .. } | LayerSpec::Conv2d { .. } => {
-                    let mut current = self.layer_current(i, &x)?;
+                    // Spikes (and pooled spikes) are sparse; direct input is dense.
+                    let first = layer_spikes.is_empty();
+                    let input = if first && !time_folded {
+                        LayerInput::Dense
+                    } else {
+                        LayerInput::Sparse { needs_grad: !first }
+                    };
+                    let mut current = self.layer_current(i, &x, input)?;
                     if !time_folded {
                         let dims = current.dims().to_vec();
                         let mut expanded = vec![t];
@@ -241,13 +270,16 @@ impl Network {
     }
 
     /// Input current of weighted layer `index` for input `x` (`[N, ...]`): `W_eff x + shift`.
-    fn layer_current(&self, index: usize, x: &Tensor) -> Result<Tensor> {
+    pub fn layer_current(&self, index: usize, x: &Tensor, input: LayerInput) -> Result<Tensor> {
         let w = self.effective_weight(index)?;
         let shift = self.params.get(&format!("layers.{index}.shift"));
         match &self.layers[index] {
             LayerSpec::Linear { .. } => {
                 let x = x.flatten_from(1)?;
-                let y = x.matmul(&w.t()?)?;
+                let y = match input {
+                    LayerInput::Dense => x.matmul(&w.t()?)?,
+                    LayerInput::Sparse { needs_grad } => sparse_linear(&x, &w, needs_grad)?,
+                };
                 match shift {
                     Some(b) => y.broadcast_add(b.as_tensor()),
                     None => Ok(y),
@@ -298,15 +330,16 @@ mod tests {
         };
         let layers = resolve(arch, shape, &opts).unwrap();
         let mut rng = ChaCha8Rng::seed_from_u64(seed);
-        let mut net = Network::new(layers, shape, t, FireConfig::default(), t as f32, &mut rng)
-            .unwrap();
+        let mut net =
+            Network::new(layers, shape, t, FireConfig::default(), t as f32, &mut rng).unwrap();
         // Random, non-trivial shifts and scales so biases are exercised.
         for (name, var) in net.params.iter_mut() {
             if name.ends_with("shift") || name.ends_with("scale") {
                 let n = var.as_tensor().elem_count();
                 let base = if name.ends_with("scale") { 1.0 } else { 0.0 };
                 let v: Vec<f32> = (0..n).map(|_| base + rng.gen_range(-0.3..0.3)).collect();
-                var.set(&Tensor::from_vec(v, n, &Device::Cpu).unwrap()).unwrap();
+                var.set(&Tensor::from_vec(v, n, &Device::Cpu).unwrap())
+                    .unwrap();
             }
         }
         net
@@ -359,14 +392,14 @@ mod tests {
         let x = random_spikes(t, b, 72, &mut rng);
         let parallel = net.forward(&x, InputMode::Spikes).unwrap();
         let conv = |s: &Tensor| {
-            net.layer_current(0, &s.reshape((b, 2, 6, 6)).unwrap())
+            net.layer_current(0, &s.reshape((b, 2, 6, 6)).unwrap(), LayerInput::Dense)
                 .and_then(|y| y.reshape((b, ())))
         };
         let fc1 = |s: &Tensor| {
             let pooled = s.reshape((b, 4, 6, 6))?.avg_pool2d(2)?.flatten_from(1)?;
-            net.layer_current(3, &pooled)
+            net.layer_current(3, &pooled, LayerInput::Dense)
         };
-        let fc2 = |s: &Tensor| net.layer_current(4, s);
+        let fc2 = |s: &Tensor| net.layer_current(4, s, LayerInput::Dense);
         let reference = reference_step_by_step(&x, &[&conv, &fc1, &fc2], 1.0).unwrap();
         for (l, (a, b)) in parallel.layer_spikes.iter().zip(&reference).enumerate() {
             let a = a.flatten_all().unwrap().to_vec1::<f32>().unwrap();
@@ -391,8 +424,18 @@ mod tests {
             .unwrap();
         let a = net.forward(&direct, InputMode::Direct).unwrap();
         let b = net.forward(&repeated, InputMode::Spikes).unwrap();
-        let a = a.out_spikes.flatten_all().unwrap().to_vec1::<f32>().unwrap();
-        let b = b.out_spikes.flatten_all().unwrap().to_vec1::<f32>().unwrap();
+        let a = a
+            .out_spikes
+            .flatten_all()
+            .unwrap()
+            .to_vec1::<f32>()
+            .unwrap();
+        let b = b
+            .out_spikes
+            .flatten_all()
+            .unwrap()
+            .to_vec1::<f32>()
+            .unwrap();
         assert_eq!(a, b);
     }
 }

@@ -300,12 +300,45 @@ mod tests {
         assert!((g[0] - (d1 + 2.0 * d2)).abs() < 1e-6);
     }
 
-    fn soft_loss(currents: &[f32], weights: &[f32], steps: usize, cfg: &FireConfig) -> f64 {
-        let s = fire_forward(currents, steps, cfg);
-        s.iter()
-            .zip(weights)
-            .map(|(s, w)| (*s as f64) * (*w as f64))
-            .sum()
+    /// Loss of the soft neuron; with `fixed_mask`, the mask `M[t-1]` is taken from that
+    /// buffer instead of the recurrence (the function whose gradient `mask_grad = false` is).
+    fn soft_loss(
+        currents: &[f32],
+        weights: &[f32],
+        steps: usize,
+        cfg: &FireConfig,
+        fixed_mask: Option<&[f32]>,
+    ) -> f64 {
+        let n = currents.len() / steps;
+        let mut h = vec![0f32; n];
+        let mut mask = vec![1f32; n];
+        let mut loss = 0f64;
+        for t in 0..steps {
+            for k in 0..n {
+                let idx = t * n + k;
+                h[k] += currents[idx];
+                let m_prev = fixed_mask.map_or(mask[k], |m| m[idx]);
+                let s = cfg.theta(h[k]) * m_prev;
+                mask[k] = m_prev * (1.0 - s);
+                loss += (s * weights[idx]) as f64;
+            }
+        }
+        loss
+    }
+
+    fn masks_before(currents: &[f32], steps: usize, cfg: &FireConfig) -> Vec<f32> {
+        let n = currents.len() / steps;
+        let mut h = vec![0f32; n];
+        let mut mask = vec![1f32; n];
+        let mut out = vec![0f32; currents.len()];
+        for t in 0..steps {
+            for k in 0..n {
+                h[k] += currents[t * n + k];
+                out[t * n + k] = mask[k];
+                mask[k] *= 1.0 - cfg.theta(h[k]) * mask[k];
+            }
+        }
+        out
     }
 
     #[test]
@@ -325,14 +358,16 @@ mod tests {
                 let currents = [0.3f32, -0.2, 0.5, 0.1, 0.9, 0.4, 0.2, -0.3];
                 let weights = [1.0f32, 0.5, 0.8, -0.4, 0.25, 0.6, 0.125, 0.9];
                 let analytic = fire_backward(&currents, &weights, steps, &cfg);
+                let fixed = masks_before(&currents, steps, &cfg);
+                let fixed = (!mask_grad).then_some(fixed.as_slice());
                 let eps = 1e-3f32;
                 for i in 0..currents.len() {
                     let mut plus = currents;
                     plus[i] += eps;
                     let mut minus = currents;
                     minus[i] -= eps;
-                    let numeric = (soft_loss(&plus, &weights, steps, &cfg)
-                        - soft_loss(&minus, &weights, steps, &cfg))
+                    let numeric = (soft_loss(&plus, &weights, steps, &cfg, fixed)
+                        - soft_loss(&minus, &weights, steps, &cfg, fixed))
                         / (2.0 * eps as f64);
                     let a = analytic[i] as f64;
                     assert!(

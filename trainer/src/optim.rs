@@ -88,13 +88,26 @@ impl AdamW {
             let (Some(m), Some(v)) = (self.m.get_mut(name), self.v.get_mut(name)) else {
                 candle_core::bail!("optimiser has no state for parameter {name}");
             };
-            *m = ((&*m * c.beta1)? + (g * (1.0 - c.beta1))?)?;
-            *v = ((&*v * c.beta2)? + (g.sqr()? * (1.0 - c.beta2))?)?;
-            let m_hat = (&*m / bias1)?;
-            let v_hat = (&*v / bias2)?;
-            let update = (m_hat / (v_hat.sqrt()? + c.eps)?)?;
-            let decayed = (var.as_tensor() * (1.0 - lr * c.weight_decay))?;
-            var.set(&(decayed - (update * lr)?)?)?;
+            // One fused pass over plain vectors instead of a dozen tensor ops, each of which
+            // would allocate a parameter-sized buffer.
+            let mut mv = m.flatten_all()?.to_vec1::<f32>()?;
+            let mut vv = v.flatten_all()?.to_vec1::<f32>()?;
+            let mut wv = var.as_tensor().flatten_all()?.to_vec1::<f32>()?;
+            let gv = g.flatten_all()?.to_vec1::<f32>()?;
+            let (b1, b2) = (c.beta1 as f32, c.beta2 as f32);
+            let (inv_bias1, inv_bias2) = ((1.0 / bias1) as f32, (1.0 / bias2) as f32);
+            let (lr32, eps, decay) = (lr as f32, c.eps as f32, (1.0 - lr * c.weight_decay) as f32);
+            for i in 0..wv.len() {
+                mv[i] = b1 * mv[i] + (1.0 - b1) * gv[i];
+                vv[i] = b2 * vv[i] + (1.0 - b2) * gv[i] * gv[i];
+                let update = (mv[i] * inv_bias1) / ((vv[i] * inv_bias2).sqrt() + eps);
+                wv[i] = wv[i] * decay - lr32 * update;
+            }
+            let shape = var.as_tensor().shape().clone();
+            let device = var.as_tensor().device().clone();
+            *m = Tensor::from_vec(mv, shape.clone(), &device)?;
+            *v = Tensor::from_vec(vv, shape.clone(), &device)?;
+            var.set(&Tensor::from_vec(wv, shape, &device)?)?;
         }
         Ok(())
     }

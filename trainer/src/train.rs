@@ -290,7 +290,11 @@ pub fn evaluate(
     })
 }
 
-fn load_split(config: &TrainConfig, split: Split, limit: Option<usize>) -> Result<Dataset, TrainError> {
+fn load_split(
+    config: &TrainConfig,
+    split: Split,
+    limit: Option<usize>,
+) -> Result<Dataset, TrainError> {
     let ds = Dataset::load(&config.data_dir, split)?;
     Ok(match limit {
         Some(n) => ds.take(n),
@@ -398,7 +402,14 @@ pub fn train(
         let epoch_start = Instant::now();
         let order = data::epoch_permutation(train_set.len(), config.seed, epoch);
         let epoch_set = match config.crop_pad {
-            Some(pad) => augmented(&train_set, &order, pad, config.seed, epoch, &mut crop_buffer),
+            Some(pad) => augmented(
+                &train_set,
+                &order,
+                pad,
+                config.seed,
+                epoch,
+                &mut crop_buffer,
+            ),
             None => None,
         };
         progress.epoch_start(epoch + 1, config.epochs, batches_per_epoch as usize);
@@ -577,7 +588,13 @@ pub fn bench(config: &TrainConfig, batches: usize) -> Result<BenchResult, TrainE
         if b == 2 {
             start = Instant::now();
         }
-        let (input, mode) = batch_input(&train_set, chunk, config.encoding, config.steps, &mut buffer)?;
+        let (input, mode) = batch_input(
+            &train_set,
+            chunk,
+            config.encoding,
+            config.steps,
+            &mut buffer,
+        )?;
         let labels: Vec<u32> = chunk.iter().map(|&i| train_set.labels[i] as u32).collect();
         let targets = Tensor::from_vec(labels, chunk.len(), &Device::Cpu)?;
         let out = net.forward(&input, mode)?;
