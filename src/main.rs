@@ -32,7 +32,25 @@ enum Command {
     Train(cmd::train::TrainArgs),
 }
 
+/// mimalloc's `mi_option_purge_delay` (mimalloc.h, v2): -1 keeps freed memory for reuse.
+const MI_OPTION_PURGE_DELAY: libmimalloc_sys::mi_option_t = 15;
+/// mimalloc's `mi_option_arena_eager_commit`.
+const MI_OPTION_ARENA_EAGER_COMMIT: libmimalloc_sys::mi_option_t = 4;
+
+/// Keeps freed pages in the process: a training step frees and re-allocates the same large
+/// tensors every batch, and handing them back to the kernel made it zero a fresh page on
+/// every first touch (a third of the CNN's run time, measured with perf).
+fn keep_freed_memory() {
+    #[allow(unsafe_code)]
+    // SAFETY: plain option setters of the allocator; called before any other thread starts.
+    unsafe {
+        libmimalloc_sys::mi_option_set(MI_OPTION_PURGE_DELAY, -1);
+        libmimalloc_sys::mi_option_set(MI_OPTION_ARENA_EAGER_COMMIT, 1);
+    }
+}
+
 fn main() -> ExitCode {
+    keep_freed_memory();
     let cli = Cli::parse();
     if let Some(n) = cli.threads {
         if n == 0 {

@@ -338,9 +338,8 @@ pub fn run(args: TrainArgs) -> anyhow::Result<()> {
     let mut bars = Bars { bar: None };
     let outcome = train(config, &paths, args.resume, &mut bars)?;
     println!(
-        "test accuracy {:.2}% (earliest output spike, {} tie-break), mean decision step {:.2}, no output spike on {:.2}% of samples",
+        "test accuracy {:.2}% (chip decision rule: earliest output spike), mean decision step {:.2}, no output spike on {:.2}% of samples",
         100.0 * outcome.test.accuracy,
-        "potential",
         outcome.test.mean_decision_step,
         100.0 * outcome.test.silent_fraction
     );

@@ -12,6 +12,7 @@ use std::path::{Path, PathBuf};
 use candle_core::{Device, Tensor};
 use safetensors::{Dtype, SafeTensors, View};
 
+use crate::report::EpochRecord;
 use crate::train::TrainConfig;
 
 /// Version of the checkpoint layout.
@@ -31,6 +32,8 @@ pub struct CheckpointState {
     pub optimizer_step: u64,
     /// Training wall time so far, in seconds.
     pub wall_seconds: f64,
+    /// The log records of the epochs done.
+    pub records: Vec<EpochRecord>,
 }
 
 /// What a checkpoint holds.

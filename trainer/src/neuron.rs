@@ -229,6 +229,9 @@ pub fn fire(currents: &Tensor, cfg: &FireConfig) -> candle_core::Result<Tensor> 
     currents.contiguous()?.apply_op1(FireOp { cfg: *cfg })
 }
 
+/// One layer of [`reference_step_by_step`]: previous spikes of a step to this layer's current.
+pub type StepFn<'a> = &'a dyn Fn(&Tensor) -> candle_core::Result<Tensor>;
+
 /// Step-by-step reference (t-major): advances every layer one step at a time, as a chip does.
 ///
 /// `layers` maps the previous layer's spikes of one step `[B, ...]` to this layer's input
@@ -236,7 +239,7 @@ pub fn fire(currents: &Tensor, cfg: &FireConfig) -> candle_core::Result<Tensor> 
 /// to check the time-parallel path; slow, never used for training.
 pub fn reference_step_by_step(
     input: &Tensor,
-    layers: &[&dyn Fn(&Tensor) -> candle_core::Result<Tensor>],
+    layers: &[StepFn<'_>],
     threshold: f32,
 ) -> candle_core::Result<Vec<Tensor>> {
     let steps = input.dim(0)?;

@@ -115,6 +115,32 @@ pub fn append_jsonl(path: &Path, record: &EpochRecord) -> Result<(), ReportError
     file.write_all(line.as_bytes()).map_err(io_error)
 }
 
+/// Replaces the log with exactly `records` (written to a temporary file, then renamed).
+///
+/// # Errors
+/// [`ReportError::Encode`] or [`ReportError::Io`], as [`append_jsonl`].
+pub fn rewrite_jsonl(path: &Path, records: &[EpochRecord]) -> Result<(), ReportError> {
+    let mut text = String::new();
+    for record in records {
+        let line = serde_json::to_string(record).map_err(|source| ReportError::Encode {
+            path: path.to_owned(),
+            epoch: record.epoch,
+            source,
+        })?;
+        text.push_str(&line);
+        text.push('\n');
+    }
+    let mut tmp = path.as_os_str().to_owned();
+    tmp.push(".tmp");
+    let tmp = std::path::PathBuf::from(tmp);
+    let io_error = |source| ReportError::Io {
+        path: path.to_owned(),
+        source,
+    };
+    std::fs::write(&tmp, text).map_err(io_error)?;
+    std::fs::rename(&tmp, path).map_err(io_error)
+}
+
 /// Reads every record of a JSON Lines log written by [`append_jsonl`]; blank lines are skipped.
 ///
 /// # Errors

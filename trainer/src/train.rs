@@ -383,10 +383,10 @@ pub fn train(
         optimizer.step = ckpt.state.optimizer_step;
         start_epoch = ckpt.state.epochs_done;
         wall_before = ckpt.state.wall_seconds;
-        if paths.log.exists() {
-            records = report::read_jsonl(&paths.log)?;
-            records.truncate(start_epoch as usize);
-        }
+        // The checkpoint carries the log of the epochs it holds; rewriting the file from it
+        // drops any line of an epoch that was logged but never checkpointed.
+        records = ckpt.state.records.clone();
+        report::rewrite_jsonl(&paths.log, &records)?;
     } else if paths.log.exists() {
         std::fs::remove_file(&paths.log).map_err(|e| {
             TrainError::Config(format!("cannot replace {}: {e}", paths.log.display()))
@@ -464,19 +464,13 @@ pub fn train(
             samples_per_second: seen as f64 / train_seconds.max(1e-9),
             wall_seconds: wall_before + started.elapsed().as_secs_f64(),
         };
-        report::append_jsonl(&paths.log, &record)?;
-        records.push(record.clone());
-        report::plot_training_curves(
-            &paths.curves,
-            &records,
-            &format!("{} {} (T = {})", config.dataset, config.arch, config.steps),
-        )?;
         let state = CheckpointState {
             version: CHECKPOINT_VERSION,
             config: config.clone(),
             epochs_done: epoch + 1,
             optimizer_step: optimizer.step,
             wall_seconds: record.wall_seconds,
+            records: records.iter().cloned().chain([record.clone()]).collect(),
         };
         Checkpoint {
             state,
@@ -489,6 +483,13 @@ pub fn train(
             adam_v: optimizer.v.clone(),
         }
         .write(&paths.checkpoint)?;
+        report::append_jsonl(&paths.log, &record)?;
+        records.push(record.clone());
+        report::plot_training_curves(
+            &paths.curves,
+            &records,
+            &format!("{} {} (T = {})", config.dataset, config.arch, config.steps),
+        )?;
         progress.epoch_end(&record);
     }
     let test = evaluate(&net, &test_set, &config)?;

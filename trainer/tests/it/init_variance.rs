@@ -7,9 +7,17 @@
 //! fire (over all samples and neurons). With Kaiming (`Var W = 2 / n_in`) the signal dies out
 //! with depth; with ETTFS-init (`Var W = T / n_in`) it does not.
 //!
-//! The currents are computed here with plain matmuls on the effective weights and the previous
-//! layer's spikes, and fed through the reference scan [`fire_forward`]: that must give back
-//! the network's own spikes, which checks the measurement is of the network's real currents.
+//! The currents are computed here with plain (dense) matmuls on the effective weights and the
+//! previous layer's spikes, and fed through the reference scan [`fire_forward`]: that must give
+//! back the network's own spikes (which come from its sparse product), which checks that the
+//! measurement is of the network's real currents.
+//!
+//! Measured (seed 2024, B = 64), fired fraction by layer 1..6 and `Var H[T]`:
+//! - ETTFS (g = 8): .491 .473 .435 .419 .409 .428; 3.83 3.97 3.65 3.26 3.31 3.15
+//! - Kaiming (g = 2): .234 .097 .013 0 0 0; 0.958 0.469 0.196 0.027 0 0
+//!
+//! method.md's reconstruction has .37 .19 .06 0 0 0 and .60 .52 .47 .44 .45 .43: the same
+//! picture (its input density is not stated; this one is 1/2).
 
 use candle_core::{Device, Tensor};
 use rand::{Rng, SeedableRng};
@@ -41,6 +49,34 @@ fn random_latency_input(rng: &mut ChaCha8Rng) -> Tensor {
 struct LayerStats {
     current_variance: f64,
     fired: f64,
+}
+
+/// The spikes that the measured currents `[T, n]` produce must be the network's own. The
+/// network sums its products in another order (a sparse product), so a neuron whose potential
+/// lands within rounding of the threshold may fire a step apart: those are allowed, nothing else.
+fn assert_same_spikes(currents: &[f32], spikes: &[f32], cfg: &FireConfig, layer: usize) {
+    let ours = fire_forward(currents, T, cfg);
+    let n = currents.len() / T;
+    let first = |s: &[f32], k: usize| (0..T).find(|&t| s[t * n + k] > 0.5);
+    let mut near_threshold = 0;
+    for k in 0..n {
+        let (a, b) = (first(&ours, k), first(spikes, k));
+        if a == b {
+            continue;
+        }
+        let t = a.into_iter().chain(b).min().unwrap_or(0);
+        let h: f32 = (0..=t).map(|u| currents[u * n + k]).sum();
+        assert!(
+            (h - cfg.threshold).abs() < 1e-4,
+            "layer {layer}, neuron {k}: fires at {a:?} from the measured currents but at {b:?} \
+             in the network, with H = {h} at step {t}: the currents are not the network's"
+        );
+        near_threshold += 1;
+    }
+    assert!(
+        near_threshold <= n / 1000,
+        "layer {layer}: {near_threshold} near-threshold flips"
+    );
 }
 
 fn measure(gain: f32) -> Vec<LayerStats> {
@@ -80,12 +116,7 @@ fn measure(gain: f32) -> Vec<LayerStats> {
             .unwrap()
             .to_vec1::<f32>()
             .unwrap();
-        assert_eq!(
-            fire_forward(&currents, T, &cfg),
-            spikes,
-            "layer {}: the measured currents are not the network's",
-            j + 1
-        );
+        assert_same_spikes(&currents, &spikes, &cfg, j + 1);
         // H[T] of every (sample, neuron): the sum over steps.
         let n = BATCH * WIDTH;
         let mut h = vec![0f64; n];

@@ -18,7 +18,7 @@ use std::path::Path;
 
 use ttfs_compiler::model;
 use ttfs_trainer::optim::cosine_lr;
-use ttfs_trainer::report::{EpochRecord, read_jsonl};
+use ttfs_trainer::report::{EpochRecord, append_jsonl, read_jsonl};
 use ttfs_trainer::train::{Progress, RunPaths, Silent, TrainConfig, TrainError, train};
 
 use crate::synthetic::write_dataset;
@@ -162,4 +162,31 @@ fn resuming_without_a_checkpoint_names_the_missing_file() {
         "the error does not name {}: {message}",
         paths.checkpoint.display()
     );
+}
+
+#[test]
+fn a_stale_log_line_past_the_checkpoint_is_dropped_on_resume() {
+    // A log line of an epoch whose checkpoint never landed (a kill at the wrong moment, or
+    // a log edited by hand) must not survive a resume: the checkpoint's own records win.
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    std::fs::create_dir(&data).unwrap();
+    write_dataset(&data, 64, 32, 3);
+    let paths = run_paths(dir.path(), "run");
+    let killed = catch_unwind(AssertUnwindSafe(|| {
+        train(config(&data, 2), &paths, false, &mut KillAfter { at: 1 })
+    }));
+    assert!(killed.is_err());
+    // The kill hit after epoch 2's log line was written, before its checkpoint.
+    let mut stale = read_jsonl(&paths.log).unwrap().remove(0);
+    stale.epoch = 2;
+    append_jsonl(&paths.log, &stale).unwrap();
+    let out = train(config(&data, 2), &paths, true, &mut Silent).unwrap();
+    assert_eq!(out.records.len(), 2);
+    let epochs: Vec<u32> = read_jsonl(&paths.log)
+        .unwrap()
+        .iter()
+        .map(|r| r.epoch)
+        .collect();
+    assert_eq!(epochs, [1, 2], "the log file lists epochs {epochs:?}");
 }
