@@ -86,7 +86,8 @@ pub struct TrainArgs {
     /// Tie-break between output neurons firing at the same step [default: end].
     #[arg(long, value_enum)]
     tie_break: Option<TieArg>,
-    /// Random-crop augmentation with this zero padding in pixels [default: none].
+    /// Random-crop augmentation with this zero padding in pixels; 0 turns it off
+    /// [default: 2 for fashion-mnist, none for mnist].
     #[arg(long)]
     crop_pad: Option<usize>,
     /// Train on the first N training images only.
@@ -254,7 +255,9 @@ fn config_from(args: &TrainArgs) -> anyhow::Result<TrainConfig> {
     if let Some(TieArg::Decision) = args.tie_break {
         c.tie_break = TieBreak::PotentialAtDecision;
     }
-    c.crop_pad = args.crop_pad;
+    if let Some(pad) = args.crop_pad {
+        c.crop_pad = (pad > 0).then_some(pad);
+    }
     c.train_limit = args.train_limit;
     c.test_limit = args.test_limit;
     Ok(c)
@@ -342,6 +345,11 @@ pub fn run(args: TrainArgs) -> anyhow::Result<()> {
         100.0 * outcome.test.accuracy,
         outcome.test.mean_decision_step,
         100.0 * outcome.test.silent_fraction
+    );
+    println!(
+        "decided by the tie-break on {:.2}% of samples (on average {:.2} outputs fire at the decision step)",
+        100.0 * outcome.test.tied_fraction,
+        outcome.test.mean_tied
     );
     let fired: Vec<String> = outcome
         .fired_fraction

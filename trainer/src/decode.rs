@@ -81,6 +81,8 @@ pub struct Decision {
     pub class: usize,
     /// Step (1-based) of the earliest output spike, or `None` if no output fired.
     pub step: Option<usize>,
+    /// Output neurons that fired at that step (0 if none fired): above 1, the tie-break decided.
+    pub tied: usize,
 }
 
 /// Applies the decision rule to time-major output spikes and currents `[T, B, K]` (flattened).
@@ -122,6 +124,7 @@ pub fn decide(
             Decision {
                 class: best,
                 step: first.map(|t| t + 1),
+                tied: if first.is_some() { candidates.len() } else { 0 },
             }
         })
         .collect()
@@ -167,16 +170,19 @@ mod tests {
             end[0],
             Decision {
                 class: 2,
-                step: Some(2)
+                step: Some(2),
+                tied: 1
             }
         );
         assert_eq!(end[1].class, 1);
         assert_eq!(end[1].step, Some(1));
+        assert_eq!(end[1].tied, 2);
         assert_eq!(
             end[2],
             Decision {
                 class: 1,
-                step: None
+                step: None,
+                tied: 0
             }
         );
         let at_decision = decide(&s, &c, t, b, k, TieBreak::PotentialAtDecision);

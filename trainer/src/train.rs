@@ -104,7 +104,8 @@ impl TrainConfig {
             mask_grad: true,
             encoding: Encoding::Latency,
             tie_break: TieBreak::PotentialAtEnd,
-            crop_pad: None,
+            // method.md section 8: the paper augments Fashion-MNIST with random crops.
+            crop_pad: (dataset == "fashion-mnist").then_some(2),
             train_limit: None,
             test_limit: None,
         }
@@ -206,6 +207,10 @@ pub struct Evaluation {
     pub mean_decision_step: f64,
     /// Fraction of samples with no output spike.
     pub silent_fraction: f64,
+    /// Fraction of samples where several outputs fired first together (the tie-break decided).
+    pub tied_fraction: f64,
+    /// Mean number of outputs firing at the decision step, over samples with an output spike.
+    pub mean_tied: f64,
 }
 
 /// Observer of training progress (the CLI draws progress bars with it).
@@ -260,6 +265,7 @@ pub fn evaluate(
     let mut correct = 0usize;
     let mut steps_sum = 0usize;
     let mut silent = 0usize;
+    let (mut tied_samples, mut tied_sum) = (0usize, 0usize);
     let mut buffer = Vec::new();
     let indices: Vec<usize> = (0..ds.len()).collect();
     let classes = net.num_classes();
@@ -280,6 +286,8 @@ pub fn evaluate(
             correct += usize::from(d.class == ds.labels[i] as usize);
             steps_sum += d.step.unwrap_or(config.steps);
             silent += usize::from(d.step.is_none());
+            tied_samples += usize::from(d.tied > 1);
+            tied_sum += d.tied;
         }
     }
     let n = ds.len().max(1) as f64;
@@ -287,6 +295,8 @@ pub fn evaluate(
         accuracy: correct as f64 / n,
         mean_decision_step: steps_sum as f64 / n,
         silent_fraction: silent as f64 / n,
+        tied_fraction: tied_samples as f64 / n,
+        mean_tied: tied_sum as f64 / (ds.len() - silent).max(1) as f64,
     })
 }
 
