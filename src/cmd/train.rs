@@ -32,7 +32,7 @@ pub struct TrainArgs {
     /// Samples per batch [default: 128].
     #[arg(long)]
     batch: Option<usize>,
-    /// Peak learning rate of AdamW with cosine decay [default: 0.003].
+    /// Peak learning rate of AdamW with cosine decay [default: 0.01].
     #[arg(long)]
     lr: Option<f64>,
     /// AdamW decoupled weight decay [default: 0.01].
@@ -87,7 +87,7 @@ pub struct TrainArgs {
     #[arg(long, value_enum)]
     tie_break: Option<TieArg>,
     /// Random-crop augmentation with this zero padding in pixels; 0 turns it off
-    /// [default: 2 for fashion-mnist, none for mnist].
+    /// [default: 1 for mnist, 2 for fashion-mnist].
     #[arg(long)]
     crop_pad: Option<usize>,
     /// Train on the first N training images only.

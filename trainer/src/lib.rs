@@ -9,6 +9,7 @@
 
 pub mod arch;
 pub mod checkpoint;
+pub mod conv;
 pub mod data;
 pub mod decode;
 pub mod export;

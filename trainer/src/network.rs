@@ -12,6 +12,7 @@ use candle_core::{DType, Device, Result, Tensor, Var};
 use rand_chacha::ChaCha8Rng;
 use ttfs_compiler::model::{LayerSpec, WeightNorm};
 
+use crate::conv::conv2d;
 use crate::init::uniform_weights;
 use crate::neuron::{FireConfig, fire};
 use crate::sparse::sparse_linear;
@@ -288,7 +289,12 @@ impl Network {
             LayerSpec::Conv2d {
                 stride, padding, ..
             } => {
-                let y = x.conv2d(&w, *padding, *stride, 1, 1)?;
+                let y = match input {
+                    LayerInput::Dense => x.conv2d(&w, *padding, *stride, 1, 1)?,
+                    LayerInput::Sparse { needs_grad } => {
+                        conv2d(x, &w, *stride, *padding, needs_grad)?
+                    }
+                };
                 match shift {
                     Some(b) => y.broadcast_add(&b.as_tensor().reshape((1, (), 1, 1))?),
                     None => Ok(y),

@@ -3,8 +3,8 @@
 //! chip's decision rule (earliest output spike, ties by `H[T]`), which is what
 //! [`ttfs_trainer::train::evaluate`] applies.
 //!
-//! The recipe is the default one with a larger learning rate (1e-2 instead of 3e-3), since 6
-//! epochs of 20 batches are few steps. Measured: 86-96% test accuracy over 3 data seeds x 3
+//! The recipe is the default one (lr 1e-2) without the shift augmentation, which would move
+//! the blocks that define the classes. Measured: 86-96% test accuracy over 3 data seeds x 3
 //! training seeds (this test's pair gives about 96%); chance is 10%, the bar is 70%.
 
 use ttfs_compiler::model;
@@ -23,6 +23,7 @@ fn a_tiny_mlp_learns_the_synthetic_classes() {
     config.epochs = EPOCHS;
     config.batch_size = 16;
     config.optimizer.lr = 1e-2;
+    config.crop_pad = None;
     let paths = RunPaths::for_model(&dir.path().join("net.safetensors"));
     let out = train(config, &paths, false, &mut Silent).unwrap();
 
