@@ -11,7 +11,7 @@ use ttfs_trainer::decode::Weighting;
 use ttfs_trainer::init::Init;
 use ttfs_trainer::neuron::Surrogate;
 use ttfs_trainer::report::EpochRecord;
-use ttfs_trainer::train::{Progress, RunPaths, TrainConfig, bench, train};
+use ttfs_trainer::train::{LayerFiring, Progress, RunPaths, TrainConfig, bench, train};
 
 /// Flags of `ttfs train`. Unset flags take the measured default recipe (trainer/RECIPES.md).
 #[derive(Args, Debug)]
@@ -268,7 +268,31 @@ struct Bars {
     bar: Option<ProgressBar>,
 }
 
+/// `layer 1: 60% fired (25% at step 1), layer 2: ...`
+fn describe_firing(layers: &[LayerFiring]) -> String {
+    layers
+        .iter()
+        .enumerate()
+        .map(|(i, l)| {
+            format!(
+                "layer {}: {:.0}% fired ({:.0}% at step 1)",
+                i + 1,
+                100.0 * l.fired,
+                100.0 * l.at_first_step
+            )
+        })
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
 impl Progress for Bars {
+    fn init_firing(&mut self, layers: &[LayerFiring]) {
+        eprintln!(
+            "firing by layer at initialisation: {}",
+            describe_firing(layers)
+        );
+    }
+
     fn epoch_start(&mut self, epoch: u32, epochs: u32, batches: usize) {
         let bar = ProgressBar::new(batches as u64);
         let style = ProgressStyle::with_template(
@@ -351,12 +375,10 @@ pub fn run(args: TrainArgs) -> anyhow::Result<()> {
         100.0 * outcome.test.tied_fraction,
         outcome.test.mean_tied
     );
-    let fired: Vec<String> = outcome
-        .fired_fraction
-        .iter()
-        .map(|f| format!("{:.0}%", 100.0 * f))
-        .collect();
-    println!("neurons that fired, by layer: {}", fired.join(" "));
+    println!(
+        "firing by layer after training: {}",
+        describe_firing(&outcome.firing)
+    );
     println!("model      {}", outcome.paths.model.display());
     println!("checkpoint {}", outcome.paths.checkpoint.display());
     println!("log        {}", outcome.paths.log.display());
