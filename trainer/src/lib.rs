@@ -17,6 +17,7 @@ pub mod init;
 pub mod network;
 pub mod neuron;
 pub mod optim;
+pub mod pool;
 pub mod report;
 pub mod sparse;
 pub mod train;

@@ -15,6 +15,7 @@ use ttfs_compiler::model::{LayerSpec, WeightNorm};
 use crate::conv::conv2d;
 use crate::init::uniform_weights;
 use crate::neuron::{FireConfig, fire};
+use crate::pool::avg_pool;
 use crate::sparse::sparse_linear;
 use crate::weight_norm::weight_norm;
 
@@ -224,7 +225,11 @@ impl Network {
                     x = x.reshape((n, ()))?;
                 }
                 LayerSpec::AvgPool2d { kernel, stride } => {
-                    x = x.avg_pool2d_with_stride(*kernel, *stride)?;
+                    x = if kernel == stride {
+                        avg_pool(&x, *kernel)?
+                    } else {
+                        x.avg_pool2d_with_stride(*kernel, *stride)?
+                    };
                 }
                 LayerSpec::MaxPool2d { kernel, stride } => {
                     x = x.max_pool2d_with_stride(*kernel, *stride)?;

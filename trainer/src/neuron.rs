@@ -164,7 +164,12 @@ pub fn fire_backward(
                 let s = theta * m_prev;
                 grad_mask[k] = grad_mask[k] * (1.0 - s) + gs * theta;
             }
-            let gh = gs * m_prev * cfg.surrogate.derivative(hv - cfg.threshold);
+            // After a neuron has fired (M = 0) the step gets no gradient: skip the exp.
+            let gh = if m_prev == 0.0 {
+                0.0
+            } else {
+                gs * m_prev * cfg.surrogate.derivative(hv - cfg.threshold)
+            };
             acc[k] += gh;
             grad_currents[idx] = acc[k];
         }
