@@ -18,10 +18,10 @@ use ttfs_compiler::model::{TieBreak, WeightNorm};
 use crate::arch::{ArchError, LayerOptions, resolve};
 use crate::checkpoint::{CHECKPOINT_VERSION, Checkpoint, CheckpointError, CheckpointState};
 use crate::data::{self, DataError, Dataset, Encoding, Split};
-use crate::decode::{Loss, Weighting, decide};
+use crate::decode::{Decision, Loss, Weighting, decide};
 use crate::export::{ExportError, export_model};
 use crate::init::Init;
-use crate::network::{InputMode, Network};
+use crate::network::{Forward, InputMode, Network};
 use crate::neuron::{FireConfig, Surrogate};
 use crate::optim::{AdamW, AdamWConfig, cosine_lr};
 use crate::report::{self, EpochRecord, ReportError};
@@ -259,6 +259,18 @@ pub fn batch_input(
     })
 }
 
+/// The chip's decision for every sample of a forward pass.
+fn decisions_of(
+    out: &Forward,
+    classes: usize,
+    tie: TieBreak,
+) -> candle_core::Result<Vec<Decision>> {
+    let (steps, batch, _) = out.out_spikes.dims3()?;
+    let spikes = out.out_spikes.flatten_all()?.to_vec1::<f32>()?;
+    let currents = out.out_currents.flatten_all()?.to_vec1::<f32>()?;
+    Ok(decide(&spikes, &currents, steps, batch, classes, tie))
+}
+
 /// Evaluates `net` with the chip's decision rule on `ds`.
 pub fn evaluate(
     net: &Network,
@@ -275,16 +287,7 @@ pub fn evaluate(
     for chunk in indices.chunks(config.batch_size.max(1) * 2) {
         let (input, mode) = batch_input(ds, chunk, config.encoding, config.steps, &mut buffer)?;
         let out = net.forward(&input, mode)?;
-        let spikes = out.out_spikes.flatten_all()?.to_vec1::<f32>()?;
-        let currents = out.out_currents.flatten_all()?.to_vec1::<f32>()?;
-        let decisions = decide(
-            &spikes,
-            &currents,
-            config.steps,
-            chunk.len(),
-            classes,
-            config.tie_break,
-        );
+        let decisions = decisions_of(&out, classes, config.tie_break)?;
         for (d, &i) in decisions.iter().zip(chunk) {
             correct += usize::from(d.class == ds.labels[i] as usize);
             steps_sum += d.step.unwrap_or(config.steps);
@@ -444,21 +447,10 @@ pub fn train(
             let (input, mode) = batch_input(set, &idx, config.encoding, config.steps, &mut buffer)?;
             let labels: Vec<u32> = idx.iter().map(|&i| set.labels[i] as u32).collect();
             let targets = Tensor::from_vec(labels.clone(), labels.len(), &Device::Cpu)?;
-            let out = net.forward(&input, mode)?;
-            let loss = loss_fn.compute(&out.out_spikes, &out.out_currents, &targets)?;
-            let grads = loss.backward()?;
             lr = cosine_lr(config.optimizer.lr, optimizer.step, total_steps);
-            optimizer.step(&net.params, &grads, lr)?;
-            let spikes = out.out_spikes.flatten_all()?.to_vec1::<f32>()?;
-            let currents = out.out_currents.flatten_all()?.to_vec1::<f32>()?;
-            let decisions = decide(
-                &spikes,
-                &currents,
-                config.steps,
-                idx.len(),
-                net.num_classes(),
-                config.tie_break,
-            );
+            let (out, loss) =
+                train_step(&net, &loss_fn, &mut optimizer, &input, mode, &targets, lr)?;
+            let decisions = decisions_of(&out, net.num_classes(), config.tie_break)?;
             correct += decisions
                 .iter()
                 .zip(&labels)
@@ -520,6 +512,24 @@ pub fn train(
         firing,
         paths: paths.clone(),
     })
+}
+
+/// One optimisation step on a batch: forward, loss, backward, AdamW update at rate `lr`.
+/// Returns the forward pass (for accuracy) and the loss before the update.
+fn train_step(
+    net: &Network,
+    loss_fn: &Loss,
+    optimizer: &mut AdamW,
+    input: &Tensor,
+    mode: InputMode,
+    targets: &Tensor,
+    lr: f64,
+) -> Result<(Forward, Tensor), TrainError> {
+    let out = net.forward(input, mode)?;
+    let loss = loss_fn.compute(&out.out_spikes, &out.out_currents, targets)?;
+    let grads = loss.backward()?;
+    optimizer.step(&net.params, &grads, lr)?;
+    Ok((out, loss))
 }
 
 /// The epoch's training images, randomly cropped, in `order` (or `None` without images).
@@ -631,10 +641,15 @@ pub fn bench(config: &TrainConfig, batches: usize) -> Result<BenchResult, TrainE
         )?;
         let labels: Vec<u32> = chunk.iter().map(|&i| train_set.labels[i] as u32).collect();
         let targets = Tensor::from_vec(labels, chunk.len(), &Device::Cpu)?;
-        let out = net.forward(&input, mode)?;
-        let loss = loss_fn.compute(&out.out_spikes, &out.out_currents, &targets)?;
-        let grads = loss.backward()?;
-        optimizer.step(&net.params, &grads, config.optimizer.lr)?;
+        train_step(
+            &net,
+            &loss_fn,
+            &mut optimizer,
+            &input,
+            mode,
+            &targets,
+            config.optimizer.lr,
+        )?;
         if b >= 2 {
             timed += chunk.len();
         }
