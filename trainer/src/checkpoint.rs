@@ -202,3 +202,65 @@ impl Checkpoint {
         Ok(ckpt)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::expect_used)]
+    use super::*;
+
+    fn sample(dir: &Path) -> (Checkpoint, PathBuf) {
+        let t = |v: Vec<f32>| Tensor::from_vec(v, (2,), &Device::Cpu).unwrap();
+        let state = CheckpointState {
+            version: CHECKPOINT_VERSION,
+            config: TrainConfig::recipe("mnist", dir.to_path_buf(), "784-10"),
+            epochs_done: 3,
+            optimizer_step: 42,
+            wall_seconds: 1.5,
+            records: Vec::new(),
+        };
+        let ckpt = Checkpoint {
+            state,
+            params: BTreeMap::from([("layers.1.weight".to_string(), t(vec![1.0, -2.5]))]),
+            adam_m: BTreeMap::from([("layers.1.weight".to_string(), t(vec![0.1, 0.2]))]),
+            adam_v: BTreeMap::from([("layers.1.weight".to_string(), t(vec![0.01, 0.02]))]),
+        };
+        (ckpt, dir.join("run.ckpt.safetensors"))
+    }
+
+    #[test]
+    fn round_trip_keeps_every_tensor_and_the_progress() {
+        let dir = tempfile::tempdir().unwrap();
+        let (ckpt, path) = sample(dir.path());
+        ckpt.write(&path).unwrap();
+        let back = Checkpoint::read(&path).unwrap();
+        assert_eq!(back.state.epochs_done, 3);
+        assert_eq!(back.state.optimizer_step, 42);
+        assert_eq!(back.state.config, ckpt.state.config);
+        let v = |m: &BTreeMap<String, Tensor>| m["layers.1.weight"].to_vec1::<f32>().unwrap();
+        assert_eq!(v(&back.params), vec![1.0, -2.5]);
+        assert_eq!(v(&back.adam_m), vec![0.1, 0.2]);
+        assert_eq!(v(&back.adam_v), vec![0.01, 0.02]);
+        assert!(!path.with_extension("safetensors.tmp").exists());
+    }
+
+    #[test]
+    fn damaged_or_foreign_files_are_refused_with_the_path() {
+        let dir = tempfile::tempdir().unwrap();
+        let (mut ckpt, path) = sample(dir.path());
+        std::fs::write(&path, b"not a checkpoint").unwrap();
+        let err = Checkpoint::read(&path).err().unwrap().to_string();
+        assert!(
+            err.contains("not a safetensors file") && err.contains("run.ckpt"),
+            "{err}"
+        );
+        ckpt.state.version = 99;
+        ckpt.write(&path).unwrap();
+        let err = Checkpoint::read(&path).err().unwrap().to_string();
+        assert!(err.contains("version 99 is not supported"), "{err}");
+        // A model file (or any safetensors without our metadata) is not a checkpoint.
+        let bytes = safetensors::serialize(Vec::<(&str, &F32View)>::new(), None).unwrap();
+        std::fs::write(&path, bytes).unwrap();
+        let err = Checkpoint::read(&path).err().unwrap().to_string();
+        assert!(err.contains("not a ttfs checkpoint"), "{err}");
+    }
+}
