@@ -11,6 +11,8 @@
 //! thread count.
 
 use candle_core::{CpuStorage, CustomOp2, Layout, Result, Shape, Storage, Tensor};
+
+use crate::cpu::f32_slice;
 use rayon::prelude::*;
 
 /// Sizes of one convolution.
@@ -131,23 +133,12 @@ impl Geometry {
     }
 }
 
-fn slice<'a>(storage: &'a CpuStorage, layout: &Layout, what: &str) -> Result<&'a [f32]> {
-    let data = match storage {
-        CpuStorage::F32(d) => d,
-        _ => candle_core::bail!("sparse conv2d: {what} must be f32"),
-    };
-    match layout.contiguous_offsets() {
-        Some((a, b)) => Ok(&data[a..b]),
-        None => candle_core::bail!("sparse conv2d: {what} must be contiguous"),
-    }
-}
-
 /// Runs `f` on the data of a CPU `f32` tensor, without copying it when it is contiguous.
 fn with_data<R>(t: &Tensor, what: &str, f: impl FnOnce(&[f32]) -> R) -> Result<R> {
     let t = t.contiguous()?;
     let (storage, layout) = t.storage_and_layout();
     match &*storage {
-        Storage::Cpu(s) => Ok(f(slice(s, layout, what)?)),
+        Storage::Cpu(s) => Ok(f(f32_slice(s, layout, "sparse conv2d", what)?)),
         _ => candle_core::bail!("sparse conv2d: {what} must be on the CPU"),
     }
 }
@@ -189,8 +180,8 @@ impl CustomOp2 for SparseConv2d {
     ) -> Result<(CpuStorage, Shape)> {
         let g = Geometry::new(l1.shape(), l2.shape(), self.stride, self.padding)?;
         let (n, o) = (l1.shape().dims()[0], l2.shape().dims()[0]);
-        let x = slice(s1, l1, "input")?;
-        let w = slice(s2, l2, "weight")?;
+        let x = f32_slice(s1, l1, "sparse conv2d", "input")?;
+        let w = f32_slice(s2, l2, "sparse conv2d", "weight")?;
         let (k, p) = (g.patch(), g.positions());
         let mut wt = vec![0f32; k * o];
         transpose_into(w, o, k, &mut wt);

@@ -10,6 +10,7 @@
 pub mod arch;
 pub mod checkpoint;
 pub mod conv;
+pub mod cpu;
 pub mod data;
 pub mod decode;
 pub mod export;

@@ -22,6 +22,8 @@
 
 use candle_core::{CpuStorage, CustomOp1, Layout, Shape, Tensor};
 
+use crate::cpu::f32_slice;
+
 /// The surrogate derivative used for `d step(x) / dx` in the backward pass.
 #[derive(Clone, Copy, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -184,17 +186,6 @@ pub struct FireOp {
     pub cfg: FireConfig,
 }
 
-fn contiguous_f32<'a>(storage: &'a CpuStorage, layout: &Layout) -> candle_core::Result<&'a [f32]> {
-    let data = match storage {
-        CpuStorage::F32(data) => data,
-        _ => candle_core::bail!("the spiking neuron runs on f32 tensors only"),
-    };
-    match layout.contiguous_offsets() {
-        Some((start, end)) => Ok(&data[start..end]),
-        None => candle_core::bail!("the spiking neuron needs a contiguous input"),
-    }
-}
-
 impl CustomOp1 for FireOp {
     fn name(&self) -> &'static str {
         "ttfs-fire"
@@ -205,7 +196,7 @@ impl CustomOp1 for FireOp {
         storage: &CpuStorage,
         layout: &Layout,
     ) -> candle_core::Result<(CpuStorage, Shape)> {
-        let currents = contiguous_f32(storage, layout)?;
+        let currents = f32_slice(storage, layout, "spiking neuron", "input current")?;
         let steps = layout.shape().dims().first().copied().unwrap_or(1);
         let spikes = fire_forward(currents, steps, &self.cfg);
         Ok((CpuStorage::F32(spikes), layout.shape().clone()))

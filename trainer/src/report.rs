@@ -96,12 +96,7 @@ pub enum ReportError {
 /// # Errors
 /// [`ReportError::Io`] if the file cannot be opened or written.
 pub fn append_jsonl(path: &Path, record: &EpochRecord) -> Result<(), ReportError> {
-    let mut line = serde_json::to_string(record).map_err(|source| ReportError::Encode {
-        path: path.to_owned(),
-        epoch: record.epoch,
-        source,
-    })?;
-    line.push('\n');
+    let line = jsonl_line(path, record)?;
     let io_error = |source| ReportError::Io {
         path: path.to_owned(),
         source,
@@ -115,6 +110,17 @@ pub fn append_jsonl(path: &Path, record: &EpochRecord) -> Result<(), ReportError
     file.write_all(line.as_bytes()).map_err(io_error)
 }
 
+/// One record as a JSON line, newline included.
+fn jsonl_line(path: &Path, record: &EpochRecord) -> Result<String, ReportError> {
+    let mut line = serde_json::to_string(record).map_err(|source| ReportError::Encode {
+        path: path.to_owned(),
+        epoch: record.epoch,
+        source,
+    })?;
+    line.push('\n');
+    Ok(line)
+}
+
 /// Replaces the log with exactly `records` (written to a temporary file, then renamed).
 ///
 /// # Errors
@@ -122,13 +128,7 @@ pub fn append_jsonl(path: &Path, record: &EpochRecord) -> Result<(), ReportError
 pub fn rewrite_jsonl(path: &Path, records: &[EpochRecord]) -> Result<(), ReportError> {
     let mut text = String::new();
     for record in records {
-        let line = serde_json::to_string(record).map_err(|source| ReportError::Encode {
-            path: path.to_owned(),
-            epoch: record.epoch,
-            source,
-        })?;
-        text.push_str(&line);
-        text.push('\n');
+        text.push_str(&jsonl_line(path, record)?);
     }
     let mut tmp = path.as_os_str().to_owned();
     tmp.push(".tmp");

@@ -9,6 +9,8 @@
 //! gradient with respect to `x`, needed below the first layer, is a dense product.
 
 use candle_core::{CpuStorage, CustomOp2, Layout, Result, Shape, Tensor};
+
+use crate::cpu::f32_slice;
 use rayon::prelude::*;
 
 /// `y = x W^T` for sparse `x` (`[N, K]`) and dense `W` (`[M, K]`).
@@ -16,17 +18,6 @@ use rayon::prelude::*;
 pub struct SparseLinear {
     /// Whether `x` needs a gradient (false for the network's input).
     pub input_grad: bool,
-}
-
-fn slice<'a>(storage: &'a CpuStorage, layout: &Layout, what: &str) -> Result<&'a [f32]> {
-    let data = match storage {
-        CpuStorage::F32(d) => d,
-        _ => candle_core::bail!("sparse linear: {what} must be f32"),
-    };
-    match layout.contiguous_offsets() {
-        Some((a, b)) => Ok(&data[a..b]),
-        None => candle_core::bail!("sparse linear: {what} must be contiguous"),
-    }
 }
 
 fn transpose(src: &[f32], rows: usize, cols: usize) -> Vec<f32> {
@@ -117,8 +108,8 @@ impl CustomOp2 for SparseLinear {
         if k != k2 {
             candle_core::bail!("sparse linear: input has {k} features, weights expect {k2}");
         }
-        let x = slice(s1, l1, "input")?;
-        let w = slice(s2, l2, "weight")?;
+        let x = f32_slice(s1, l1, "sparse linear", "input")?;
+        let w = f32_slice(s2, l2, "sparse linear", "weight")?;
         let y = sparse_forward(x, w, n, k, m);
         Ok((CpuStorage::F32(y), Shape::from((n, m))))
     }

@@ -359,7 +359,6 @@ pub fn train(
     resume: bool,
     progress: &mut dyn Progress,
 ) -> Result<TrainOutcome, TrainError> {
-    let mut rng = ChaCha8Rng::seed_from_u64(config.seed);
     let checkpoint = if resume {
         let ckpt = Checkpoint::read(&paths.checkpoint)?;
         let epochs = config.epochs.max(ckpt.state.config.epochs);
@@ -372,16 +371,7 @@ pub fn train(
     validate(&config)?;
     let train_set = load_split(&config, Split::Train, config.train_limit)?;
     let test_set = load_split(&config, Split::Test, config.test_limit)?;
-    let input_shape = [1, train_set.rows, train_set.cols];
-    let layers = resolve(&config.arch, input_shape, &config.layer_options())?;
-    let net = Network::new(
-        layers,
-        input_shape,
-        config.steps,
-        config.fire(),
-        config.init.gain(config.steps),
-        &mut rng,
-    )?;
+    let net = build_network(&config, &train_set)?;
     let firing_at_init = firing_stats(&net, &test_set, &config)?;
     progress.init_firing(&firing_at_init);
     let mut optimizer = AdamW::new(config.optimizer, &net.params)?;
@@ -514,6 +504,22 @@ pub fn train(
     })
 }
 
+/// A freshly initialised network for `config` on images shaped like `ds`'s (seeded by
+/// `config.seed`).
+fn build_network(config: &TrainConfig, ds: &Dataset) -> Result<Network, TrainError> {
+    let input_shape = [1, ds.rows, ds.cols];
+    let layers = resolve(&config.arch, input_shape, &config.layer_options())?;
+    let mut rng = ChaCha8Rng::seed_from_u64(config.seed);
+    Ok(Network::new(
+        layers,
+        input_shape,
+        config.steps,
+        config.fire(),
+        config.init.gain(config.steps),
+        &mut rng,
+    )?)
+}
+
 /// One optimisation step on a batch: forward, loss, backward, AdamW update at rate `lr`.
 /// Returns the forward pass (for accuracy) and the loss before the update.
 fn train_step(
@@ -611,17 +617,7 @@ pub fn bench(config: &TrainConfig, batches: usize) -> Result<BenchResult, TrainE
     validate(config)?;
     let need = config.batch_size * (batches + 2);
     let train_set = load_split(config, Split::Train, Some(need))?;
-    let input_shape = [1, train_set.rows, train_set.cols];
-    let layers = resolve(&config.arch, input_shape, &config.layer_options())?;
-    let mut rng = ChaCha8Rng::seed_from_u64(config.seed);
-    let net = Network::new(
-        layers,
-        input_shape,
-        config.steps,
-        config.fire(),
-        config.init.gain(config.steps),
-        &mut rng,
-    )?;
+    let net = build_network(config, &train_set)?;
     let mut optimizer = AdamW::new(config.optimizer, &net.params)?;
     let loss_fn = config.loss();
     let mut buffer = Vec::new();

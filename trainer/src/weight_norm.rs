@@ -16,6 +16,8 @@
 //! The tests compare both with Candle's automatic differentiation of the unfused formula.
 
 use candle_core::{CpuStorage, CustomOp2, Layout, Result, Shape, Tensor};
+
+use crate::cpu::f32_slice;
 use rayon::prelude::*;
 
 /// The fused op: `(w [M, n], gamma [M]) -> W_eff [M, n]`.
@@ -33,17 +35,6 @@ fn row_stats(row: &[f32], eps: f32) -> (f32, f32) {
     let mean = row.iter().map(|&v| v as f64).sum::<f64>() / n;
     let var = row.iter().map(|&v| (v as f64 - mean).powi(2)).sum::<f64>() / n;
     (mean as f32, (1.0 / (var + eps as f64).sqrt()) as f32)
-}
-
-fn contiguous<'a>(s: &'a CpuStorage, l: &Layout) -> Result<&'a [f32]> {
-    let data = match s {
-        CpuStorage::F32(d) => d,
-        _ => candle_core::bail!("weight norm: f32 tensors only"),
-    };
-    match l.contiguous_offsets() {
-        Some((a, b)) => Ok(&data[a..b]),
-        None => candle_core::bail!("weight norm: contiguous tensors only"),
-    }
 }
 
 impl WeightNormOp {
@@ -110,7 +101,11 @@ impl CustomOp2 for WeightNormOp {
         if l2.shape().dims() != [m] {
             candle_core::bail!("weight norm: gamma must have {m} values");
         }
-        let out = self.forward(contiguous(s1, l1)?, contiguous(s2, l2)?, n);
+        let out = self.forward(
+            f32_slice(s1, l1, "weight norm", "weight")?,
+            f32_slice(s2, l2, "weight norm", "gamma")?,
+            n,
+        );
         Ok((CpuStorage::F32(out), Shape::from((m, n))))
     }
 
