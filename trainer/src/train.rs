@@ -408,6 +408,7 @@ pub fn train(
     let started = Instant::now();
     let mut buffer = Vec::new();
     let mut crop_buffer = Vec::new();
+    let mut last_test = None;
     for epoch in start_epoch..config.epochs {
         let epoch_start = Instant::now();
         let order = data::epoch_permutation(train_set.len(), config.seed, epoch);
@@ -453,6 +454,7 @@ pub fn train(
         }
         let train_seconds = epoch_start.elapsed().as_secs_f64();
         let test = evaluate(&net, &test_set, &config)?;
+        last_test = Some(test);
         let record = EpochRecord {
             epoch: epoch + 1,
             train_loss: loss_sum / seen.max(1) as f64,
@@ -491,7 +493,11 @@ pub fn train(
         )?;
         progress.epoch_end(&record);
     }
-    let test = evaluate(&net, &test_set, &config)?;
+    // The last epoch's evaluation is the final one; a resume with no epoch left evaluates.
+    let test = match last_test {
+        Some(test) => test,
+        None => evaluate(&net, &test_set, &config)?,
+    };
     let firing = firing_stats(&net, &test_set, &config)?;
     let wall = wall_before + started.elapsed().as_secs_f64();
     export_model(&net, &config, test.accuracy, wall, &paths.model)?;
