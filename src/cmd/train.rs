@@ -385,3 +385,73 @@ pub fn run(args: TrainArgs) -> anyhow::Result<()> {
     println!("curves     {}", outcome.paths.curves.display());
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::expect_used)]
+    use super::*;
+    use clap::Parser;
+
+    #[derive(Parser)]
+    struct Cli {
+        #[command(flatten)]
+        args: TrainArgs,
+    }
+
+    fn config(args: &[&str]) -> anyhow::Result<TrainConfig> {
+        let cli = Cli::try_parse_from(std::iter::once("train").chain(args.iter().copied()))?;
+        config_from(&cli.args)
+    }
+
+    #[test]
+    fn max_pooling_rewrites_every_average_pool_of_the_architecture() {
+        assert_eq!(with_max_pool("cnn"), "c32k3-m2-c64k3-m2-f256-f10");
+        assert_eq!(with_max_pool("784-800-10"), "784-800-10");
+        let c = config(&["--arch", "cnn", "--pool", "max"]).unwrap();
+        assert_eq!(c.arch, "c32k3-m2-c64k3-m2-f256-f10");
+    }
+
+    #[test]
+    fn flags_reach_the_configuration() {
+        let c = config(&[
+            "--init",
+            "kaiming",
+            "--decode",
+            "linear",
+            "--surrogate",
+            "atan",
+            "--crop-pad",
+            "0",
+            "--input",
+            "direct",
+            "-T",
+            "16",
+            "--lr",
+            "0.002",
+        ])
+        .unwrap();
+        assert_eq!(c.init, Init::Kaiming);
+        assert_eq!(c.weighting, Weighting::Linear);
+        assert_eq!(c.surrogate, Surrogate::Atan { alpha: 2.0 });
+        assert_eq!(c.crop_pad, None);
+        assert_eq!(c.encoding, Encoding::Direct);
+        assert_eq!((c.steps, c.optimizer.lr), (16, 0.002));
+        // Defaults: the measured recipe (trainer/RECIPES.md row D).
+        let d = config(&[]).unwrap();
+        assert_eq!((d.optimizer.lr, d.crop_pad, d.epochs), (1e-2, Some(1), 20));
+    }
+
+    #[test]
+    fn impossible_combinations_are_refused_with_a_hint() {
+        let err = config(&["--init", "kaiming", "--init-gain", "4"]).unwrap_err();
+        assert!(
+            err.to_string()
+                .contains("--init-gain applies to --init ettfs"),
+            "{err}"
+        );
+        let err = config(&["--dataset", "fashion-mnist"]).unwrap_err();
+        assert!(err.to_string().contains("--data DIR is required"), "{err}");
+        let err = config(&["--dataset", "cifar", "--data", "x"]).unwrap_err();
+        assert!(err.to_string().contains("unknown dataset 'cifar'"), "{err}");
+    }
+}
