@@ -5,3 +5,5 @@
 //! The runtime knows nothing of training or compiling: the compiler depends on it for the
 //! target and configuration formats, never the other way round. Its modules arrive with the
 //! compiler and runtime issues; until then the crate only fixes its place in the workspace.
+
+pub mod target;

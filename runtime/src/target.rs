@@ -1,0 +1,612 @@
+//! The target description: one JSON file per chip under `fixtures/targets/`
+//! (`shared/docs/chip.md` section 1 is its contract).
+//!
+//! A target is a 2-D mesh of identical neuro-cores. Every field is required and every unit is in
+//! the field's name (`timing_cycles`, `energy_pj`, `clock_mhz`, `static_mw`), so a file reads on
+//! its own. Unknown fields are refused, so a typo cannot silently fall back to a default.
+//!
+//! Reading goes in two steps, as in ripgrep's raw/validated split: serde checks the shape (missing
+//! field, unknown field, wrong type, with serde's line and column), then [`Target::validate`]
+//! checks the ranges, so every range rule and its message live in one place. Every error names the
+//! file and, for range errors, the dotted field (`core.weight_bits`).
+//!
+//! The format has no version field because chip.md section 1 fixes its fields exactly; the
+//! compiled chip configuration instead carries [`Target::hash`], a stable FNV-1a 64 of the
+//! canonical JSON, so a configuration can refuse a target it was not compiled for.
+
+use std::fmt::Display;
+use std::io::Write;
+use std::path::Path;
+
+use serde::{Deserialize, Serialize};
+
+/// Why a target description could not be read, parsed or accepted.
+#[derive(Debug, thiserror::Error)]
+pub enum TargetError {
+    /// The file could not be read or written.
+    #[error("{origin}: {source}")]
+    Io {
+        /// The file.
+        origin: String,
+        /// The I/O error.
+        source: std::io::Error,
+    },
+    /// The JSON is malformed or does not have the target's shape (missing or unknown field,
+    /// wrong type); serde's message keeps the line and column.
+    #[error("{origin}: {source}")]
+    Json {
+        /// The file (or other origin of the text).
+        origin: String,
+        /// The serde error, with line and column.
+        source: serde_json::Error,
+    },
+    /// A field is outside its allowed range.
+    #[error("{origin}: {field} is {value}, must be {rule}")]
+    Invalid {
+        /// The file (or other origin of the text).
+        origin: String,
+        /// The dotted field name, e.g. `core.weight_bits`.
+        field: &'static str,
+        /// The offending value, as text.
+        value: String,
+        /// The rule it breaks, e.g. `between 1 and 16`.
+        rule: String,
+    },
+}
+
+/// A chip: a mesh of identical neuro-cores, what each core holds, and its cost model.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Target {
+    /// Short name, e.g. `loihi`.
+    pub name: String,
+    /// One paragraph: what this target models and which numbers are assumptions.
+    pub description: String,
+    /// Where the numbers come from (chip, paper, table); at least one.
+    pub sources: Vec<String>,
+    /// The 2-D mesh of cores.
+    pub mesh: Mesh,
+    /// What one core holds.
+    pub core: Core,
+    /// What the neuron circuit supports.
+    pub neuron: NeuronCaps,
+    /// Latency of each operation, in clock cycles, and the clock.
+    pub timing_cycles: Timing,
+    /// Energy of each operation, in picojoules, and the static power.
+    pub energy_pj: Energy,
+}
+
+/// The network-on-chip: `cols x rows` cores, XY routing.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Mesh {
+    /// Cores along x.
+    pub cols: u32,
+    /// Cores along y.
+    pub rows: u32,
+}
+
+/// Capacity and word widths of one neuro-core.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Core {
+    /// Neurons (compartments) per core.
+    pub max_neurons: u32,
+    /// Distinct input lines (axons) per core.
+    pub max_axons: u32,
+    /// Synapse memory entries per core.
+    pub max_synapses: u32,
+    /// Width of a signed weight, 1..=16.
+    pub weight_bits: u32,
+    /// Width of the signed, saturating membrane potential register, 2..=32.
+    pub potential_bits: u32,
+    /// Width of the synaptic current register, 2..=32.
+    pub current_bits: u32,
+    /// Width of the threshold register, 2..=32.
+    pub threshold_bits: u32,
+    /// Depth of the input event queue, in events.
+    pub fifo_depth: u32,
+    /// Synapses processed per cycle.
+    pub synapse_lanes: u32,
+}
+
+/// What the neuron circuit supports.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NeuronCaps {
+    /// Resolution of the fixed-point decay factors, in bits (e.g. 12), 1..=24.
+    pub decay_bits: u32,
+    /// Whether a per-neuron bias current is supported.
+    pub bias: bool,
+    /// Longest refractory period, in time steps; `None` (JSON `null`) means "until reset".
+    /// Required: the key must be present, with a number or `null`.
+    #[serde(deserialize_with = "required_option")]
+    pub max_refractory_steps: Option<u32>,
+}
+
+/// Deserializes an `Option` without serde's "missing means `None`" default, so the key stays
+/// required (serde only applies that default to fields without `deserialize_with`).
+fn required_option<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<u32>, D::Error> {
+    Option::<u32>::deserialize(d)
+}
+
+/// Latency of each operation, in clock cycles, and the clock frequency.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Timing {
+    /// Fixed cost of dequeuing one input event.
+    pub event_overhead: u32,
+    /// One synaptic operation (per lane), at least 1.
+    pub synop: u32,
+    /// One neuron state update, at least 1.
+    pub neuron_update: u32,
+    /// Emitting one spike into the network.
+    pub spike_inject: u32,
+    /// One mesh hop, at least 1.
+    pub hop: u32,
+    /// The end-of-step barrier across the chip.
+    pub barrier: u32,
+    /// Injecting one input spike from the host.
+    pub host_inject: u32,
+    /// Clock frequency in MHz, finite and > 0.
+    pub clock_mhz: f64,
+}
+
+/// Energy of each operation, in picojoules, and the whole chip's static power.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Energy {
+    /// One synaptic operation.
+    pub synop: f64,
+    /// One neuron state update.
+    pub neuron_update: f64,
+    /// Emitting one spike.
+    pub spike_inject: f64,
+    /// One mesh hop.
+    pub hop: f64,
+    /// Injecting one input spike from the host.
+    pub host_inject: f64,
+    /// Static power of the whole chip, in mW.
+    pub static_mw: f64,
+}
+
+/// Reads, parses and validates the target description at `path`.
+///
+/// # Errors
+/// [`TargetError::Io`] if the file cannot be read, [`TargetError::Json`] if it is not a target's
+/// JSON, [`TargetError::Invalid`] if a field is out of range; each names `path`.
+pub fn load(path: &Path) -> Result<Target, TargetError> {
+    let origin = path.display().to_string();
+    let text = std::fs::read_to_string(path).map_err(|source| TargetError::Io {
+        origin: origin.clone(),
+        source,
+    })?;
+    parse(&text, &origin)
+}
+
+/// Parses and validates a target description; `origin` (usually the file name) prefixes every
+/// error message.
+///
+/// # Errors
+/// [`TargetError::Json`] if `text` is not a target's JSON, [`TargetError::Invalid`] if a field is
+/// out of range.
+pub fn parse(text: &str, origin: &str) -> Result<Target, TargetError> {
+    let target: Target = serde_json::from_str(text).map_err(|source| TargetError::Json {
+        origin: origin.to_owned(),
+        source,
+    })?;
+    target.check(origin)?;
+    Ok(target)
+}
+
+impl Target {
+    /// Checks every range rule of chip.md section 1; errors are prefixed with
+    /// `target "<name>"`. [`parse`] and [`load`] already call this, with the file name.
+    ///
+    /// # Errors
+    /// [`TargetError::Invalid`] naming the first field out of range.
+    pub fn validate(&self) -> Result<(), TargetError> {
+        self.check(&format!("target \"{}\"", self.name))
+    }
+
+    /// Total number of cores on the mesh.
+    #[must_use]
+    pub fn cores(&self) -> u64 {
+        u64::from(self.mesh.cols) * u64::from(self.mesh.rows)
+    }
+
+    /// A stable FNV-1a 64 hash of the canonical JSON (`serde_json::to_string` of the struct, fields
+    /// in declaration order); the chip configuration carries it to pin the target it was compiled
+    /// for. Any change to any field changes it.
+    #[must_use]
+    pub fn hash(&self) -> u64 {
+        let mut h = Fnv1a64::new();
+        // The struct holds only strings, integers, floats, booleans and options, which serde_json
+        // always serializes, and the writer never fails, so the result carries no information.
+        let _ = serde_json::to_writer(&mut h, self);
+        h.0
+    }
+
+    /// The description as pretty-printed JSON (the form shipped in `fixtures/targets/`).
+    #[must_use]
+    pub fn to_json_pretty(&self) -> String {
+        // Cannot fail for this struct (see `hash`); fall back to an empty string rather than panic.
+        serde_json::to_string_pretty(self).unwrap_or_default()
+    }
+
+    /// Writes the description to `path` as pretty JSON, through a temporary file and a rename.
+    ///
+    /// # Errors
+    /// [`TargetError::Io`] naming `path`.
+    pub fn save(&self, path: &Path) -> Result<(), TargetError> {
+        let io = |source| TargetError::Io {
+            origin: path.display().to_string(),
+            source,
+        };
+        let mut tmp = path.as_os_str().to_owned();
+        tmp.push(".tmp");
+        let tmp = std::path::PathBuf::from(tmp);
+        let mut text = self.to_json_pretty();
+        text.push('\n');
+        std::fs::write(&tmp, text).map_err(io)?;
+        std::fs::rename(&tmp, path).map_err(io)
+    }
+
+    fn check(&self, origin: &str) -> Result<(), TargetError> {
+        let bad = |field: &'static str, value: &dyn Display, rule: String| TargetError::Invalid {
+            origin: origin.to_owned(),
+            field,
+            value: value.to_string(),
+            rule,
+        };
+        let range = |field: &'static str, v: u32, lo: u32, hi: u32| {
+            if (lo..=hi).contains(&v) {
+                Ok(())
+            } else {
+                Err(bad(field, &v, format!("between {lo} and {hi}")))
+            }
+        };
+        let at_least_1 = |field: &'static str, v: u32| {
+            if v >= 1 {
+                Ok(())
+            } else {
+                Err(bad(field, &v, "at least 1".to_owned()))
+            }
+        };
+        let pj = |field: &'static str, v: f64| {
+            if v.is_finite() && v >= 0.0 {
+                Ok(())
+            } else {
+                Err(bad(field, &v, "finite and at least 0".to_owned()))
+            }
+        };
+
+        if self.name.trim().is_empty() {
+            return Err(bad("name", &"empty", "non-empty".to_owned()));
+        }
+        if self.sources.is_empty() || self.sources.iter().any(|s| s.trim().is_empty()) {
+            return Err(bad(
+                "sources",
+                &"empty",
+                "a non-empty list of non-empty citations".to_owned(),
+            ));
+        }
+        at_least_1("mesh.cols", self.mesh.cols)?;
+        at_least_1("mesh.rows", self.mesh.rows)?;
+
+        let c = &self.core;
+        at_least_1("core.max_neurons", c.max_neurons)?;
+        at_least_1("core.max_axons", c.max_axons)?;
+        at_least_1("core.max_synapses", c.max_synapses)?;
+        range("core.weight_bits", c.weight_bits, 1, 16)?;
+        range("core.potential_bits", c.potential_bits, 2, 32)?;
+        range("core.current_bits", c.current_bits, 2, 32)?;
+        range("core.threshold_bits", c.threshold_bits, 2, 32)?;
+        if c.potential_bits < c.weight_bits {
+            return Err(bad(
+                "core.potential_bits",
+                &c.potential_bits,
+                format!("at least core.weight_bits ({})", c.weight_bits),
+            ));
+        }
+        at_least_1("core.fifo_depth", c.fifo_depth)?;
+        at_least_1("core.synapse_lanes", c.synapse_lanes)?;
+
+        range("neuron.decay_bits", self.neuron.decay_bits, 1, 24)?;
+
+        let t = &self.timing_cycles;
+        at_least_1("timing_cycles.synop", t.synop)?;
+        at_least_1("timing_cycles.neuron_update", t.neuron_update)?;
+        at_least_1("timing_cycles.hop", t.hop)?;
+        if !(t.clock_mhz.is_finite() && t.clock_mhz > 0.0) {
+            return Err(bad(
+                "timing_cycles.clock_mhz",
+                &t.clock_mhz,
+                "finite and greater than 0".to_owned(),
+            ));
+        }
+
+        let e = &self.energy_pj;
+        pj("energy_pj.synop", e.synop)?;
+        pj("energy_pj.neuron_update", e.neuron_update)?;
+        pj("energy_pj.spike_inject", e.spike_inject)?;
+        pj("energy_pj.hop", e.hop)?;
+        pj("energy_pj.host_inject", e.host_inject)?;
+        pj("energy_pj.static_mw", e.static_mw)?;
+        Ok(())
+    }
+}
+
+/// FNV-1a 64 as an `io::Write` sink, so the canonical JSON is hashed without an allocation.
+struct Fnv1a64(u64);
+
+impl Fnv1a64 {
+    const OFFSET: u64 = 0xcbf2_9ce4_8422_2325;
+    const PRIME: u64 = 0x0000_0100_0000_01b3;
+
+    fn new() -> Self {
+        Self(Self::OFFSET)
+    }
+}
+
+impl Write for Fnv1a64 {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        for &b in buf {
+            self.0 ^= u64::from(b);
+            self.0 = self.0.wrapping_mul(Self::PRIME);
+        }
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::expect_used)]
+
+    use super::*;
+
+    const DIR: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../fixtures/targets");
+
+    fn tiny_text() -> String {
+        std::fs::read_to_string(format!("{DIR}/tiny.json")).unwrap()
+    }
+
+    /// The tiny fixture as a JSON value, to break one field at a time.
+    fn tiny_value() -> serde_json::Value {
+        serde_json::from_str(&tiny_text()).unwrap()
+    }
+
+    fn parse_value(v: &serde_json::Value) -> Result<Target, TargetError> {
+        parse(&serde_json::to_string_pretty(v).unwrap(), "x.json")
+    }
+
+    fn err_of(v: &serde_json::Value) -> String {
+        parse_value(v).unwrap_err().to_string()
+    }
+
+    #[test]
+    fn every_shipped_fixture_loads_and_validates() {
+        let mut names = Vec::new();
+        for entry in std::fs::read_dir(DIR).unwrap() {
+            let path = entry.unwrap().path();
+            if path.extension().is_some_and(|e| e == "json") {
+                let t = load(&path).unwrap_or_else(|e| panic!("{e}"));
+                t.validate().unwrap();
+                assert_eq!(
+                    path.file_stem().unwrap().to_str().unwrap(),
+                    t.name,
+                    "file name and target name agree"
+                );
+                names.push(t.name);
+            }
+        }
+        names.sort();
+        assert_eq!(names, ["loihi", "tiny", "truenorth", "xylo"]);
+    }
+
+    #[test]
+    fn fixture_shapes() {
+        let t = |n: &str| load(Path::new(&format!("{DIR}/{n}.json"))).unwrap();
+        assert_eq!(t("loihi").cores(), 128);
+        assert_eq!(t("truenorth").cores(), 4096);
+        let xylo = t("xylo");
+        assert_eq!(xylo.cores(), 1);
+        assert!(xylo.core.max_axons < 784, "an MNIST MLP must not fit Xylo");
+        assert!(t("tiny").cores() > 1);
+    }
+
+    #[test]
+    fn missing_field_names_field_file_and_line() {
+        let mut v = tiny_value();
+        v["core"].as_object_mut().unwrap().remove("weight_bits");
+        let e = err_of(&v);
+        assert!(e.starts_with("x.json: "), "{e}");
+        assert!(e.contains("missing field `weight_bits`"), "{e}");
+        assert!(e.contains("line"), "{e}");
+    }
+
+    #[test]
+    fn unknown_field_names_field() {
+        let mut v = tiny_value();
+        v["mesh"]["depth"] = 3.into();
+        let e = err_of(&v);
+        assert!(e.starts_with("x.json: "), "{e}");
+        assert!(e.contains("unknown field `depth`"), "{e}");
+        assert!(e.contains("line"), "{e}");
+    }
+
+    #[test]
+    fn wrong_type_keeps_line_and_column() {
+        let text = tiny_text().replacen("\"cols\": 4", "\"cols\": \"four\"", 1);
+        assert_ne!(text, tiny_text(), "fixture layout changed");
+        let e = parse(&text, "x.json").unwrap_err().to_string();
+        assert!(e.starts_with("x.json: invalid type"), "{e}");
+        assert!(e.contains("line") && e.contains("column"), "{e}");
+    }
+
+    #[test]
+    fn zero_mesh_is_refused() {
+        let mut v = tiny_value();
+        v["mesh"]["rows"] = 0.into();
+        assert_eq!(err_of(&v), "x.json: mesh.rows is 0, must be at least 1");
+    }
+
+    #[test]
+    fn weight_bits_zero_is_refused() {
+        let mut v = tiny_value();
+        v["core"]["weight_bits"] = 0.into();
+        assert_eq!(
+            err_of(&v),
+            "x.json: core.weight_bits is 0, must be between 1 and 16"
+        );
+    }
+
+    #[test]
+    fn weight_bits_seventeen_is_refused() {
+        let mut v = tiny_value();
+        v["core"]["weight_bits"] = 17.into();
+        assert_eq!(
+            err_of(&v),
+            "x.json: core.weight_bits is 17, must be between 1 and 16"
+        );
+    }
+
+    #[test]
+    fn potential_narrower_than_weight_is_refused() {
+        let mut v = tiny_value();
+        v["core"]["weight_bits"] = 12.into();
+        v["core"]["potential_bits"] = 10.into();
+        let e = err_of(&v);
+        assert!(e.contains("core.potential_bits is 10"), "{e}");
+        assert!(e.contains("core.weight_bits (12)"), "{e}");
+    }
+
+    #[test]
+    fn negative_energy_is_refused() {
+        let mut v = tiny_value();
+        v["energy_pj"]["hop"] = (-1.5).into();
+        assert_eq!(
+            err_of(&v),
+            "x.json: energy_pj.hop is -1.5, must be finite and at least 0"
+        );
+    }
+
+    #[test]
+    fn zero_clock_is_refused() {
+        let mut v = tiny_value();
+        v["timing_cycles"]["clock_mhz"] = 0.0.into();
+        let e = err_of(&v);
+        assert!(e.contains("timing_cycles.clock_mhz is 0"), "{e}");
+    }
+
+    #[test]
+    fn zero_synop_cycles_is_refused() {
+        let mut v = tiny_value();
+        v["timing_cycles"]["synop"] = 0.into();
+        assert!(err_of(&v).contains("timing_cycles.synop is 0"));
+    }
+
+    #[test]
+    fn decay_bits_out_of_range_is_refused() {
+        let mut v = tiny_value();
+        v["neuron"]["decay_bits"] = 25.into();
+        assert!(err_of(&v).contains("neuron.decay_bits is 25, must be between 1 and 24"));
+    }
+
+    #[test]
+    fn empty_sources_is_refused() {
+        let mut v = tiny_value();
+        v["sources"] = serde_json::json!([]);
+        let e = err_of(&v);
+        assert!(e.starts_with("x.json: sources is empty"), "{e}");
+    }
+
+    #[test]
+    fn empty_name_is_refused() {
+        let mut v = tiny_value();
+        v["name"] = "".into();
+        assert!(err_of(&v).starts_with("x.json: name is empty"));
+    }
+
+    #[test]
+    fn refractory_null_and_number_both_parse() {
+        let mut v = tiny_value();
+        v["neuron"]["max_refractory_steps"] = serde_json::Value::Null;
+        assert_eq!(parse_value(&v).unwrap().neuron.max_refractory_steps, None);
+        v["neuron"]["max_refractory_steps"] = 7.into();
+        assert_eq!(
+            parse_value(&v).unwrap().neuron.max_refractory_steps,
+            Some(7)
+        );
+        // Required even though it is an Option: a missing key is an error, not `None`.
+        v["neuron"]
+            .as_object_mut()
+            .unwrap()
+            .remove("max_refractory_steps");
+        assert!(err_of(&v).contains("missing field `max_refractory_steps`"));
+    }
+
+    #[test]
+    fn validate_without_file_names_the_target() {
+        let mut t = parse(&tiny_text(), "tiny.json").unwrap();
+        t.core.fifo_depth = 0;
+        assert_eq!(
+            t.validate().unwrap_err().to_string(),
+            "target \"tiny\": core.fifo_depth is 0, must be at least 1"
+        );
+    }
+
+    #[test]
+    fn load_of_missing_file_names_it() {
+        let e = load(Path::new("no/such/target.json"))
+            .unwrap_err()
+            .to_string();
+        assert!(e.starts_with("no/such/target.json: "), "{e}");
+    }
+
+    #[test]
+    fn hash_is_stable_across_round_trip_and_sensitive_to_fields() {
+        let t = parse(&tiny_text(), "tiny.json").unwrap();
+        let again = parse(&t.to_json_pretty(), "again").unwrap();
+        assert_eq!(t, again);
+        assert_eq!(t.hash(), again.hash());
+        let compact = parse(&serde_json::to_string(&t).unwrap(), "compact").unwrap();
+        assert_eq!(t.hash(), compact.hash());
+
+        let mut changed = t.clone();
+        changed.energy_pj.hop += 0.1;
+        assert_ne!(t.hash(), changed.hash());
+        let mut changed = t.clone();
+        changed.core.max_neurons += 1;
+        assert_ne!(t.hash(), changed.hash());
+    }
+
+    #[test]
+    fn fnv1a64_matches_reference_vectors() {
+        let fnv = |s: &[u8]| {
+            let mut h = Fnv1a64::new();
+            h.write_all(s).unwrap();
+            h.0
+        };
+        assert_eq!(fnv(b""), 0xcbf2_9ce4_8422_2325);
+        assert_eq!(fnv(b"a"), 0xaf63_dc4c_8601_ec8c);
+        assert_eq!(fnv(b"foobar"), 0x8594_4171_f739_67e8);
+    }
+
+    #[test]
+    fn save_then_load_round_trips() {
+        let t = parse(&tiny_text(), "tiny.json").unwrap();
+        let dir = std::env::temp_dir().join(format!("ttfs-target-test-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("tiny.json");
+        t.save(&path).unwrap();
+        let back = load(&path).unwrap();
+        std::fs::remove_dir_all(&dir).unwrap();
+        assert_eq!(t, back);
+        assert_eq!(t.hash(), back.hash());
+    }
+}
