@@ -12,6 +12,7 @@ use std::path::{Path, PathBuf};
 use candle_core::{Device, Tensor};
 use safetensors::{Dtype, SafeTensors, View};
 
+use crate::atomic::write_atomic;
 use crate::report::EpochRecord;
 use crate::train::TrainConfig;
 
@@ -95,15 +96,6 @@ fn view(t: &Tensor) -> candle_core::Result<F32View> {
         shape: t.dims().to_vec(),
         bytes: data.iter().flat_map(|v| v.to_le_bytes()).collect(),
     })
-}
-
-/// Writes `bytes` to `path` through a temporary file in the same folder and a rename.
-pub fn write_atomic(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
-    let mut tmp = path.as_os_str().to_owned();
-    tmp.push(".tmp");
-    let tmp = PathBuf::from(tmp);
-    std::fs::write(&tmp, bytes)?;
-    std::fs::rename(&tmp, path)
 }
 
 impl Checkpoint {

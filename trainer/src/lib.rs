@@ -8,6 +8,7 @@
 //! chips, cores or cycles. It is the only crate of the workspace that depends on Candle.
 
 pub mod arch;
+pub mod atomic;
 pub mod checkpoint;
 pub mod conv;
 pub mod cpu;

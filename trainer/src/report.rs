@@ -8,6 +8,7 @@
 //! That is plenty for curves and for finding where a run stopped; exact state lives in checkpoints.
 //! The plot is written to a temporary file and renamed, so a reader never sees half a picture.
 
+use crate::atomic::write_atomic;
 use std::fs::{self, OpenOptions};
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
@@ -130,15 +131,7 @@ pub fn rewrite_jsonl(path: &Path, records: &[EpochRecord]) -> Result<(), ReportE
     for record in records {
         text.push_str(&jsonl_line(path, record)?);
     }
-    let mut tmp = path.as_os_str().to_owned();
-    tmp.push(".tmp");
-    let tmp = std::path::PathBuf::from(tmp);
-    let io_error = |source| ReportError::Io {
-        path: path.to_owned(),
-        source,
-    };
-    std::fs::write(&tmp, text).map_err(io_error)?;
-    std::fs::rename(&tmp, path).map_err(io_error)
+    write_atomically(path, text.as_bytes())
 }
 
 /// Reads every record of a JSON Lines log written by [`append_jsonl`]; blank lines are skipped.
@@ -308,16 +301,9 @@ fn span(values: impl Iterator<Item = f64>, default: f64) -> (f64, f64) {
     }
 }
 
-/// Writes `bytes` to a temporary file next to `path`, then renames it onto `path`.
+/// [`write_atomic`] with the error naming `path`.
 fn write_atomically(path: &Path, bytes: &[u8]) -> Result<(), ReportError> {
-    let mut name = path.file_name().unwrap_or_default().to_owned();
-    name.push(".tmp");
-    let tmp = path.with_file_name(name);
-    fs::write(&tmp, bytes).map_err(|source| ReportError::Io {
-        path: tmp.clone(),
-        source,
-    })?;
-    fs::rename(&tmp, path).map_err(|source| ReportError::Io {
+    write_atomic(path, bytes).map_err(|source| ReportError::Io {
         path: path.to_owned(),
         source,
     })
