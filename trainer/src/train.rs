@@ -235,7 +235,7 @@ impl Progress for Silent {
     fn epoch_end(&mut self, _: &EpochRecord) {}
 }
 
-/// Encodes a batch into the network's input tensor.
+/// Encodes a batch of the data set into the network's input tensor.
 pub fn batch_input(
     ds: &Dataset,
     indices: &[usize],
@@ -243,9 +243,20 @@ pub fn batch_input(
     steps: usize,
     buffer: &mut Vec<f32>,
 ) -> candle_core::Result<(Tensor, InputMode)> {
-    data::encode_batch(ds, indices, encoding, steps, buffer);
-    let n = ds.pixels_per_image();
-    let b = indices.len();
+    let images: Vec<&[u8]> = indices.iter().map(|&i| ds.image(i)).collect();
+    images_input(&images, encoding, steps, buffer)
+}
+
+/// Encodes images of equal size (e.g. augmented ones) into the network's input tensor.
+pub fn images_input(
+    images: &[&[u8]],
+    encoding: Encoding,
+    steps: usize,
+    buffer: &mut Vec<f32>,
+) -> candle_core::Result<(Tensor, InputMode)> {
+    data::encode_images(images, encoding, steps, buffer);
+    let n = images.first().map_or(0, |image| image.len());
+    let b = images.len();
     let values = std::mem::take(buffer);
     Ok(match encoding {
         Encoding::Latency => (
@@ -412,31 +423,33 @@ pub fn train(
     for epoch in start_epoch..config.epochs {
         let epoch_start = Instant::now();
         let order = data::epoch_permutation(train_set.len(), config.seed, epoch);
-        let epoch_set = match config.crop_pad {
-            Some(pad) => augmented(
-                &train_set,
-                &order,
-                pad,
-                config.seed,
-                epoch,
-                &mut crop_buffer,
-            ),
-            None => None,
-        };
+        // Random crops, drawn in sample order from a generator seeded by (seed, epoch).
+        let mut crop_rng =
+            ChaCha8Rng::seed_from_u64(config.seed ^ 0xA5A5_5A5A ^ ((epoch as u64) << 32));
         progress.epoch_start(epoch + 1, config.epochs, batches_per_epoch as usize);
         let (mut loss_sum, mut correct, mut seen) = (0.0f64, 0usize, 0usize);
         let mut lr = config.optimizer.lr;
-        for (b, chunk) in order.chunks(config.batch_size).enumerate() {
-            // With augmentation, `epoch_set` holds the epoch's images already in `order`.
-            let (set, idx): (&Dataset, Vec<usize>) = match &epoch_set {
-                Some(ds) => {
-                    let start = b * config.batch_size;
-                    (ds, (start..start + chunk.len()).collect())
+        for chunk in order.chunks(config.batch_size) {
+            let (input, mode) = match config.crop_pad {
+                Some(pad) => {
+                    let n = train_set.pixels_per_image();
+                    crop_buffer.resize(chunk.len() * n, 0);
+                    for (&i, out) in chunk.iter().zip(crop_buffer.chunks_mut(n)) {
+                        let (rows, cols) = (train_set.rows, train_set.cols);
+                        data::random_crop(train_set.image(i), rows, cols, pad, &mut crop_rng, out);
+                    }
+                    let images: Vec<&[u8]> = crop_buffer.chunks(n).collect();
+                    images_input(&images, config.encoding, config.steps, &mut buffer)?
                 }
-                None => (&train_set, chunk.to_vec()),
+                None => batch_input(
+                    &train_set,
+                    chunk,
+                    config.encoding,
+                    config.steps,
+                    &mut buffer,
+                )?,
             };
-            let (input, mode) = batch_input(set, &idx, config.encoding, config.steps, &mut buffer)?;
-            let labels: Vec<u32> = idx.iter().map(|&i| set.labels[i] as u32).collect();
+            let labels: Vec<u32> = chunk.iter().map(|&i| train_set.labels[i] as u32).collect();
             let targets = Tensor::from_vec(labels.clone(), labels.len(), &Device::Cpu)?;
             lr = cosine_lr(config.optimizer.lr, optimizer.step, total_steps);
             let (out, loss) =
@@ -447,8 +460,8 @@ pub fn train(
                 .zip(&labels)
                 .filter(|(d, l)| d.class == **l as usize)
                 .count();
-            loss_sum += loss.to_scalar::<f32>()? as f64 * idx.len() as f64;
-            seen += idx.len();
+            loss_sum += loss.to_scalar::<f32>()? as f64 * chunk.len() as f64;
+            seen += chunk.len();
             let rate = seen as f64 / epoch_start.elapsed().as_secs_f64().max(1e-9);
             progress.batch(loss_sum / seen as f64, correct as f64 / seen as f64, rate);
         }
@@ -542,35 +555,6 @@ fn train_step(
     let grads = loss.backward()?;
     optimizer.step(&net.params, &grads, lr)?;
     Ok((out, loss))
-}
-
-/// The epoch's training images, randomly cropped, in `order` (or `None` without images).
-fn augmented(
-    ds: &Dataset,
-    order: &[usize],
-    pad: usize,
-    seed: u64,
-    epoch: u32,
-    buffer: &mut Vec<u8>,
-) -> Option<Dataset> {
-    if ds.is_empty() {
-        return None;
-    }
-    let mut rng = ChaCha8Rng::seed_from_u64(seed ^ 0xA5A5_5A5A ^ ((epoch as u64) << 32));
-    let n = ds.pixels_per_image();
-    let mut images = vec![0u8; order.len() * n];
-    buffer.resize(n, 0);
-    for (j, &i) in order.iter().enumerate() {
-        data::random_crop(ds.image(i), ds.rows, ds.cols, pad, &mut rng, buffer);
-        images[j * n..(j + 1) * n].copy_from_slice(buffer);
-    }
-    Some(Dataset {
-        images,
-        labels: order.iter().map(|&i| ds.labels[i]).collect(),
-        rows: ds.rows,
-        cols: ds.cols,
-        num_classes: ds.num_classes,
-    })
 }
 
 /// How a layer of neurons fires on a sample of inputs.
