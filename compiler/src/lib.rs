@@ -11,4 +11,6 @@
 //! never the other way round. Numbers cross that boundary only as plain `f32` tensors in
 //! the model file.
 
+pub mod decision;
+pub mod ir;
 pub mod model;

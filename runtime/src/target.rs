@@ -122,6 +122,9 @@ pub struct NeuronCaps {
     /// Required: the key must be present, with a number or `null`.
     #[serde(deserialize_with = "required_option")]
     pub max_refractory_steps: Option<u32>,
+    /// Whether each neuron has its own threshold register (`false`: one threshold per core,
+    /// so the compiler quantizes with one scale per layer).
+    pub per_neuron_threshold: bool,
 }
 
 /// Deserializes an `Option` without serde's "missing means `None`" default, so the key stays

@@ -1,0 +1,241 @@
+//! The compiler's intermediate representation: a layered network of neurons with explicit
+//! synapse lists, first in `f32` after folding ([`FoldedNetwork`]), then in integers after
+//! quantization ([`QuantNetwork`]). Mapping onto cores works on the integer form, and the golden
+//! model simulates it.
+//!
+//! Only neuron layers appear: pooling is folded into the synapses of the layer after it and
+//! flatten is an index map, so layer `l`'s sources are layer `l - 1`'s neurons (or the input
+//! channels for `l = 0`), and every neuron index is row-major in the layer's `shape`.
+
+use ttfs_runtime::config::{InputEncoding, NeuronParams, TieBreak};
+
+/// Synapses of one layer in source-major compressed rows: source `j` (a neuron of the layer
+/// before, or an input channel) drives `targets[offsets[j]..offsets[j + 1]]` with the weights at
+/// the same positions. Within a row, targets are strictly increasing (no duplicate synapse).
+#[derive(Clone, Debug, PartialEq)]
+pub struct SynapseMatrix<W> {
+    /// Number of sources (rows).
+    pub sources: usize,
+    /// Number of target neurons (columns).
+    pub targets: usize,
+    /// `sources + 1` monotone offsets, from 0 to the number of synapses.
+    pub offsets: Vec<usize>,
+    /// Target neuron of each synapse.
+    pub target: Vec<u32>,
+    /// Weight of each synapse.
+    pub weight: Vec<W>,
+}
+
+impl<W: Copy> SynapseMatrix<W> {
+    /// Number of synapses.
+    pub fn len(&self) -> usize {
+        self.target.len()
+    }
+
+    /// Whether there are no synapses.
+    pub fn is_empty(&self) -> bool {
+        self.target.is_empty()
+    }
+
+    /// The (target, weight) pairs of source `j`.
+    pub fn row(&self, j: usize) -> impl Iterator<Item = (u32, W)> + '_ {
+        let range = self.offsets[j]..self.offsets[j + 1];
+        self.target[range.clone()]
+            .iter()
+            .copied()
+            .zip(self.weight[range].iter().copied())
+    }
+
+    /// Builds the matrix from per-target fan-in lists (`fan_in[i]` = the (source, weight) pairs
+    /// of target `i`, any order, no duplicate source within one list).
+    pub fn from_fan_in(sources: usize, fan_in: &[Vec<(u32, W)>]) -> Self {
+        let mut counts = vec![0usize; sources + 1];
+        for list in fan_in {
+            for &(s, _) in list {
+                counts[s as usize + 1] += 1;
+            }
+        }
+        for j in 0..sources {
+            counts[j + 1] += counts[j];
+        }
+        let offsets = counts.clone();
+        let total = offsets[sources];
+        let mut next = counts;
+        let mut target = vec![0u32; total];
+        let mut weight: Vec<Option<W>> = vec![None; total];
+        // Targets visited in increasing order, so each row comes out sorted.
+        for (i, list) in fan_in.iter().enumerate() {
+            for &(s, w) in list {
+                let at = next[s as usize];
+                target[at] = i as u32;
+                weight[at] = Some(w);
+                next[s as usize] += 1;
+            }
+        }
+        Self {
+            sources,
+            targets: fan_in.len(),
+            offsets,
+            target,
+            weight: weight.into_iter().flatten().collect(),
+        }
+    }
+
+    /// The per-target fan-in lists, each sorted by source: the transpose of the rows.
+    pub fn fan_in(&self) -> Vec<Vec<(u32, W)>> {
+        let mut lists = vec![Vec::new(); self.targets];
+        for j in 0..self.sources {
+            for (t, w) in self.row(j) {
+                lists[t as usize].push((j as u32, w));
+            }
+        }
+        lists
+    }
+}
+
+/// The input of the network.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct InputDesc {
+    /// `[C, H, W]`; channel index row-major in it.
+    pub shape: [usize; 3],
+    /// How pixels become spikes (only latency coding reaches a chip).
+    pub encoding: InputEncoding,
+}
+
+impl InputDesc {
+    /// Number of input channels (`C * H * W`).
+    pub fn channels(&self) -> usize {
+        self.shape.iter().product()
+    }
+}
+
+/// A neuron layer after folding, in `f32`.
+#[derive(Clone, Debug, PartialEq)]
+pub struct FoldedLayer {
+    /// Human name, e.g. `"layer 3 (conv2d 32->64 k3, avg_pool2d 2 folded in)"`.
+    pub name: String,
+    /// Index of the weighted layer in the model's `layers` it comes from.
+    pub model_layer: usize,
+    /// Shape of the neurons: `[C, H, W]` for a convolution, `[N]` for a linear layer.
+    pub shape: Vec<usize>,
+    /// Synapses from the sources (the previous neuron layer or the input) to these neurons.
+    pub synapses: SynapseMatrix<f32>,
+    /// Bias per neuron, added to the potential at every step.
+    pub bias: Vec<f32>,
+}
+
+impl FoldedLayer {
+    /// Number of neurons.
+    pub fn neurons(&self) -> usize {
+        self.bias.len()
+    }
+}
+
+/// The network after folding: neuron layers with plain weights and biases.
+#[derive(Clone, Debug, PartialEq)]
+pub struct FoldedNetwork {
+    /// The input.
+    pub input: InputDesc,
+    /// Time steps T.
+    pub time_steps: u32,
+    /// Firing threshold of every neuron.
+    pub threshold: f32,
+    /// Neuron layers, input side first; the last one is the output (one neuron per class).
+    pub layers: Vec<FoldedLayer>,
+    /// Tie break of the decision rule.
+    pub tie_break: TieBreak,
+}
+
+/// A neuron layer after quantization, in integers, with the neuron parameters it runs with.
+#[derive(Clone, Debug, PartialEq)]
+pub struct QuantLayer {
+    /// Human name (as in [`FoldedLayer::name`]).
+    pub name: String,
+    /// Index of the weighted layer in the model's `layers` it comes from.
+    pub model_layer: usize,
+    /// Shape of the neurons.
+    pub shape: Vec<usize>,
+    /// Integer synapses; synapses whose weight rounds to 0 are dropped.
+    pub synapses: SynapseMatrix<i32>,
+    /// Threshold per neuron (at least 1).
+    pub threshold: Vec<i32>,
+    /// Bias per neuron, added to `v` every step.
+    pub bias: Vec<i32>,
+    /// Integer units per float unit, per neuron (`w_int = round(w * scale)`).
+    pub scale: Vec<f64>,
+    /// Neuron parameters of the whole layer.
+    pub params: NeuronParams,
+}
+
+impl QuantLayer {
+    /// Number of neurons.
+    pub fn neurons(&self) -> usize {
+        self.threshold.len()
+    }
+}
+
+/// Register widths the integer network runs with (from the target).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Registers {
+    /// Signed weight width.
+    pub weight_bits: u32,
+    /// Signed current register width.
+    pub current_bits: u32,
+    /// Signed potential register width.
+    pub potential_bits: u32,
+    /// Threshold register width (signed, thresholds positive).
+    pub threshold_bits: u32,
+    /// Decay resolution D.
+    pub decay_bits: u32,
+}
+
+/// The network after quantization: what the golden model simulates and the mapper places.
+#[derive(Clone, Debug, PartialEq)]
+pub struct QuantNetwork {
+    /// The input.
+    pub input: InputDesc,
+    /// Time steps T.
+    pub time_steps: u32,
+    /// Register widths.
+    pub registers: Registers,
+    /// Neuron layers, input side first; the last one is the output.
+    pub layers: Vec<QuantLayer>,
+    /// Tie break of the decision rule.
+    pub tie_break: TieBreak,
+}
+
+/// The largest value a signed register of `bits` bits holds.
+pub fn register_max(bits: u32) -> i64 {
+    (1i64 << (bits - 1)) - 1
+}
+
+/// The smallest value a signed register of `bits` bits holds.
+pub fn register_min(bits: u32) -> i64 {
+    -(1i64 << (bits - 1))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn fan_in_round_trip_sorts_rows() {
+        let fan_in = vec![vec![(2u32, 1.0f32), (0, 2.0)], vec![(0, 3.0)], vec![]];
+        let m = SynapseMatrix::from_fan_in(3, &fan_in);
+        assert_eq!(m.offsets, vec![0, 2, 2, 3]);
+        assert_eq!(m.target, vec![0, 1, 0]);
+        assert_eq!(m.weight, vec![2.0, 3.0, 1.0]);
+        assert_eq!(m.row(0).collect::<Vec<_>>(), vec![(0, 2.0), (1, 3.0)]);
+        let back = m.fan_in();
+        assert_eq!(back[0], vec![(0, 2.0), (2, 1.0)]);
+        assert_eq!(back[1], vec![(0, 3.0)]);
+        assert!(back[2].is_empty());
+    }
+
+    #[test]
+    fn register_ranges() {
+        assert_eq!(register_max(8), 127);
+        assert_eq!(register_min(8), -128);
+        assert_eq!(register_max(24), 8_388_607);
+    }
+}

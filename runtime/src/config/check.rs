@@ -1,0 +1,4 @@
+//! Placeholder, replaced by the helper.
+/// Errors.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {}

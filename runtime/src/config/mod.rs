@@ -1,0 +1,281 @@
+//! The binary chip configuration (format version 1): what the compiler writes and the emulator
+//! runs (`shared/docs/chip.md` section 5 is its contract).
+//!
+//! A configuration describes one network placed on one target: per core its neuron parameters,
+//! its synapse table (axon -> list of (neuron, weight)) and its routing table (neuron -> list of
+//! destination (core, axon)); the input map (input channel -> list of (core, axon)); the output
+//! map (class -> (core, neuron)); the decoding rule and the number of time steps T.
+//!
+//! - [`neuron`]: the integer neuron's parameters and the exact update rule they drive.
+//! - `io`: [`write`](fn@write) / [`read`] and their in-memory halves [`encode`] / [`decode`].
+//! - `check`: [`ChipConfig::validate`], the structural invariants (every index in range, one
+//!   layer per core, CSR offsets monotone), and [`ChipConfig::check_target`], every limit of the
+//!   target.
+//!
+//! # File layout
+//! ```text
+//! bytes 0..8    magic "TTFSCHIP"
+//! bytes 8..12   format version, u32 little-endian
+//! then          postcard Header { target_name, target_hash, payload_len, payload_checksum }
+//! then          postcard Payload (exactly payload_len bytes, FNV-1a 64 = payload_checksum)
+//! ```
+//! The version sits in fixed bytes before anything postcard-encoded, so a file of another
+//! version is refused as such rather than as garbage.
+
+mod check;
+mod io;
+pub mod neuron;
+
+use serde::{Deserialize, Serialize};
+
+pub use check::ConfigError;
+pub use io::{decode, encode, read, write};
+pub use neuron::{NeuronParams, Refractory, Reset, WhileRefractory};
+
+/// The 8 bytes every configuration starts with.
+pub const MAGIC: [u8; 8] = *b"TTFSCHIP";
+
+/// The format version this build writes and the only one it reads.
+pub const CONFIG_VERSION: u32 = 1;
+
+/// The header: which target the payload was compiled for and a checksum of the payload.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq)]
+pub struct Header {
+    /// The target's `name`.
+    pub target_name: String,
+    /// [`Target::hash`](crate::target::Target::hash) of the target it was compiled for.
+    pub target_hash: u64,
+    /// Length of the postcard payload in bytes.
+    pub payload_len: u64,
+    /// FNV-1a 64 of the payload bytes.
+    pub payload_checksum: u64,
+}
+
+/// A compiled network: everything the chip needs to run it.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
+pub struct ChipConfig {
+    /// The target's `name` (copied into the header).
+    pub target_name: String,
+    /// The target's hash (copied into the header).
+    pub target_hash: u64,
+    /// Number of time steps T of one inference.
+    pub time_steps: u32,
+    /// Resolution D of the decay factors `du` and `dv`, in bits (the target's `decay_bits`).
+    pub decay_bits: u32,
+    /// The neuron layers in phase order: layer `p` is integrated in phase `p + 1` of every step
+    /// (phase 0 is the host's input injection).
+    pub layers: Vec<LayerInfo>,
+    /// The cores in use, in placement order; [`CoreConfig::position`] says where each sits.
+    pub cores: Vec<CoreConfig>,
+    /// Where each input channel's spikes go.
+    pub input: InputMap,
+    /// Which output neuron stands for which class.
+    pub output: OutputMap,
+    /// How output spikes become a class.
+    pub decoding: Decoding,
+}
+
+/// One neuron layer of the network as it was compiled, for reports.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq)]
+pub struct LayerInfo {
+    /// Human name, e.g. `"layer 1 (linear 784->800)"`.
+    pub name: String,
+    /// Neurons in the layer.
+    pub neurons: u32,
+    /// Shape of the layer's neurons (`[C, H, W]` or `[N]`), neuron index row-major in it.
+    pub shape: Vec<u32>,
+}
+
+/// A position on the mesh: column `x` (0 = west), row `y` (0 = north).
+#[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct MeshPosition {
+    /// Column, `0..cols`.
+    pub x: u32,
+    /// Row, `0..rows`.
+    pub y: u32,
+}
+
+/// An input line of a core: the `axon`-th row of core `core`'s synapse table.
+#[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct AxonRef {
+    /// Index into [`ChipConfig::cores`].
+    pub core: u32,
+    /// Axon index on that core, `0..CoreConfig::axons`.
+    pub axon: u32,
+}
+
+/// A neuron on a core.
+#[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct NeuronRef {
+    /// Index into [`ChipConfig::cores`].
+    pub core: u32,
+    /// Neuron index on that core, `0..CoreConfig::neurons`.
+    pub neuron: u32,
+}
+
+/// Compressed sparse rows: row `r` owns `entries[offsets[r]..offsets[r + 1]]`.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq, Default)]
+pub struct Csr<E> {
+    /// `rows + 1` monotone offsets starting at 0 and ending at `entries.len()`.
+    pub offsets: Vec<u32>,
+    /// The entries of all rows, row after row.
+    pub entries: Vec<E>,
+}
+
+impl<E> Csr<E> {
+    /// Number of rows.
+    pub fn rows(&self) -> usize {
+        self.offsets.len().saturating_sub(1)
+    }
+
+    /// The entries of row `r`; empty if `r` is out of range or the offsets are inconsistent.
+    pub fn row(&self, r: usize) -> &[E] {
+        match (self.offsets.get(r), self.offsets.get(r + 1)) {
+            (Some(&a), Some(&b)) => self.entries.get(a as usize..b as usize).unwrap_or(&[]),
+            _ => &[],
+        }
+    }
+
+    /// Builds rows from a list of rows.
+    ///
+    /// # Panics
+    /// If there are more than `u32::MAX` entries in all.
+    pub fn from_rows<I: IntoIterator<Item = Vec<E>>>(rows: I) -> Self {
+        let mut offsets = vec![0u32];
+        let mut entries = Vec::new();
+        for row in rows {
+            entries.extend(row);
+            offsets.push(u32::try_from(entries.len()).unwrap_or(u32::MAX));
+        }
+        Self { offsets, entries }
+    }
+}
+
+/// One synapse: the neuron it drives on its core and its signed weight.
+#[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Synapse {
+    /// Neuron index on the core.
+    pub neuron: u32,
+    /// Signed weight, within the target's `weight_bits`.
+    pub weight: i32,
+}
+
+/// One core: its place, its neurons and their parameters, its synapses and its routes.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
+pub struct CoreConfig {
+    /// Where the core sits on the mesh; no two cores share a position.
+    pub position: MeshPosition,
+    /// The layer (index into [`ChipConfig::layers`]) all of this core's neurons belong to.
+    pub layer: u32,
+    /// For each neuron on the core, its index within its layer.
+    pub layer_index: Vec<u32>,
+    /// Parameters shared by all neurons of the core.
+    pub params: NeuronParams,
+    /// Threshold per neuron (at least 1, within the target's `threshold_bits`).
+    pub threshold: Vec<i32>,
+    /// Bias per neuron, added to `v` every step (within the target's `current_bits`).
+    pub bias: Vec<i32>,
+    /// Synapse table: one row per axon, each row sorted by neuron.
+    pub synapses: Csr<Synapse>,
+    /// Routing table: one row per neuron, the (core, axon) pairs its spike is delivered to,
+    /// at most one axon per destination core (one packet per destination core).
+    pub routes: Csr<AxonRef>,
+}
+
+impl CoreConfig {
+    /// Number of neurons on the core.
+    pub fn neurons(&self) -> usize {
+        self.layer_index.len()
+    }
+
+    /// Number of axons (input lines) on the core.
+    pub fn axons(&self) -> usize {
+        self.synapses.rows()
+    }
+}
+
+/// Input channels and where their spikes go.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq)]
+pub struct InputMap {
+    /// Input shape `[C, H, W]`; channel index row-major in it.
+    pub shape: Vec<u32>,
+    /// How the host turns a pixel into a spike.
+    pub encoding: InputEncoding,
+    /// One row per input channel: the (core, axon) pairs it is injected into.
+    pub targets: Csr<AxonRef>,
+}
+
+/// How the host turns an input value into spikes.
+#[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum InputEncoding {
+    /// An 8-bit pixel `p > 0` spikes once at step `((255 - p) * (T - 1) + 127) / 255 + 1`
+    /// (integer division); `p = 0` never spikes.
+    Latency,
+}
+
+impl InputEncoding {
+    /// The step (1-based) at which a pixel spikes under this encoding, if it spikes.
+    pub fn spike_step(self, pixel: u8, time_steps: u32) -> Option<u32> {
+        match self {
+            InputEncoding::Latency => {
+                if pixel == 0 || time_steps == 0 {
+                    return None;
+                }
+                let late = (u64::from(255 - pixel) * u64::from(time_steps - 1) + 127) / 255;
+                // late <= time_steps - 1 < u32::MAX.
+                Some(late as u32 + 1)
+            }
+        }
+    }
+}
+
+/// The output neurons: `classes[k]` is the neuron that stands for class `k`.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq)]
+pub struct OutputMap {
+    /// One neuron per class, class index order.
+    pub classes: Vec<NeuronRef>,
+}
+
+/// The decision rule, the same in trainer, golden model and emulator.
+#[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Decoding {
+    /// How ties between output neurons that fire at the same (first) step are broken; when no
+    /// output fires, every class is a candidate and the same potential decides.
+    pub tie_break: TieBreak,
+}
+
+/// Tie break between the candidates of the decision step.
+#[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum TieBreak {
+    /// Larger `v` after step T, then the lower class index (no early exit possible).
+    PotentialAtEnd,
+    /// Larger `v` after the decision step, then the lower class index.
+    PotentialAtDecision,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn latency_steps_at_the_ends_and_the_middle() {
+        let e = InputEncoding::Latency;
+        assert_eq!(e.spike_step(0, 8), None);
+        assert_eq!(e.spike_step(255, 8), Some(1));
+        assert_eq!(e.spike_step(1, 8), Some(8));
+        // (255 - 128) * 7 = 889; (889 + 127) / 255 = 3 (1016 / 255 = 3.98); step 4.
+        assert_eq!(e.spike_step(128, 8), Some(4));
+        assert_eq!(e.spike_step(200, 1), Some(1));
+    }
+
+    #[test]
+    fn csr_rows() {
+        let csr = Csr::from_rows(vec![vec![1, 2], vec![], vec![3]]);
+        assert_eq!(csr.offsets, vec![0, 2, 2, 3]);
+        assert_eq!(csr.rows(), 3);
+        assert_eq!(csr.row(0), &[1, 2]);
+        assert!(csr.row(1).is_empty());
+        assert_eq!(csr.row(2), &[3]);
+        assert!(csr.row(3).is_empty());
+    }
+}
