@@ -4,6 +4,7 @@
 //! settings, runs the library and prints. Errors end as one line of cause plus a hint.
 
 mod cmd;
+mod pictures;
 
 /// Training allocates and frees many large tensors per batch; the system allocator returns
 /// them to the kernel and page-faults them back in, which cost a third of the run time.
@@ -30,6 +31,10 @@ struct Cli {
 enum Command {
     /// Train a TTFS network (default: the MNIST MLP on the embedded MNIST files).
     Train(cmd::train::TrainArgs),
+    /// Compile a trained model for a target: fold, quantize, map, write the chip configuration.
+    Compile(cmd::compile::CompileArgs),
+    /// Print a human summary of a chip configuration.
+    Inspect(cmd::inspect::InspectArgs),
 }
 
 /// mimalloc's `mi_option_purge_delay` (mimalloc.h, v2): -1 keeps freed memory for reuse.
@@ -67,6 +72,8 @@ fn main() -> ExitCode {
     }
     let result = match cli.command {
         Command::Train(args) => cmd::train::run(args),
+        Command::Compile(args) => cmd::compile::run(args),
+        Command::Inspect(args) => cmd::inspect::run(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

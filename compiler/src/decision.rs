@@ -63,10 +63,18 @@ mod tests {
     fn earliest_spike_wins_then_potential_then_index() {
         // Outputs 1 and 2 fire at step 2, output 0 at step 3: 1 and 2 are tied.
         let steps = [Some(3), Some(2), Some(2)];
-        let v = |k: usize, t: u32| -> i64 { [[0, 0, 0, 9], [0, 1, 5, 5], [0, 1, 7, 4]][k][t as usize] };
+        let v =
+            |k: usize, t: u32| -> i64 { [[0, 0, 0, 9], [0, 1, 5, 5], [0, 1, 7, 4]][k][t as usize] };
         // At the end (t = 3): 5 against 4, output 1 wins.
         let d = decide(&steps, 3, TieBreak::PotentialAtEnd, v);
-        assert_eq!(d, Decision { class: 1, step: Some(2), tied: 2 });
+        assert_eq!(
+            d,
+            Decision {
+                class: 1,
+                step: Some(2),
+                tied: 2
+            }
+        );
         // At the decision step (t = 2): 5 against 7, output 2 wins.
         let d = decide(&steps, 3, TieBreak::PotentialAtDecision, v);
         assert_eq!(d.class, 2);
@@ -77,10 +85,22 @@ mod tests {
 
     #[test]
     fn no_spike_means_largest_final_potential() {
-        let d = decide(&[None, None, None], 4, TieBreak::PotentialAtDecision, |k, t| {
-            assert_eq!(t, 4);
-            [1.0, 3.0, 2.0][k]
-        });
-        assert_eq!(d, Decision { class: 1, step: None, tied: 0 });
+        let d = decide(
+            &[None, None, None],
+            4,
+            TieBreak::PotentialAtDecision,
+            |k, t| {
+                assert_eq!(t, 4);
+                [1.0, 3.0, 2.0][k]
+            },
+        );
+        assert_eq!(
+            d,
+            Decision {
+                class: 1,
+                step: None,
+                tied: 0
+            }
+        );
     }
 }

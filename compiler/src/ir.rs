@@ -26,7 +26,7 @@ pub struct SynapseMatrix<W> {
     pub weight: Vec<W>,
 }
 
-impl<W: Copy> SynapseMatrix<W> {
+impl<W: Copy + Default> SynapseMatrix<W> {
     /// Number of synapses.
     pub fn len(&self) -> usize {
         self.target.len()
@@ -62,13 +62,13 @@ impl<W: Copy> SynapseMatrix<W> {
         let total = offsets[sources];
         let mut next = counts;
         let mut target = vec![0u32; total];
-        let mut weight: Vec<Option<W>> = vec![None; total];
+        let mut weight = vec![W::default(); total];
         // Targets visited in increasing order, so each row comes out sorted.
         for (i, list) in fan_in.iter().enumerate() {
             for &(s, w) in list {
                 let at = next[s as usize];
                 target[at] = i as u32;
-                weight[at] = Some(w);
+                weight[at] = w;
                 next[s as usize] += 1;
             }
         }
@@ -77,7 +77,7 @@ impl<W: Copy> SynapseMatrix<W> {
             targets: fan_in.len(),
             offsets,
             target,
-            weight: weight.into_iter().flatten().collect(),
+            weight,
         }
     }
 

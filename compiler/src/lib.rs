@@ -11,6 +11,13 @@
 //! never the other way round. Numbers cross that boundary only as plain `f32` tensors in
 //! the model file.
 
+pub mod compile;
 pub mod decision;
+pub mod evaluate;
+pub mod float;
+pub mod golden;
 pub mod ir;
+pub mod lower;
+pub mod map;
 pub mod model;
+pub mod quantize;

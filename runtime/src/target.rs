@@ -340,8 +340,9 @@ impl Target {
     }
 }
 
-/// FNV-1a 64 as an `io::Write` sink, so the canonical JSON is hashed without an allocation.
-struct Fnv1a64(u64);
+/// FNV-1a 64 as an `io::Write` sink, so the canonical JSON is hashed without an allocation; the
+/// chip configuration's payload checksum uses it too ([`Fnv1a64::hash_bytes`]).
+pub(crate) struct Fnv1a64(u64);
 
 impl Fnv1a64 {
     const OFFSET: u64 = 0xcbf2_9ce4_8422_2325;
@@ -349,6 +350,14 @@ impl Fnv1a64 {
 
     fn new() -> Self {
         Self(Self::OFFSET)
+    }
+
+    /// FNV-1a 64 of `bytes`.
+    pub(crate) fn hash_bytes(bytes: &[u8]) -> u64 {
+        let mut h = Self::new();
+        // Writing into the hasher never fails.
+        let _ = h.write_all(bytes);
+        h.0
     }
 }
 

@@ -1,5 +1,8 @@
 //! One module per subcommand: flags in, library call, printing out.
 
+pub mod compile;
+pub mod inspect;
+pub mod paths;
 pub mod train;
 
 /// One line: the error and its causes, joined.

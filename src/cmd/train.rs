@@ -1,6 +1,6 @@
 //! `ttfs train`: flags, progress bars, and the summary of a run.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use anyhow::{Context, bail};
 use clap::{Args, ValueEnum};
@@ -56,6 +56,10 @@ pub struct TrainArgs {
     /// Learnable per-neuron scale of the affine transform [default: on].
     #[arg(long, value_enum)]
     affine: Option<Switch>,
+    /// Learnable per-neuron shift (a bias current every step); off for chips without a bias
+    /// [default: on].
+    #[arg(long, value_enum)]
+    bias: Option<Switch>,
     /// Temporal weighting of the decoder [default: exp].
     #[arg(long, value_enum)]
     decode: Option<DecodeArg>,
@@ -156,16 +160,6 @@ enum TieArg {
     Decision,
 }
 
-/// The embedded MNIST folder: `fixtures/mnist` under the working directory, else the one in
-/// the source tree this binary was built from.
-fn default_mnist_dir() -> PathBuf {
-    let local = Path::new("fixtures/mnist");
-    if local.is_dir() {
-        return local.to_path_buf();
-    }
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/mnist")
-}
-
 fn with_max_pool(arch: &str) -> String {
     let spec = ttfs_trainer::arch::expand_name(arch);
     spec.split('-')
@@ -180,7 +174,7 @@ fn with_max_pool(arch: &str) -> String {
 fn config_from(args: &TrainArgs) -> anyhow::Result<TrainConfig> {
     let data_dir = match (&args.data, args.dataset.as_str()) {
         (Some(dir), _) => dir.clone(),
-        (None, "mnist") => default_mnist_dir(),
+        (None, "mnist") => super::paths::default_mnist_dir(),
         (None, other) => bail!(
             "--data DIR is required for dataset '{other}' (only MNIST is embedded); e.g. --data ../shared/data/{other}"
         ),
@@ -226,6 +220,9 @@ fn config_from(args: &TrainArgs) -> anyhow::Result<TrainConfig> {
     }
     if let Some(v) = args.affine {
         c.affine = v.on();
+    }
+    if let Some(v) = args.bias {
+        c.bias = v.on();
     }
     let lambda = args.lambda.unwrap_or(0.5);
     c.weighting = match args.decode {

@@ -1,11 +1,621 @@
-//! Placeholder.
-use super::{ChipConfig, ConfigError};
-use std::path::Path;
-/// Read.
-pub fn read(_p: &Path) -> Result<ChipConfig, ConfigError> { todo!() }
-/// Write.
-pub fn write(_p: &Path, _c: &ChipConfig) -> Result<(), ConfigError> { todo!() }
-/// Decode.
-pub fn decode(_b: &[u8]) -> Result<ChipConfig, ConfigError> { todo!() }
-/// Encode.
-pub fn encode(_c: &ChipConfig) -> Result<Vec<u8>, ConfigError> { todo!() }
+//! [`read`] and [`write`](fn@write) of chip configuration files, their in-memory halves
+//! [`decode`] and [`encode`], and [`read_header`] for tools that only show what a file is.
+//!
+//! The layout is the one in the [module docs](super): magic, version (u32 little-endian),
+//! postcard [`Header`], postcard [`ChipConfig`] payload of exactly `payload_len` bytes whose
+//! FNV-1a 64 is `payload_checksum`.
+//!
+//! [`encode`] validates before it serializes, so no invalid configuration is ever written.
+//! [`decode`] checks, in order, and stops at the first failure: the magic (on whatever prefix
+//! there is, so a short file of another kind is "not a configuration", a short prefix of one is
+//! "truncated"), the 12-byte prefix, the version (before anything postcard-encoded), the header,
+//! the payload length (truncated or trailing bytes), the checksum, the payload, the agreement of
+//! the header with the payload's own target name and hash, and [`ChipConfig::validate`].
+//!
+//! Decoding never panics and never allocates in proportion to a length the file declares:
+//! lengths are compared with the bytes present before use, and postcard refuses a sequence
+//! longer than its remaining input before serde preallocates (serde also caps preallocation at
+//! 1 MiB), so a hostile length is a [`ConfigError::Corrupt`] error, not an abort.
+//!
+//! [`write`](fn@write) writes `<path>.tmp` next to `path`, syncs it and renames it over `path`,
+//! so `path` is either the old file or the complete new one; on any error the temporary file is
+//! removed. Every error of [`read`] and [`write`](fn@write) names the file.
+
+use std::fs;
+use std::io::Write as _;
+use std::path::{Path, PathBuf};
+
+use super::{CONFIG_VERSION, ChipConfig, ConfigError, Header, MAGIC};
+use crate::target::Fnv1a64;
+
+/// Bytes before the header: the magic and the version.
+const PREFIX_LEN: usize = MAGIC.len() + 4;
+
+/// Reads, decodes and validates the configuration file at `path`.
+///
+/// # Errors
+/// [`ConfigError::Io`] if the file cannot be read, any error of [`decode`]; each wrapped in
+/// [`ConfigError::File`] naming `path`.
+pub fn read(path: &Path) -> Result<ChipConfig, ConfigError> {
+    let bytes = fs::read(path).map_err(|error| {
+        ConfigError::Io {
+            action: "read the configuration",
+            error,
+        }
+        .in_file(path)
+    })?;
+    decode(&bytes).map_err(|e| e.in_file(path))
+}
+
+/// Validates `config` and writes it to `path` atomically (a temporary file `<path>.tmp`, then
+/// a rename). On error nothing new is left at `path` or next to it.
+///
+/// # Errors
+/// Any error of [`encode`], [`ConfigError::Io`] if the file cannot be written; each wrapped in
+/// [`ConfigError::File`] naming `path`.
+pub fn write(path: &Path, config: &ChipConfig) -> Result<(), ConfigError> {
+    let bytes = encode(config).map_err(|e| e.in_file(path))?;
+    write_atomic(path, &bytes).map_err(|e| e.in_file(path))
+}
+
+/// Validates `config` and encodes it as the bytes of a configuration file.
+///
+/// # Errors
+/// Any error of [`ChipConfig::validate`]; [`ConfigError::Encode`] if postcard fails (it does
+/// not for these types).
+pub fn encode(config: &ChipConfig) -> Result<Vec<u8>, ConfigError> {
+    config.validate()?;
+    let encode_error = |e: postcard::Error| ConfigError::Encode {
+        reason: e.to_string(),
+    };
+    let payload = postcard::to_stdvec(config).map_err(encode_error)?;
+    let header = Header {
+        target_name: config.target_name.clone(),
+        target_hash: config.target_hash,
+        payload_len: payload.len() as u64,
+        payload_checksum: Fnv1a64::hash_bytes(&payload),
+    };
+    let header = postcard::to_stdvec(&header).map_err(encode_error)?;
+    let mut bytes = Vec::with_capacity(PREFIX_LEN + header.len() + payload.len());
+    bytes.extend_from_slice(&MAGIC);
+    bytes.extend_from_slice(&CONFIG_VERSION.to_le_bytes());
+    bytes.extend_from_slice(&header);
+    bytes.extend_from_slice(&payload);
+    Ok(bytes)
+}
+
+/// Decodes and validates the bytes of a configuration file (see the module docs for the order
+/// of the checks).
+///
+/// # Errors
+/// [`ConfigError::NotAConfig`], [`ConfigError::Truncated`],
+/// [`ConfigError::UnsupportedVersion`], [`ConfigError::Corrupt`] (header or payload),
+/// [`ConfigError::TrailingBytes`], [`ConfigError::ChecksumMismatch`],
+/// [`ConfigError::HeaderMismatch`], or any error of [`ChipConfig::validate`].
+pub fn decode(bytes: &[u8]) -> Result<ChipConfig, ConfigError> {
+    let (_, header, payload) = split_header(bytes)?;
+    let found = bytes.len() as u64;
+    let present = payload.len() as u64;
+    if present < header.payload_len {
+        let header_end = found - present;
+        return Err(ConfigError::Truncated {
+            needed: header_end.saturating_add(header.payload_len),
+            found,
+        });
+    }
+    if present > header.payload_len {
+        return Err(ConfigError::TrailingBytes {
+            extra: present - header.payload_len,
+            payload_len: header.payload_len,
+        });
+    }
+    let computed = Fnv1a64::hash_bytes(payload);
+    if computed != header.payload_checksum {
+        return Err(ConfigError::ChecksumMismatch {
+            stored: header.payload_checksum,
+            computed,
+        });
+    }
+    let config: ChipConfig = match postcard::take_from_bytes(payload) {
+        Ok((config, [])) => config,
+        Ok((_, rest)) => {
+            return Err(ConfigError::Corrupt {
+                part: "payload",
+                reason: format!("{} bytes are left over after the configuration", rest.len()),
+            });
+        }
+        Err(e) => {
+            return Err(ConfigError::Corrupt {
+                part: "payload",
+                reason: e.to_string(),
+            });
+        }
+    };
+    if header.target_name != config.target_name || header.target_hash != config.target_hash {
+        return Err(ConfigError::HeaderMismatch {
+            header_target: header.target_name,
+            header_hash: header.target_hash,
+            payload_target: config.target_name,
+            payload_hash: config.target_hash,
+        });
+    }
+    config.validate()?;
+    Ok(config)
+}
+
+/// Decodes only the version and the header of a configuration file (for `ttfs inspect`); the
+/// payload is neither checked nor decoded. The version is always [`CONFIG_VERSION`] today:
+/// the header's layout belongs to its version, so another version is refused.
+///
+/// # Errors
+/// [`ConfigError::NotAConfig`], [`ConfigError::Truncated`],
+/// [`ConfigError::UnsupportedVersion`], or [`ConfigError::Corrupt`] for the header.
+pub fn read_header(bytes: &[u8]) -> Result<(u32, Header), ConfigError> {
+    let (version, header, _) = split_header(bytes)?;
+    Ok((version, header))
+}
+
+/// Checks the magic and the version, decodes the header, and returns the bytes after it.
+fn split_header(bytes: &[u8]) -> Result<(u32, Header, &[u8]), ConfigError> {
+    let found = bytes.len() as u64;
+    let seen = bytes.len().min(MAGIC.len());
+    if bytes.get(..seen) != MAGIC.get(..seen) {
+        return Err(ConfigError::NotAConfig);
+    }
+    let Some((prefix, rest)) = bytes.split_first_chunk::<PREFIX_LEN>() else {
+        return Err(ConfigError::Truncated {
+            needed: PREFIX_LEN as u64,
+            found,
+        });
+    };
+    let version = u32::from_le_bytes([prefix[8], prefix[9], prefix[10], prefix[11]]);
+    if version != CONFIG_VERSION {
+        return Err(ConfigError::UnsupportedVersion {
+            found: version,
+            supported: CONFIG_VERSION,
+        });
+    }
+    match postcard::take_from_bytes::<Header>(rest) {
+        Ok((header, payload)) => Ok((version, header, payload)),
+        // The header runs past the end: at least one more byte is needed.
+        Err(postcard::Error::DeserializeUnexpectedEnd) => Err(ConfigError::Truncated {
+            needed: found + 1,
+            found,
+        }),
+        Err(e) => Err(ConfigError::Corrupt {
+            part: "header",
+            reason: e.to_string(),
+        }),
+    }
+}
+
+/// Writes `bytes` to `<path>.tmp`, syncs it and renames it over `path`; removes the temporary
+/// file on any error.
+fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), ConfigError> {
+    let io = |action: &'static str| move |error| ConfigError::Io { action, error };
+    if path.file_name().is_none() {
+        let error = std::io::Error::new(
+            std::io::ErrorKind::InvalidInput,
+            "the path has no file name",
+        );
+        return Err(io("write the configuration")(error));
+    }
+    let temp = temp_path(path);
+    let result = write_synced(&temp, bytes)
+        .map_err(io("write the temporary file next to it"))
+        .and_then(|()| fs::rename(&temp, path).map_err(io("rename the temporary file over it")));
+    if result.is_err() {
+        // Best effort (it may never have been created): the first error is the one to report.
+        let _ = fs::remove_file(&temp);
+    }
+    result
+}
+
+fn write_synced(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    let mut file = fs::File::create(path)?;
+    file.write_all(bytes)?;
+    file.sync_all()
+}
+
+/// `<path>.tmp`.
+fn temp_path(path: &Path) -> PathBuf {
+    let mut temp = path.as_os_str().to_owned();
+    temp.push(".tmp");
+    PathBuf::from(temp)
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::expect_used)]
+
+    use proptest::prelude::*;
+
+    use super::super::test_configs::sample;
+    use super::*;
+
+    /// A file from a header and payload bytes, framed as `encode` frames them.
+    fn assemble(header: &Header, payload: &[u8]) -> Vec<u8> {
+        let mut bytes = MAGIC.to_vec();
+        bytes.extend_from_slice(&CONFIG_VERSION.to_le_bytes());
+        bytes.extend(postcard::to_stdvec(header).unwrap());
+        bytes.extend_from_slice(payload);
+        bytes
+    }
+
+    /// A correct header for `payload`, as for the sample's target.
+    fn header_for(payload: &[u8]) -> Header {
+        let config = sample();
+        Header {
+            target_name: config.target_name,
+            target_hash: config.target_hash,
+            payload_len: payload.len() as u64,
+            payload_checksum: Fnv1a64::hash_bytes(payload),
+        }
+    }
+
+    /// A well-framed file around `payload` (correct length and checksum).
+    fn framed(payload: &[u8]) -> Vec<u8> {
+        assemble(&header_for(payload), payload)
+    }
+
+    #[test]
+    fn encode_then_decode_is_the_identity() {
+        let config = sample();
+        assert_eq!(decode(&encode(&config).unwrap()).unwrap(), config);
+    }
+
+    #[test]
+    fn encode_is_deterministic() {
+        assert_eq!(encode(&sample()).unwrap(), encode(&sample()).unwrap());
+    }
+
+    #[test]
+    fn the_layout_is_the_documented_one() {
+        let config = sample();
+        let bytes = encode(&config).unwrap();
+        assert_eq!(&bytes[..8], b"TTFSCHIP");
+        assert_eq!(&bytes[8..12], &[1, 0, 0, 0]);
+        let (version, header) = read_header(&bytes).unwrap();
+        assert_eq!(version, CONFIG_VERSION);
+        let payload = postcard::to_stdvec(&config).unwrap();
+        assert_eq!(header, header_for(&payload));
+        assert!(bytes.ends_with(&payload));
+        assert_eq!(bytes, framed(&payload));
+    }
+
+    #[test]
+    fn encode_refuses_an_invalid_configuration() {
+        let mut config = sample();
+        config.time_steps = 0;
+        assert!(matches!(encode(&config), Err(ConfigError::Invalid { .. })));
+    }
+
+    #[test]
+    fn write_then_read_round_trips_and_leaves_no_temporary_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("net.ttfschip");
+        let config = sample();
+        write(&path, &config).unwrap();
+        assert_eq!(read(&path).unwrap(), config);
+        // A second write replaces the file.
+        let mut other = sample();
+        other.time_steps = 3;
+        write(&path, &other).unwrap();
+        assert_eq!(read(&path).unwrap(), other);
+        let names: Vec<_> = fs::read_dir(dir.path())
+            .unwrap()
+            .map(|e| e.unwrap().file_name())
+            .collect();
+        assert_eq!(names, ["net.ttfschip"]);
+    }
+
+    #[test]
+    fn every_cut_is_an_error() {
+        let bytes = encode(&sample()).unwrap();
+        let len = bytes.len() as u64;
+        let header_end = bytes.len() - postcard::to_stdvec(&sample()).unwrap().len();
+        for cut in 0..bytes.len() {
+            let e = decode(&bytes[..cut]).unwrap_err();
+            let found = cut as u64;
+            match e {
+                ConfigError::Truncated { needed, found: f } if f == found => {
+                    if cut < PREFIX_LEN {
+                        assert_eq!(needed, PREFIX_LEN as u64, "cut {cut}");
+                    } else if cut >= header_end {
+                        assert_eq!(needed, len, "cut {cut}");
+                    } else {
+                        assert!(needed > found, "cut {cut}");
+                    }
+                }
+                other => panic!("cut {cut}: expected Truncated, got {other:?}"),
+            }
+        }
+        assert_eq!(
+            decode(&bytes[..100]).unwrap_err().to_string(),
+            format!("the file is truncated: it has 100 bytes, but at least {len} are needed")
+        );
+    }
+
+    #[test]
+    fn a_flipped_payload_byte_fails_the_checksum() {
+        let mut bytes = encode(&sample()).unwrap();
+        let last = bytes.len() - 1;
+        bytes[last - 10] ^= 0x40;
+        let e = decode(&bytes).unwrap_err();
+        assert!(matches!(e, ConfigError::ChecksumMismatch { .. }), "{e:?}");
+        assert!(e.to_string().contains("so the file is corrupt"), "{e}");
+    }
+
+    #[test]
+    fn every_single_byte_corruption_is_an_error() {
+        let bytes = encode(&sample()).unwrap();
+        for at in 0..bytes.len() {
+            for flip in 1..=255u8 {
+                let mut bad = bytes.clone();
+                bad[at] ^= flip;
+                assert!(
+                    decode(&bad).is_err(),
+                    "byte {at} xor {flip:#04x} was accepted"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn bad_magic() {
+        let mut bytes = encode(&sample()).unwrap();
+        bytes[0] = b'X';
+        let e = decode(&bytes).unwrap_err();
+        assert!(matches!(e, ConfigError::NotAConfig), "{e:?}");
+        assert_eq!(
+            e.to_string(),
+            "not a ttfs chip configuration (bad magic bytes)"
+        );
+        // A short file of another kind is not "truncated".
+        assert!(matches!(decode(b"{}\n"), Err(ConfigError::NotAConfig)));
+        assert!(matches!(
+            read_header(b"PK\x03\x04"),
+            Err(ConfigError::NotAConfig)
+        ));
+    }
+
+    #[test]
+    fn version_2_is_refused_as_such() {
+        let mut bytes = encode(&sample()).unwrap();
+        bytes[8] = 2;
+        let e = decode(&bytes).unwrap_err();
+        assert!(
+            matches!(
+                e,
+                ConfigError::UnsupportedVersion {
+                    found: 2,
+                    supported: 1
+                }
+            ),
+            "{e:?}"
+        );
+        assert_eq!(
+            e.to_string(),
+            "chip configuration format version 2 is not supported (this build reads version 1); \
+             recompile the network"
+        );
+        assert!(matches!(
+            read_header(&bytes),
+            Err(ConfigError::UnsupportedVersion { found: 2, .. })
+        ));
+    }
+
+    #[test]
+    fn trailing_bytes() {
+        let mut bytes = encode(&sample()).unwrap();
+        bytes.extend_from_slice(&[0, 0, 7]);
+        let e = decode(&bytes).unwrap_err();
+        assert!(
+            matches!(e, ConfigError::TrailingBytes { extra: 3, .. }),
+            "{e:?}"
+        );
+        assert!(
+            e.to_string().starts_with("3 unexpected bytes follow the "),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn a_corrupt_header() {
+        // A target name that is not UTF-8.
+        let mut bytes = MAGIC.to_vec();
+        bytes.extend_from_slice(&CONFIG_VERSION.to_le_bytes());
+        bytes.extend_from_slice(&[2, 0xff, 0xfe, 0, 0, 0]);
+        let e = decode(&bytes).unwrap_err();
+        assert!(
+            matches!(e, ConfigError::Corrupt { part: "header", .. }),
+            "{e:?}"
+        );
+        assert!(e.to_string().starts_with("the header is corrupt: "), "{e}");
+    }
+
+    #[test]
+    fn a_corrupt_payload_with_a_valid_checksum() {
+        let e = decode(&framed(&[0xff; 40])).unwrap_err();
+        assert!(
+            matches!(
+                e,
+                ConfigError::Corrupt {
+                    part: "payload",
+                    ..
+                }
+            ),
+            "{e:?}"
+        );
+        let mut payload = postcard::to_stdvec(&sample()).unwrap();
+        payload.push(0);
+        let e = decode(&framed(&payload)).unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "the payload is corrupt: 1 bytes are left over after the configuration"
+        );
+    }
+
+    #[test]
+    fn a_header_that_disagrees_with_its_payload() {
+        let payload = postcard::to_stdvec(&sample()).unwrap();
+        let mut header = header_for(&payload);
+        header.target_name = "loihi".into();
+        let e = decode(&assemble(&header, &payload)).unwrap_err();
+        assert!(matches!(e, ConfigError::HeaderMismatch { .. }), "{e:?}");
+        assert!(
+            e.to_string()
+                .starts_with("the header says target \"loihi\""),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn a_well_framed_invalid_configuration_is_refused() {
+        let mut config = sample();
+        config.cores[0].threshold[1] = 0;
+        let e = decode(&framed(&postcard::to_stdvec(&config).unwrap())).unwrap_err();
+        assert!(matches!(e, ConfigError::Invalid { .. }), "{e:?}");
+    }
+
+    #[test]
+    fn a_huge_declared_length_is_an_error_not_an_allocation() {
+        let huge = [0xff, 0xff, 0xff, 0xff, 0x0f]; // varint 2^32 - 1
+        // Directly: a Vec of 2^32 - 1 u64s declared in 5 bytes.
+        assert!(postcard::from_bytes::<Vec<u64>>(&huge).is_err());
+        assert!(postcard::from_bytes::<String>(&huge).is_err());
+        // In a file: empty target name, hash 0, T = 1, D = 12, then 2^32 - 1 layers.
+        let mut payload = vec![0, 0, 1, 12];
+        payload.extend_from_slice(&huge);
+        let e = decode(&framed(&payload)).unwrap_err();
+        assert!(
+            matches!(
+                e,
+                ConfigError::Corrupt {
+                    part: "payload",
+                    ..
+                }
+            ),
+            "{e:?}"
+        );
+        // And a header whose payload length is near u64::MAX.
+        let mut header = header_for(&[]);
+        header.payload_len = u64::MAX - 3;
+        let e = decode(&assemble(&header, &[])).unwrap_err();
+        assert!(
+            matches!(
+                e,
+                ConfigError::Truncated {
+                    needed: u64::MAX,
+                    ..
+                }
+            ),
+            "{e:?}"
+        );
+    }
+
+    #[test]
+    fn read_errors_name_the_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let missing = dir.path().join("missing.ttfschip");
+        let e = read(&missing).unwrap_err();
+        assert_eq!(e.path(), Some(missing.as_path()));
+        assert!(matches!(e.inner(), ConfigError::Io { .. }));
+        let text = e.to_string();
+        assert!(
+            text.starts_with(&format!(
+                "{}: could not read the configuration: ",
+                missing.display()
+            )),
+            "{text}"
+        );
+
+        let garbage = dir.path().join("garbage.ttfschip");
+        fs::write(&garbage, b"hello, world").unwrap();
+        assert_eq!(
+            read(&garbage).unwrap_err().to_string(),
+            format!(
+                "{}: not a ttfs chip configuration (bad magic bytes)",
+                garbage.display()
+            )
+        );
+    }
+
+    #[test]
+    fn a_failed_write_leaves_nothing_new() {
+        let dir = tempfile::tempdir().unwrap();
+        // An invalid configuration: refused before any file is made.
+        let path = dir.path().join("net.ttfschip");
+        let mut config = sample();
+        config.output.classes.clear();
+        let e = write(&path, &config).unwrap_err();
+        assert_eq!(e.path(), Some(path.as_path()));
+        assert!(matches!(e.inner(), ConfigError::Invalid { .. }));
+        // A directory that does not exist.
+        let deep = dir.path().join("no/such/dir/net.ttfschip");
+        let e = write(&deep, &sample()).unwrap_err();
+        assert!(matches!(e.inner(), ConfigError::Io { .. }), "{e:?}");
+        assert!(
+            e.to_string().starts_with(&deep.display().to_string()),
+            "{e}"
+        );
+        // A path that is a directory: the temporary file is written, the rename fails, and
+        // the temporary file is removed.
+        let occupied = dir.path().join("occupied");
+        fs::create_dir(&occupied).unwrap();
+        fs::write(occupied.join("keep"), b"x").unwrap();
+        let e = write(&occupied, &sample()).unwrap_err();
+        assert!(
+            e.to_string()
+                .contains("could not rename the temporary file"),
+            "{e}"
+        );
+        assert!(occupied.join("keep").exists());
+        // No path at all.
+        assert!(write(Path::new("/"), &sample()).is_err());
+
+        let mut names: Vec<_> = fs::read_dir(dir.path())
+            .unwrap()
+            .map(|e| e.unwrap().file_name())
+            .collect();
+        names.sort();
+        assert_eq!(names, ["occupied"]);
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(512))]
+
+        #[test]
+        fn random_bytes_never_panic(bytes in proptest::collection::vec(any::<u8>(), 0..512)) {
+            let _ = decode(&bytes);
+            let _ = read_header(&bytes);
+        }
+
+        #[test]
+        fn random_headers_never_panic(tail in proptest::collection::vec(any::<u8>(), 0..256)) {
+            let mut bytes = MAGIC.to_vec();
+            bytes.extend_from_slice(&CONFIG_VERSION.to_le_bytes());
+            bytes.extend_from_slice(&tail);
+            prop_assert!(decode(&bytes).is_err());
+        }
+
+        #[test]
+        fn random_payloads_with_valid_framing_never_panic(
+            payload in proptest::collection::vec(any::<u8>(), 0..512),
+        ) {
+            let _ = decode(&framed(&payload));
+        }
+
+        #[test]
+        fn random_corruptions_of_a_valid_file_never_panic(
+            edits in proptest::collection::vec((any::<proptest::sample::Index>(), 1..=255u8), 1..8),
+        ) {
+            let mut bytes = encode(&sample()).unwrap();
+            for (at, flip) in edits {
+                let i = at.index(bytes.len());
+                bytes[i] ^= flip;
+            }
+            let _ = decode(&bytes);
+        }
+    }
+}

@@ -7,10 +7,12 @@
 //! map (class -> (core, neuron)); the decoding rule and the number of time steps T.
 //!
 //! - [`neuron`]: the integer neuron's parameters and the exact update rule they drive.
-//! - `io`: [`write`](fn@write) / [`read`] and their in-memory halves [`encode`] / [`decode`].
+//! - `io`: [`write`](fn@write) / [`read`] and their in-memory halves [`encode`] / [`decode`];
+//!   [`read_header`] for tools that only show what a file was compiled for.
+//! - `error`: [`ConfigError`], every way a configuration can be wrong.
 //! - `check`: [`ChipConfig::validate`], the structural invariants (every index in range, one
-//!   layer per core, CSR offsets monotone), and [`ChipConfig::check_target`], every limit of the
-//!   target.
+//!   layer per core, CSR offsets monotone).
+//! - `limits`: [`ChipConfig::check_target`], every limit of the target.
 //!
 //! # File layout
 //! ```text
@@ -23,14 +25,20 @@
 //! version is refused as such rather than as garbage.
 
 mod check;
+mod error;
 mod io;
+mod limits;
 pub mod neuron;
+mod summary;
+#[cfg(test)]
+mod test_configs;
 
 use serde::{Deserialize, Serialize};
 
-pub use check::ConfigError;
-pub use io::{decode, encode, read, write};
+pub use error::ConfigError;
+pub use io::{decode, encode, read, read_header, write};
 pub use neuron::{NeuronParams, Refractory, Reset, WhileRefractory};
+pub use summary::summary;
 
 /// The 8 bytes every configuration starts with.
 pub const MAGIC: [u8; 8] = *b"TTFSCHIP";
@@ -114,12 +122,22 @@ pub struct NeuronRef {
 }
 
 /// Compressed sparse rows: row `r` owns `entries[offsets[r]..offsets[r + 1]]`.
-#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq, Default)]
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq)]
 pub struct Csr<E> {
     /// `rows + 1` monotone offsets starting at 0 and ending at `entries.len()`.
     pub offsets: Vec<u32>,
     /// The entries of all rows, row after row.
     pub entries: Vec<E>,
+}
+
+impl<E> Default for Csr<E> {
+    /// No rows.
+    fn default() -> Self {
+        Self {
+            offsets: vec![0],
+            entries: Vec::new(),
+        }
+    }
 }
 
 impl<E> Csr<E> {
@@ -138,8 +156,8 @@ impl<E> Csr<E> {
 
     /// Builds rows from a list of rows.
     ///
-    /// # Panics
-    /// If there are more than `u32::MAX` entries in all.
+    /// Offsets saturate at `u32::MAX`: with more entries than that in all, the table is
+    /// inconsistent and [`ChipConfig::validate`] refuses it (it does not panic).
     pub fn from_rows<I: IntoIterator<Item = Vec<E>>>(rows: I) -> Self {
         let mut offsets = vec![0u32];
         let mut entries = Vec::new();

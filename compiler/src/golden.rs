@@ -1,0 +1,413 @@
+//! The golden model: a plain layer-by-layer integer simulation of a [`QuantNetwork`]
+//! (chip.md sections 2, 3 and 6), written independently of the runtime's emulator: no cores, no
+//! cycles, no packets. The emulator's spike times must equal these exactly.
+//!
+//! # Semantics of one inference
+//! ```text
+//! state: u = v = 0, not refractory, for every neuron
+//! for t in 1..=T:
+//!     phase 0:     input channel c spikes if t == encoding.spike_step(pixels[c], T)
+//!     phase l + 1: layer l integrates the spikes of this step t of its sources (the input
+//!                  for l = 0, layer l - 1's spikes of phase l otherwise), then every neuron of
+//!                  the layer updates by the rule of `ttfs_runtime::config::neuron`
+//! ```
+//! The accumulation is event-driven: each source spike adds its row of weights into a wide
+//! (`i64`, never saturating) accumulator per neuron; a frozen refractory neuron drops its
+//! accumulator without an update. All buffers are allocated once in [`GoldenModel::new`]; a run
+//! allocates only its [`GoldenRun`].
+//!
+//! Counters of a run: `neuron_updates` counts updates performed (a frozen refractory neuron is
+//! not updated; an integrating one is); `synaptic_ops` counts synapses traversed, i.e. the
+//! fan-out into the layer of every spike delivered to it, whether or not its target is frozen;
+//! the register peaks are the largest `|u|` and `|v|` after saturation (and after a reset), and
+//! a saturation event is one clamp of `u` or of `v`.
+
+use ttfs_runtime::config::{Refractory, Reset, WhileRefractory};
+
+use crate::decision::{Decision, decide};
+use crate::ir::{QuantLayer, QuantNetwork, register_max, register_min};
+
+/// Why the golden model cannot run.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum GoldenError {
+    /// The input does not have one value per input channel.
+    #[error("the input has {found} values but the network expects {expected} (C x H x W)")]
+    InputLength {
+        /// Values given.
+        found: usize,
+        /// Input channels of the network.
+        expected: usize,
+    },
+    /// The network breaks an invariant of the IR (found by [`GoldenModel::new`]).
+    #[error("the quantized network is malformed: {0}")]
+    Malformed(String),
+}
+
+/// Register use of one layer during one run.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct RegisterPeaks {
+    /// Largest `|u|` reached.
+    pub max_abs_u: i64,
+    /// Largest `|v|` reached.
+    pub max_abs_v: i64,
+    /// How many times `u` was clamped to its register.
+    pub u_saturations: u64,
+    /// How many times `v` was clamped to its register.
+    pub v_saturations: u64,
+}
+
+/// Everything one inference produced.
+#[derive(Clone, Debug, PartialEq)]
+pub struct GoldenRun {
+    /// Per layer, the spikes as `(neuron, step)`, ordered by step, then neuron.
+    pub spikes: Vec<Vec<(u32, u32)>>,
+    /// `output_potential[k][t - 1]`: output neuron `k`'s `v` after step `t`.
+    pub output_potential: Vec<Vec<i64>>,
+    /// The decision rule applied to the output layer.
+    pub decision: Decision,
+    /// Per layer, the register peaks and saturation counts.
+    pub peaks: Vec<RegisterPeaks>,
+    /// Per layer, the neuron updates performed.
+    pub neuron_updates: Vec<u64>,
+    /// Per layer, the synapses traversed by the spikes delivered to it.
+    pub synaptic_ops: Vec<u64>,
+    /// Per layer, the number of neurons.
+    pub neurons: Vec<usize>,
+}
+
+impl GoldenRun {
+    /// The first spike step of every neuron of `layer` (`None`: silent); empty if there is no
+    /// such layer.
+    pub fn first_spike_steps(&self, layer: usize) -> Vec<Option<u32>> {
+        match (self.spikes.get(layer), self.neurons.get(layer)) {
+            (Some(spikes), Some(&n)) => first_steps(spikes, n),
+            _ => Vec::new(),
+        }
+    }
+}
+
+/// The first step of each of `n` neurons in a spike list ordered by step.
+fn first_steps(spikes: &[(u32, u32)], n: usize) -> Vec<Option<u32>> {
+    let mut first = vec![None; n];
+    for &(i, t) in spikes {
+        if let Some(slot @ None) = first.get_mut(i as usize) {
+            *slot = Some(t);
+        }
+    }
+    first
+}
+
+/// The state of one layer's neurons, and its constants.
+struct LayerState {
+    u: Vec<i64>,
+    v: Vec<i64>,
+    /// Last step of the refractory window (0: never refractory yet; `u32::MAX`: until the end).
+    refractory_through: Vec<u32>,
+    acc: Vec<i64>,
+    /// `2^D - du` and `2^D - dv`.
+    keep_u: i64,
+    keep_v: i64,
+    u_range: (i64, i64),
+    v_range: (i64, i64),
+}
+
+/// The golden model of one network: the network and the reusable state of every layer.
+pub struct GoldenModel<'a> {
+    net: &'a QuantNetwork,
+    layers: Vec<LayerState>,
+    /// Input channels in spike order: the channels spiking at step t are
+    /// `input_order[input_start[t]..input_start[t + 1]]`.
+    input_order: Vec<u32>,
+    input_start: Vec<usize>,
+    /// Insertion cursors of the counting sort.
+    input_next: Vec<usize>,
+    input_step: Vec<u32>,
+    /// Per layer, where this step's spikes start in the run's spike list.
+    step_start: Vec<usize>,
+    decay_bits: u32,
+    /// Why `net` cannot be simulated, if it cannot.
+    invalid: Option<GoldenError>,
+}
+
+impl<'a> GoldenModel<'a> {
+    /// Prepares the model of `net`, checking the invariants it relies on (shapes, CSR rows,
+    /// register widths 2..=32, decay factors within `2^D`, `T >= 1`, a non-empty output layer);
+    /// a broken one makes every [`run`](Self::run) return [`GoldenError::Malformed`].
+    pub fn new(net: &'a QuantNetwork) -> Self {
+        let invalid = check(net).err().map(GoldenError::Malformed);
+        let r = net.registers;
+        // Register bounds; a network that failed the checks never runs, so any value will do.
+        let bounds = |bits: u32| match invalid {
+            None => (register_min(bits), register_max(bits)),
+            Some(_) => (0, 0),
+        };
+        let (u_range, v_range) = (bounds(r.current_bits), bounds(r.potential_bits));
+        let one = 1i64 << r.decay_bits.min(32);
+        let layers = net
+            .layers
+            .iter()
+            .map(|l| {
+                let n = l.neurons();
+                LayerState {
+                    u: vec![0; n],
+                    v: vec![0; n],
+                    refractory_through: vec![0; n],
+                    acc: vec![0; n],
+                    keep_u: one - i64::from(l.params.du),
+                    keep_v: one - i64::from(l.params.dv),
+                    u_range,
+                    v_range,
+                }
+            })
+            .collect();
+        let t = net.time_steps as usize;
+        Self {
+            net,
+            layers,
+            input_order: Vec::with_capacity(net.input.channels()),
+            input_start: vec![0; t + 2],
+            input_next: vec![0; t + 2],
+            input_step: vec![0; net.input.channels()],
+            step_start: vec![0; net.layers.len()],
+            decay_bits: r.decay_bits,
+            invalid,
+        }
+    }
+
+    /// Runs one inference on `pixels` (one `u8` per input channel, row-major in `[C, H, W]`).
+    ///
+    /// # Errors
+    /// [`GoldenError::InputLength`] if `pixels` does not have one value per channel,
+    /// [`GoldenError::Malformed`] if the network failed the checks of [`new`](Self::new).
+    pub fn run(&mut self, pixels: &[u8]) -> Result<GoldenRun, GoldenError> {
+        if let Some(e) = &self.invalid {
+            return Err(e.clone());
+        }
+        let net = self.net;
+        let expected = net.input.channels();
+        if pixels.len() != expected {
+            return Err(GoldenError::InputLength {
+                found: pixels.len(),
+                expected,
+            });
+        }
+        let t_max = net.time_steps;
+        self.sort_input(pixels);
+        for s in &mut self.layers {
+            s.u.fill(0);
+            s.v.fill(0);
+            s.refractory_through.fill(0);
+            s.acc.fill(0);
+        }
+
+        let n_layers = net.layers.len();
+        let out_n = net.layers[n_layers - 1].neurons();
+        let mut spikes: Vec<Vec<(u32, u32)>> = vec![Vec::new(); n_layers];
+        let mut output_potential = vec![Vec::with_capacity(t_max as usize); out_n];
+        let mut peaks = vec![RegisterPeaks::default(); n_layers];
+        let mut neuron_updates = vec![0u64; n_layers];
+        let mut synaptic_ops = vec![0u64; n_layers];
+
+        for t in 1..=t_max {
+            for (l, layer) in net.layers.iter().enumerate() {
+                let (done, rest) = spikes.split_at_mut(l);
+                let out = &mut rest[0];
+                let state = &mut self.layers[l];
+                let syn = &layer.synapses;
+                let mut ops = 0u64;
+                // A slice, so the accumulator's length stays in a register in the hot loop.
+                let acc = &mut state.acc[..];
+                let mut deliver = |j: usize| {
+                    let (a, b) = (syn.offsets[j], syn.offsets[j + 1]);
+                    for (&i, &w) in syn.target[a..b].iter().zip(&syn.weight[a..b]) {
+                        acc[i as usize] += i64::from(w);
+                    }
+                    ops += (b - a) as u64;
+                };
+                match done.last() {
+                    None => {
+                        let (a, b) = (
+                            self.input_start[t as usize],
+                            self.input_start[t as usize + 1],
+                        );
+                        self.input_order[a..b]
+                            .iter()
+                            .for_each(|&c| deliver(c as usize));
+                    }
+                    Some(prev) => prev[self.step_start[l - 1]..]
+                        .iter()
+                        .for_each(|&(j, _)| deliver(j as usize)),
+                }
+                synaptic_ops[l] += ops;
+                self.step_start[l] = out.len();
+                neuron_updates[l] += state.update(layer, t, self.decay_bits, out, &mut peaks[l]);
+            }
+            for (k, &v) in self.layers[n_layers - 1].v.iter().enumerate() {
+                output_potential[k].push(v);
+            }
+        }
+
+        let first = first_steps(&spikes[n_layers - 1], out_n);
+        let decision = decide(&first, t_max, net.tie_break, |k, t| {
+            output_potential[k][t as usize - 1]
+        });
+        Ok(GoldenRun {
+            spikes,
+            output_potential,
+            decision,
+            peaks,
+            neuron_updates,
+            synaptic_ops,
+            neurons: net.layers.iter().map(QuantLayer::neurons).collect(),
+        })
+    }
+
+    /// Buckets the input channels by spike step (a counting sort into reused buffers).
+    fn sort_input(&mut self, pixels: &[u8]) {
+        let t_max = self.net.time_steps;
+        let encoding = self.net.input.encoding;
+        self.input_start.fill(0);
+        for (c, &p) in pixels.iter().enumerate() {
+            // Steps outside 1..=T (none for latency coding) never spike.
+            let t = encoding
+                .spike_step(p, t_max)
+                .filter(|&t| t <= t_max)
+                .unwrap_or(0);
+            self.input_step[c] = t;
+            if t > 0 {
+                self.input_start[t as usize + 1] += 1;
+            }
+        }
+        for t in 1..self.input_start.len() {
+            self.input_start[t] += self.input_start[t - 1];
+        }
+        let spiking = self.input_start[t_max as usize + 1];
+        self.input_order.clear();
+        self.input_order.resize(spiking, 0);
+        self.input_next.copy_from_slice(&self.input_start);
+        for (c, &t) in self.input_step.iter().enumerate() {
+            if t > 0 {
+                self.input_order[self.input_next[t as usize]] = c as u32;
+                self.input_next[t as usize] += 1;
+            }
+        }
+    }
+}
+
+impl LayerState {
+    /// Updates every neuron of the layer at step `t` from its accumulator (which it clears),
+    /// appends the spikes to `out` and returns the number of updates performed.
+    fn update(
+        &mut self,
+        layer: &QuantLayer,
+        t: u32,
+        d: u32,
+        out: &mut Vec<(u32, u32)>,
+        peaks: &mut RegisterPeaks,
+    ) -> u64 {
+        let p = layer.params;
+        let frozen = p.while_refractory == WhileRefractory::Frozen;
+        let window_end = match p.refractory {
+            Refractory::Steps(n) => t.saturating_add(n),
+            Refractory::UntilEnd => u32::MAX,
+        };
+        let (u_min, u_max) = self.u_range;
+        let (v_min, v_max) = self.v_range;
+        // Slices of one length, so the loop indexes without bounds checks.
+        let n = self.u.len();
+        let (u_all, v_all) = (&mut self.u[..n], &mut self.v[..n]);
+        let (acc_all, through) = (&mut self.acc[..n], &mut self.refractory_through[..n]);
+        let (bias, threshold) = (&layer.bias[..n], &layer.threshold[..n]);
+        let mut updates = 0;
+        for i in 0..n {
+            let acc = std::mem::take(&mut acc_all[i]);
+            let refractory = t <= through[i];
+            if refractory && frozen {
+                continue;
+            }
+            updates += 1;
+            let mut u = ((u_all[i] * self.keep_u) >> d) + acc;
+            if u < u_min || u > u_max {
+                u = u.clamp(u_min, u_max);
+                peaks.u_saturations += 1;
+            }
+            let mut v = ((v_all[i] * self.keep_v) >> d) + u + i64::from(bias[i]);
+            if v < v_min || v > v_max {
+                v = v.clamp(v_min, v_max);
+                peaks.v_saturations += 1;
+            }
+            peaks.max_abs_u = peaks.max_abs_u.max(u.abs());
+            peaks.max_abs_v = peaks.max_abs_v.max(v.abs());
+            if !refractory && v >= i64::from(threshold[i]) {
+                out.push((i as u32, t));
+                if let Reset::To(r) = p.reset {
+                    v = i64::from(r);
+                    peaks.max_abs_v = peaks.max_abs_v.max(v.abs());
+                }
+                through[i] = window_end;
+            }
+            u_all[i] = u;
+            v_all[i] = v;
+        }
+        updates
+    }
+}
+
+/// The invariants the simulation indexes by, as a sentence on the first one broken.
+fn check(net: &QuantNetwork) -> Result<(), String> {
+    let r = net.registers;
+    for (name, bits) in [
+        ("current_bits", r.current_bits),
+        ("potential_bits", r.potential_bits),
+    ] {
+        if !(2..=32).contains(&bits) {
+            return Err(format!("{name} is {bits}, must be between 2 and 32"));
+        }
+    }
+    if r.decay_bits > 24 {
+        return Err(format!(
+            "decay_bits is {}, must be at most 24",
+            r.decay_bits
+        ));
+    }
+    if net.time_steps == 0 {
+        return Err("the network has 0 time steps".to_owned());
+    }
+    match net.layers.last() {
+        None => return Err("the network has no neuron layer".to_owned()),
+        Some(l) if l.neurons() == 0 => return Err(format!("{}: no output neurons", l.name)),
+        Some(_) => {}
+    }
+    let mut sources = net.input.channels();
+    for l in &net.layers {
+        let (s, n) = (&l.synapses, l.neurons());
+        let one = 1u32 << r.decay_bits;
+        let ok = s.sources == sources
+            && s.targets == n
+            && l.bias.len() == n
+            && s.offsets.len() == sources + 1
+            && s.offsets.first() == Some(&0)
+            && s.offsets.windows(2).all(|w| w[0] <= w[1])
+            && s.offsets.last() == Some(&s.target.len())
+            && s.weight.len() == s.target.len()
+            && s.target.iter().all(|&i| (i as usize) < n);
+        if !ok {
+            return Err(format!(
+                "{}: synapses, biases or thresholds do not match {sources} sources and {n} \
+                 neurons",
+                l.name
+            ));
+        }
+        if l.params.du > one || l.params.dv > one {
+            return Err(format!(
+                "{}: decay factors du = {}, dv = {} exceed 2^D = {one}",
+                l.name, l.params.du, l.params.dv
+            ));
+        }
+        sources = n;
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,143 @@
+//! Emit: the chip configuration from the partition and the placement: per core its neuron
+//! parameters, thresholds, biases and synapse table; routing tables (neuron -> the (core, axon)
+//! pairs of the next layer that read it); the input map; the output map.
+
+use ttfs_runtime::config::{
+    AxonRef, ChipConfig, CoreConfig, Csr, Decoding, InputMap, LayerInfo, MeshPosition, NeuronRef,
+    OutputMap, Synapse,
+};
+use ttfs_runtime::target::Target;
+
+use super::partition::CoreAssignment;
+use crate::ir::QuantNetwork;
+
+/// Where a neuron lives: `home[layer][neuron] = (core, index on the core)`.
+pub type Home = Vec<Vec<(u32, u32)>>;
+
+/// Where each neuron of each layer was placed.
+pub fn homes(net: &QuantNetwork, cores: &[CoreAssignment]) -> Home {
+    let mut home: Home = net
+        .layers
+        .iter()
+        .map(|l| vec![(u32::MAX, 0); l.neurons()])
+        .collect();
+    for (c, core) in cores.iter().enumerate() {
+        for (k, &n) in core.neurons.iter().enumerate() {
+            home[core.layer][n as usize] = (c as u32, k as u32);
+        }
+    }
+    home
+}
+
+/// For each source of layer `layer` (a neuron of the layer before, or an input channel), the
+/// (core, axon) pairs that read it, sorted by core.
+fn readers(layer: usize, sources: usize, cores: &[CoreAssignment]) -> Vec<Vec<AxonRef>> {
+    let mut out = vec![Vec::new(); sources];
+    for (c, core) in cores.iter().enumerate() {
+        if core.layer != layer {
+            continue;
+        }
+        for (a, &s) in core.sources.iter().enumerate() {
+            out[s as usize].push(AxonRef {
+                core: c as u32,
+                axon: a as u32,
+            });
+        }
+    }
+    out
+}
+
+/// Builds the configuration. `cores` and `positions` are in the same (logical) order.
+pub fn emit(
+    net: &QuantNetwork,
+    target: &Target,
+    cores: &[CoreAssignment],
+    positions: &[MeshPosition],
+) -> ChipConfig {
+    let home = homes(net, cores);
+    let mut configs: Vec<CoreConfig> = Vec::with_capacity(cores.len());
+    for (c, core) in cores.iter().enumerate() {
+        let layer = &net.layers[core.layer];
+        let local = |n: u32| home[core.layer][n as usize].1;
+        // Synapse table: axon a = core.sources[a]; keep the synapses into this core's neurons.
+        let rows = core.sources.iter().map(|&s| {
+            let mut row: Vec<Synapse> = layer
+                .synapses
+                .row(s as usize)
+                .filter(|&(t, _)| home[core.layer][t as usize].0 == c as u32)
+                .map(|(t, weight)| Synapse {
+                    neuron: local(t),
+                    weight,
+                })
+                .collect();
+            row.sort_unstable_by_key(|s| s.neuron);
+            row
+        });
+        let synapses = Csr::from_rows(rows);
+        configs.push(CoreConfig {
+            position: positions[c],
+            layer: core.layer as u32,
+            layer_index: core.neurons.clone(),
+            params: layer.params,
+            threshold: core
+                .neurons
+                .iter()
+                .map(|&n| layer.threshold[n as usize])
+                .collect(),
+            bias: core
+                .neurons
+                .iter()
+                .map(|&n| layer.bias[n as usize])
+                .collect(),
+            synapses,
+            routes: Csr::default(),
+        });
+    }
+    // Routes: neuron n of layer l is read by the cores of layer l + 1 that have it as a source.
+    for l in 0..net.layers.len() {
+        let next = l + 1;
+        let read_by = if next < net.layers.len() {
+            readers(next, net.layers[l].neurons(), cores)
+        } else {
+            vec![Vec::new(); net.layers[l].neurons()]
+        };
+        for (c, core) in cores.iter().enumerate() {
+            if core.layer != l {
+                continue;
+            }
+            configs[c].routes =
+                Csr::from_rows(core.neurons.iter().map(|&n| read_by[n as usize].clone()));
+        }
+    }
+    let input_targets = readers(0, net.input.channels(), cores);
+    let last = net.layers.len() - 1;
+    let classes = home[last]
+        .iter()
+        .map(|&(core, neuron)| NeuronRef { core, neuron })
+        .collect();
+    ChipConfig {
+        target_name: target.name.clone(),
+        target_hash: target.hash(),
+        time_steps: net.time_steps,
+        decay_bits: net.registers.decay_bits,
+        layers: net
+            .layers
+            .iter()
+            .map(|l| LayerInfo {
+                name: l.name.clone(),
+                neurons: l.neurons() as u32,
+                shape: l.shape.iter().map(|&d| d as u32).collect(),
+            })
+            .collect(),
+        cores: configs,
+        input: InputMap {
+            shape: net.input.shape.iter().map(|&d| d as u32).collect(),
+            encoding: net.input.encoding,
+            targets: Csr::from_rows(input_targets),
+        },
+        output: OutputMap { classes },
+        decoding: Decoding {
+            tie_break: net.tie_break,
+        },
+    }
+}

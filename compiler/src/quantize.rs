@@ -1,0 +1,370 @@
+//! The quantize pass: a [`FoldedNetwork`] in `f32` becomes a [`QuantNetwork`] in the target's
+//! integers, with the neuron parameters it runs with, plus a per-layer report of what rounding
+//! did ([`LayerQuantReport`], [`format_report`]).
+//!
+//! # Rules
+//! - `qmax = 2^(weight_bits - 1) - 1`: weights use the symmetric signed range `[-qmax, qmax]`
+//!   (so `weight_bits` must be at least 2).
+//! - Scale `s` (integer units per float unit). When the target has a threshold register per
+//!   neuron (`neuron.per_neuron_threshold`), every neuron of a hidden layer gets its own scale,
+//!   `s_o = qmax / max_j |w_oj|`; otherwise, and always for the last (output) layer, the layer
+//!   shares one scale, `s = qmax / max |w|` over the layer. The output layer keeps one scale so
+//!   that its potentials stay comparable for the tie break of the decision rule. A neuron (or
+//!   layer) whose weights are all zero uses `s = qmax / threshold`.
+//! - Threshold: `th = round(threshold * s)`, at least 1. If that exceeds the threshold register,
+//!   `thmax = 2^(threshold_bits - 1) - 1`, the scale is lowered first to `s = thmax / threshold`
+//!   (so the threshold is exactly `thmax`); the report counts the neurons whose scale was
+//!   lowered (`threshold_limited`).
+//! - Weights: `w_int = round(w * s)` clamped to `[-qmax, qmax]` (counted as `clipped_weights`);
+//!   synapses whose `w_int` is 0 are dropped (counted as `zeroed_weights`).
+//! - Bias: `b_int = round(b * s)` clamped to the signed `current_bits` range (counted as
+//!   `clipped_biases`). A layer with a non-zero `b_int` on a target without bias current is
+//!   refused ([`QuantizeError::BiasUnsupported`]); biases that all round to 0 are accepted.
+//! - Rounding is `f64::round` (half away from zero) on `f64` products of the `f32` values.
+//! - Neurons: hidden layers run [`NeuronParams::ttfs_hidden`], the last layer
+//!   [`NeuronParams::ttfs_output`], with `D = neuron.decay_bits`. The refractory period is
+//!   [`Refractory::UntilEnd`] when the target allows "until reset"
+//!   (`max_refractory_steps = null`), else `Steps(T)`, which needs `max_refractory_steps >= T`
+//!   ([`QuantizeError::RefractoryTooShort`] otherwise): after a spike at step `t`, steps
+//!   `t + 1 ..= t + T` cover the rest of any inference.
+//! - Registers are copied from the target.
+//!
+//! Before quantizing, the pass checks the target's ranges and the folded network's invariants
+//! (shapes, CSR offsets, finite values), so malformed input is an error, never a panic.
+
+mod report;
+
+#[cfg(test)]
+mod agreement;
+
+pub use report::{LayerQuantReport, format_report};
+
+use ttfs_runtime::config::{NeuronParams, Refractory};
+use ttfs_runtime::target::{Target, TargetError};
+
+use crate::ir::{
+    FoldedLayer, FoldedNetwork, QuantLayer, QuantNetwork, Registers, SynapseMatrix, register_max,
+    register_min,
+};
+
+/// The result of the quantize pass: the integer network and what rounding did to each layer.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Quantized {
+    /// The integer network the golden model simulates and the mapper places.
+    pub network: QuantNetwork,
+    /// One entry per layer, input side first.
+    pub report: Vec<LayerQuantReport>,
+}
+
+/// Why a network cannot be quantized for a target.
+#[derive(Debug, thiserror::Error)]
+pub enum QuantizeError {
+    /// A layer needs a bias current and the target has none.
+    #[error(
+        "{layer} has a bias (largest |b| = {}) but target \"{target}\" has no bias current; \
+         retrain with --bias off",
+        report::significant(f64::from(*.largest), 2)
+    )]
+    BiasUnsupported {
+        /// The layer's name.
+        layer: String,
+        /// The target's name.
+        target: String,
+        /// The largest absolute bias of the layer.
+        largest: f32,
+    },
+    /// The target's longest refractory period is shorter than the inference.
+    #[error(
+        "target \"{target}\" allows a refractory period of at most {max} steps, but a \
+         time-to-first-spike neuron must stay refractory for the rest of the inference \
+         ({needed} steps); use at most {max} time steps or a target with a longer refractory \
+         period"
+    )]
+    RefractoryTooShort {
+        /// The target's name.
+        target: String,
+        /// The target's `max_refractory_steps`.
+        max: u32,
+        /// The number of time steps T.
+        needed: u32,
+    },
+    /// The weight register is too narrow for a symmetric signed range.
+    #[error(
+        "target \"{target}\" has {bits}-bit weights; quantization needs at least 2 bits for a \
+         symmetric signed range"
+    )]
+    WeightBitsTooNarrow {
+        /// The target's name.
+        target: String,
+        /// The target's `core.weight_bits`.
+        bits: u32,
+    },
+    /// The target description breaks one of its range rules.
+    #[error(transparent)]
+    Target(#[from] TargetError),
+    /// The folded network breaks an invariant of the IR.
+    #[error("{layer}: {reason}")]
+    Malformed {
+        /// The layer's name, or `the network` for a network-wide value.
+        layer: String,
+        /// What is wrong, as a sentence fragment.
+        reason: String,
+    },
+}
+
+/// Quantizes `net` for `target` (see the module doc for the rules).
+///
+/// # Errors
+/// [`QuantizeError::BiasUnsupported`] and [`QuantizeError::RefractoryTooShort`] when the network
+/// needs what the target lacks, [`QuantizeError::WeightBitsTooNarrow`] for 1-bit weights,
+/// [`QuantizeError::Target`] for a target out of its ranges, [`QuantizeError::Malformed`] for a
+/// folded network that breaks the IR's invariants.
+pub fn quantize(net: &FoldedNetwork, target: &Target) -> Result<Quantized, QuantizeError> {
+    target.validate()?;
+    if target.core.weight_bits < 2 {
+        return Err(QuantizeError::WeightBitsTooNarrow {
+            target: target.name.clone(),
+            bits: target.core.weight_bits,
+        });
+    }
+    check_network(net)?;
+    let refractory = refractory_for(net.time_steps, target)?;
+    let d = target.neuron.decay_bits;
+    let last = net.layers.len() - 1;
+    let mut layers = Vec::with_capacity(net.layers.len());
+    let mut report = Vec::with_capacity(net.layers.len());
+    for (l, layer) in net.layers.iter().enumerate() {
+        let base = if l == last {
+            NeuronParams::ttfs_output(d)
+        } else {
+            NeuronParams::ttfs_hidden(d)
+        };
+        let params = NeuronParams { refractory, ..base };
+        let per_neuron = target.neuron.per_neuron_threshold && l != last;
+        let (q, r) = quantize_layer(layer, net.threshold, per_neuron, params, target)?;
+        layers.push(q);
+        report.push(r);
+    }
+    let c = &target.core;
+    Ok(Quantized {
+        network: QuantNetwork {
+            input: net.input.clone(),
+            time_steps: net.time_steps,
+            registers: Registers {
+                weight_bits: c.weight_bits,
+                current_bits: c.current_bits,
+                potential_bits: c.potential_bits,
+                threshold_bits: c.threshold_bits,
+                decay_bits: d,
+            },
+            layers,
+            tie_break: net.tie_break,
+        },
+        report,
+    })
+}
+
+/// The refractory period that makes every neuron fire at most once in `time_steps` steps.
+fn refractory_for(time_steps: u32, target: &Target) -> Result<Refractory, QuantizeError> {
+    match target.neuron.max_refractory_steps {
+        None => Ok(Refractory::UntilEnd),
+        Some(n) if n >= time_steps => Ok(Refractory::Steps(time_steps)),
+        Some(n) => Err(QuantizeError::RefractoryTooShort {
+            target: target.name.clone(),
+            max: n,
+            needed: time_steps,
+        }),
+    }
+}
+
+/// Quantizes one layer; `per_neuron` selects one scale per neuron instead of one per layer.
+fn quantize_layer(
+    layer: &FoldedLayer,
+    threshold: f32,
+    per_neuron: bool,
+    params: NeuronParams,
+    target: &Target,
+) -> Result<(QuantLayer, LayerQuantReport), QuantizeError> {
+    let n = layer.neurons();
+    let syn = &layer.synapses;
+    let qmax = register_max(target.core.weight_bits);
+    let th_max = register_max(target.core.threshold_bits) as f64;
+    let theta = f64::from(threshold);
+
+    // Largest |w| per neuron, or over the layer.
+    let mut max_abs = vec![0.0f64; n];
+    for (&t, &w) in syn.target.iter().zip(&syn.weight) {
+        let a = f64::from(w.abs());
+        if a > max_abs[t as usize] {
+            max_abs[t as usize] = a;
+        }
+    }
+    if !per_neuron {
+        let m = max_abs.iter().copied().fold(0.0, f64::max);
+        max_abs.fill(m);
+    }
+
+    let mut scale = Vec::with_capacity(n);
+    let mut thresholds = Vec::with_capacity(n);
+    let mut threshold_limited = 0;
+    for &m in &max_abs {
+        let mut s = if m > 0.0 {
+            qmax as f64 / m
+        } else {
+            qmax as f64 / theta
+        };
+        let mut th = (theta * s).round();
+        if th > th_max {
+            s = th_max / theta;
+            th = (theta * s).round().min(th_max);
+            threshold_limited += 1;
+        }
+        scale.push(s);
+        // th_max < 2^31, so the cast is exact.
+        thresholds.push(th.max(1.0) as i32);
+    }
+
+    // Weights, row by row, dropping the ones that round to 0 (rows stay sorted).
+    let mut offsets = Vec::with_capacity(syn.sources + 1);
+    let mut targets = Vec::with_capacity(syn.len());
+    let mut weights = Vec::with_capacity(syn.len());
+    let (mut clipped_weights, mut zeroed_weights, mut weight_max_abs) = (0, 0, 0i32);
+    offsets.push(0);
+    for j in 0..syn.sources {
+        for (t, w) in syn.row(j) {
+            let raw = (f64::from(w) * scale[t as usize]).round();
+            let q = raw.clamp(-(qmax as f64), qmax as f64);
+            if q != raw {
+                clipped_weights += 1;
+            }
+            // |q| <= qmax < 2^15, so the cast is exact.
+            let q = q as i32;
+            if q == 0 {
+                zeroed_weights += 1;
+            } else {
+                targets.push(t);
+                weights.push(q);
+                weight_max_abs = weight_max_abs.max(q.abs());
+            }
+        }
+        offsets.push(targets.len());
+    }
+
+    // Biases.
+    let (b_min, b_max) = (
+        register_min(target.core.current_bits) as f64,
+        register_max(target.core.current_bits) as f64,
+    );
+    let mut bias = Vec::with_capacity(n);
+    let mut clipped_biases = 0;
+    for (&b, &s) in layer.bias.iter().zip(&scale) {
+        let raw = (f64::from(b) * s).round();
+        let q = raw.clamp(b_min, b_max);
+        if q != raw {
+            clipped_biases += 1;
+        }
+        // Within a signed 32-bit range (current_bits <= 32), so the cast is exact.
+        bias.push(q as i32);
+    }
+    if !target.neuron.bias && bias.iter().any(|&b| b != 0) {
+        return Err(QuantizeError::BiasUnsupported {
+            layer: layer.name.clone(),
+            target: target.name.clone(),
+            largest: layer.bias.iter().fold(0.0f32, |m, b| m.max(b.abs())),
+        });
+    }
+
+    let report = LayerQuantReport {
+        name: layer.name.clone(),
+        neurons: n,
+        synapses: targets.len(),
+        scale_min: scale.iter().copied().fold(f64::INFINITY, f64::min),
+        scale_max: scale.iter().copied().fold(0.0, f64::max),
+        threshold_min: thresholds.iter().copied().min().unwrap_or(0),
+        threshold_max: thresholds.iter().copied().max().unwrap_or(0),
+        weight_max_abs,
+        clipped_weights,
+        zeroed_weights,
+        clipped_biases,
+        threshold_limited,
+    };
+    let quant = QuantLayer {
+        name: layer.name.clone(),
+        model_layer: layer.model_layer,
+        shape: layer.shape.clone(),
+        synapses: SynapseMatrix {
+            sources: syn.sources,
+            targets: n,
+            offsets,
+            target: targets,
+            weight: weights,
+        },
+        threshold: thresholds,
+        bias,
+        scale,
+        params,
+    };
+    Ok((quant, report))
+}
+
+/// Checks what quantization relies on: at least one layer and one time step, a positive finite
+/// threshold, and per layer at least one neuron, sources matching the layer before, well-formed
+/// CSR rows with targets in range, and finite weights and biases.
+fn check_network(net: &FoldedNetwork) -> Result<(), QuantizeError> {
+    let whole = |reason: String| QuantizeError::Malformed {
+        layer: "the network".to_owned(),
+        reason,
+    };
+    if net.layers.is_empty() {
+        return Err(whole("has no neuron layer".to_owned()));
+    }
+    if net.time_steps == 0 {
+        return Err(whole("has 0 time steps".to_owned()));
+    }
+    if !(net.threshold.is_finite() && net.threshold > 0.0) {
+        return Err(whole(format!(
+            "threshold is {}, must be positive and finite",
+            net.threshold
+        )));
+    }
+    let mut sources = net.input.channels();
+    for layer in &net.layers {
+        let bad = |reason: String| QuantizeError::Malformed {
+            layer: layer.name.clone(),
+            reason,
+        };
+        let syn = &layer.synapses;
+        let n = layer.neurons();
+        if n == 0 {
+            return Err(bad("has no neurons".to_owned()));
+        }
+        if syn.sources != sources || syn.targets != n {
+            return Err(bad(format!(
+                "synapses are {}x{} (sources x targets), expected {sources}x{n}",
+                syn.sources, syn.targets
+            )));
+        }
+        let offsets_ok = syn.offsets.len() == sources + 1
+            && syn.offsets.first() == Some(&0)
+            && syn.offsets.windows(2).all(|w| w[0] <= w[1])
+            && syn.offsets.last() == Some(&syn.target.len())
+            && syn.weight.len() == syn.target.len();
+        if !offsets_ok {
+            return Err(bad("synapse offsets are inconsistent".to_owned()));
+        }
+        if let Some(t) = syn.target.iter().find(|&&t| t as usize >= n) {
+            return Err(bad(format!("a synapse targets neuron {t} of {n}")));
+        }
+        if syn.weight.iter().any(|w| !w.is_finite()) {
+            return Err(bad("has a weight that is not finite".to_owned()));
+        }
+        if layer.bias.iter().any(|b| !b.is_finite()) {
+            return Err(bad("has a bias that is not finite".to_owned()));
+        }
+        sources = n;
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests;

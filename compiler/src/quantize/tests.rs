@@ -1,0 +1,245 @@
+//! Hand-worked cases of the quantize rules, with the exact integers.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::path::Path;
+
+use ttfs_runtime::config::{InputEncoding, NeuronParams, Refractory, TieBreak};
+use ttfs_runtime::target::{self, Target};
+
+use super::*;
+use crate::ir::{FoldedLayer, FoldedNetwork, InputDesc, SynapseMatrix};
+
+pub(super) fn fixture(name: &str) -> Target {
+    let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/../fixtures/targets");
+    target::load(Path::new(&format!("{dir}/{name}.json"))).unwrap()
+}
+
+/// A dense layer: `rows[i][j]` is the weight from source `j` to neuron `i` (zeros included as
+/// synapses, as a folded layer may carry them).
+pub(super) fn dense(name: &str, rows: &[Vec<f32>], bias: &[f32]) -> FoldedLayer {
+    let sources = rows.first().map_or(0, Vec::len);
+    let fan_in: Vec<Vec<(u32, f32)>> = rows
+        .iter()
+        .map(|r| r.iter().enumerate().map(|(j, &w)| (j as u32, w)).collect())
+        .collect();
+    FoldedLayer {
+        name: name.to_owned(),
+        model_layer: 0,
+        shape: vec![rows.len()],
+        synapses: SynapseMatrix::from_fan_in(sources, &fan_in),
+        bias: bias.to_vec(),
+    }
+}
+
+pub(super) fn network(
+    channels: usize,
+    time_steps: u32,
+    threshold: f32,
+    layers: Vec<FoldedLayer>,
+) -> FoldedNetwork {
+    FoldedNetwork {
+        input: InputDesc {
+            shape: [1, 1, channels],
+            encoding: InputEncoding::Latency,
+        },
+        time_steps,
+        threshold,
+        layers,
+        tie_break: TieBreak::PotentialAtEnd,
+    }
+}
+
+/// Input 2 -> hidden 2 (max |w| 0.5 and 2.0) -> output 1.
+fn two_scales() -> FoldedNetwork {
+    let hidden = dense(
+        "layer 1 (linear 2->2)",
+        &[vec![0.5, -0.25], vec![2.0, 1.0]],
+        &[0.0, 0.0],
+    );
+    let out = dense("layer 2 (linear 2->1)", &[vec![1.0, 1.0]], &[0.0]);
+    network(2, 8, 1.0, vec![hidden, out])
+}
+
+#[test]
+fn per_neuron_scale_on_a_hidden_layer() {
+    // qmax = 127. Neuron 0: s = 127 / 0.5 = 254: 0.5 -> 127, -0.25 -> -63.5 -> -64, th = 254.
+    // Neuron 1: s = 127 / 2 = 63.5: 2.0 -> 127, 1.0 -> 63.5 -> 64, th = round(63.5) = 64.
+    let q = quantize(&two_scales(), &fixture("tiny")).unwrap();
+    let h = &q.network.layers[0];
+    assert_eq!(h.scale, vec![254.0, 63.5]);
+    assert_eq!(h.threshold, vec![254, 64]);
+    // Source-major rows: (0->0, 0->1, 1->0, 1->1).
+    assert_eq!(h.synapses.weight, vec![127, 127, -64, 64]);
+    assert_eq!(h.synapses.target, vec![0, 1, 0, 1]);
+    assert_eq!(q.report[0].scale_min, 63.5);
+    assert_eq!(q.report[0].scale_max, 254.0);
+    assert_eq!(
+        (q.report[0].threshold_min, q.report[0].threshold_max),
+        (64, 254)
+    );
+    assert_eq!(q.report[0].weight_max_abs, 127);
+}
+
+#[test]
+fn per_layer_scale_when_the_target_shares_thresholds() {
+    // One scale for the layer: s = 127 / 2 = 63.5. Neuron 0: 0.5 -> 31.75 -> 32,
+    // -0.25 -> -15.875 -> -16; neuron 1: 127 and 64; both thresholds 64.
+    let mut t = fixture("tiny");
+    t.neuron.per_neuron_threshold = false;
+    let q = quantize(&two_scales(), &t).unwrap();
+    let h = &q.network.layers[0];
+    assert_eq!(h.scale, vec![63.5, 63.5]);
+    assert_eq!(h.threshold, vec![64, 64]);
+    assert_eq!(h.synapses.weight, vec![32, 127, -16, 64]);
+}
+
+#[test]
+fn output_layer_keeps_one_scale_even_with_per_neuron_thresholds() {
+    let out = dense(
+        "layer 1 (linear 2->2)",
+        &[vec![0.5, 0.25], vec![2.0, 1.0]],
+        &[0.0, 0.0],
+    );
+    let q = quantize(&network(2, 8, 1.0, vec![out]), &fixture("tiny")).unwrap();
+    let o = &q.network.layers[0];
+    assert_eq!(o.scale, vec![63.5, 63.5]);
+    assert_eq!(o.threshold, vec![64, 64]);
+    assert_eq!(o.synapses.weight, vec![32, 127, 16, 64]);
+    assert_eq!(o.params, NeuronParams::ttfs_output(12));
+}
+
+#[test]
+fn zero_weights_are_dropped_and_counted() {
+    // s = 127: 1.0 -> 127, 0.5 -> 63.5 -> 64; 0.003 -> 0.381 -> 0, -0.0035 -> -0.4445 -> 0,
+    // and the two exact zeros: 4 dropped, 2 kept.
+    let l = dense(
+        "layer 1 (linear 3->2)",
+        &[vec![1.0, 0.0, 0.003], vec![0.5, -0.0035, 0.0]],
+        &[0.0, 0.0],
+    );
+    let q = quantize(&network(3, 8, 1.0, vec![l]), &fixture("tiny")).unwrap();
+    let s = &q.network.layers[0].synapses;
+    assert_eq!(s.offsets, vec![0, 2, 2, 2]);
+    assert_eq!(s.target, vec![0, 1]);
+    assert_eq!(s.weight, vec![127, 64]);
+    assert_eq!(q.report[0].zeroed_weights, 4);
+    assert_eq!(q.report[0].synapses, 2);
+    assert_eq!(q.report[0].clipped_weights, 0);
+}
+
+#[test]
+fn all_zero_weights_use_the_threshold_for_the_scale() {
+    // s = qmax / threshold = 127 / 2 = 63.5, th = 127.
+    let l = dense("layer 1 (linear 2->1)", &[vec![0.0, 0.0]], &[0.1]);
+    let q = quantize(&network(2, 8, 2.0, vec![l]), &fixture("tiny")).unwrap();
+    let o = &q.network.layers[0];
+    assert_eq!(o.scale, vec![63.5]);
+    assert_eq!(o.threshold, vec![127]);
+    assert!(o.synapses.is_empty());
+    // 0.1 * 63.5 = 6.35 -> 6 (f32 0.1 is 0.100000001...).
+    assert_eq!(o.bias, vec![6]);
+}
+
+#[test]
+fn biases_round_and_clip_to_the_current_register() {
+    // current_bits 4: [-8, 7]. s = 127: 0.02 -> 2.54 -> 3; 1.0 -> 127 -> 7 (clipped).
+    let mut t = fixture("tiny");
+    t.core.current_bits = 4;
+    let l = dense(
+        "layer 1 (linear 1->2)",
+        &[vec![1.0], vec![1.0]],
+        &[0.02, 1.0],
+    );
+    let q = quantize(&network(1, 8, 1.0, vec![l]), &t).unwrap();
+    assert_eq!(q.network.layers[0].bias, vec![3, 7]);
+    assert_eq!(q.report[0].clipped_biases, 1);
+    assert_eq!(q.network.registers.current_bits, 4);
+    assert_eq!(q.network.registers.decay_bits, 12);
+}
+
+#[test]
+fn bias_is_refused_on_a_target_without_bias_current() {
+    let l = dense("layer 1 (linear 2->1)", &[vec![1.0, 0.5]], &[0.31]);
+    let e = quantize(&network(2, 8, 1.0, vec![l]), &fixture("xylo")).unwrap_err();
+    assert_eq!(
+        e.to_string(),
+        "layer 1 (linear 2->1) has a bias (largest |b| = 0.31) but target \"xylo\" has no \
+         bias current; retrain with --bias off"
+    );
+    // A bias that rounds to 0 needs no bias current.
+    let l = dense("layer 1 (linear 2->1)", &[vec![1.0, 0.5]], &[1e-4]);
+    let q = quantize(&network(2, 8, 1.0, vec![l]), &fixture("xylo")).unwrap();
+    assert_eq!(q.network.layers[0].bias, vec![0]);
+}
+
+#[test]
+fn threshold_limits_the_scale() {
+    // threshold_bits 8: thmax = 127. s = 127 / 0.01 = 12700 would need th = 12700, so s is
+    // lowered to 127 / 1.0 = 127: th = 127, 0.01 -> 1.27 -> 1, 0.005 -> 0.635 -> 1.
+    let mut t = fixture("tiny");
+    t.core.threshold_bits = 8;
+    let l = dense("layer 1 (linear 2->1)", &[vec![0.01, 0.005]], &[0.0]);
+    let q = quantize(&network(2, 8, 1.0, vec![l]), &t).unwrap();
+    let o = &q.network.layers[0];
+    assert_eq!(o.scale, vec![127.0]);
+    assert_eq!(o.threshold, vec![127]);
+    assert_eq!(o.synapses.weight, vec![1, 1]);
+    assert_eq!(q.report[0].threshold_limited, 1);
+}
+
+#[test]
+fn refractory_follows_the_target() {
+    let mut t = fixture("tiny");
+    let q = quantize(&two_scales(), &t).unwrap();
+    assert_eq!(q.network.layers[0].params, NeuronParams::ttfs_hidden(12));
+    assert_eq!(q.network.layers[1].params, NeuronParams::ttfs_output(12));
+
+    t.neuron.max_refractory_steps = Some(8);
+    let q = quantize(&two_scales(), &t).unwrap();
+    for l in &q.network.layers {
+        assert_eq!(l.params.refractory, Refractory::Steps(8));
+    }
+
+    t.neuron.max_refractory_steps = Some(4);
+    let e = quantize(&two_scales(), &t).unwrap_err();
+    assert!(matches!(
+        e,
+        QuantizeError::RefractoryTooShort {
+            max: 4,
+            needed: 8,
+            ..
+        }
+    ));
+    let msg = e.to_string();
+    assert!(msg.contains("target \"tiny\""), "{msg}");
+    assert!(
+        msg.contains("at most 4 steps") && msg.contains("(8 steps)"),
+        "{msg}"
+    );
+}
+
+#[test]
+fn malformed_networks_are_errors() {
+    let mut net = two_scales();
+    net.layers[1] = dense("layer 2 (linear 3->1)", &[vec![1.0, 1.0, 1.0]], &[0.0]);
+    let e = quantize(&net, &fixture("tiny")).unwrap_err().to_string();
+    assert!(
+        e.starts_with("layer 2 (linear 3->1): synapses are 3x1"),
+        "{e}"
+    );
+
+    let mut net = two_scales();
+    net.threshold = 0.0;
+    let e = quantize(&net, &fixture("tiny")).unwrap_err().to_string();
+    assert!(e.contains("threshold is 0"), "{e}");
+
+    let mut net = two_scales();
+    net.layers[0].synapses.weight[1] = f32::NAN;
+    assert!(quantize(&net, &fixture("tiny")).is_err());
+
+    let mut t = fixture("tiny");
+    t.core.weight_bits = 1;
+    let e = quantize(&two_scales(), &t).unwrap_err().to_string();
+    assert!(e.contains("1-bit weights"), "{e}");
+}

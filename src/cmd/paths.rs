@@ -1,0 +1,75 @@
+//! Where the CLI finds its inputs: shipped targets by name, the embedded MNIST folder, and the
+//! files it writes next to another.
+
+use std::path::{Path, PathBuf};
+
+use anyhow::bail;
+use ttfs_runtime::target::Target;
+
+/// A folder shipped in the source tree: `rel` under the working directory if it exists there,
+/// else under the tree this binary was built from.
+fn shipped(rel: &str) -> PathBuf {
+    let local = Path::new(rel);
+    if local.exists() {
+        return local.to_path_buf();
+    }
+    Path::new(env!("CARGO_MANIFEST_DIR")).join(rel)
+}
+
+/// The embedded MNIST folder (`fixtures/mnist`).
+pub fn default_mnist_dir() -> PathBuf {
+    shipped("fixtures/mnist")
+}
+
+/// The names of the shipped targets (`fixtures/targets/*.json`), sorted.
+pub fn shipped_targets() -> Vec<String> {
+    let mut names: Vec<String> = std::fs::read_dir(shipped("fixtures/targets"))
+        .map(|dir| {
+            dir.filter_map(|e| e.ok())
+                .filter_map(|e| {
+                    let p = e.path();
+                    (p.extension()? == "json").then(|| p.file_stem()?.to_str().map(String::from))?
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    names.sort();
+    names
+}
+
+/// Loads a target given as a JSON path or as the name of a shipped target.
+pub fn resolve_target(arg: &str) -> anyhow::Result<(PathBuf, Target)> {
+    let as_path = Path::new(arg);
+    let path = if as_path.exists() {
+        as_path.to_path_buf()
+    } else {
+        let named = shipped("fixtures/targets").join(format!("{arg}.json"));
+        if !arg.contains(['/', '.']) && named.exists() {
+            named
+        } else {
+            bail!(
+                "target '{arg}' is neither a file nor a shipped target; shipped targets: {}",
+                shipped_targets().join(", ")
+            );
+        }
+    };
+    let target = ttfs_runtime::target::load(&path)?;
+    Ok((path, target))
+}
+
+/// The test-data folder: `--data` if given, else the embedded MNIST for an MNIST model.
+pub fn resolve_data(data: Option<&Path>, dataset: &str) -> anyhow::Result<PathBuf> {
+    match (data, dataset) {
+        (Some(dir), _) => Ok(dir.to_path_buf()),
+        (None, "mnist") => Ok(default_mnist_dir()),
+        (None, other) => bail!(
+            "--data DIR is required for a model trained on '{other}' (only MNIST is embedded); \
+             e.g. --data ../shared/data/{other}, or --limit 0 to skip calibration"
+        ),
+    }
+}
+
+/// `path` with its extension replaced by `ext` (e.g. `chip.bin` -> `chip.map.json`).
+pub fn sibling(path: &Path, ext: &str) -> PathBuf {
+    path.with_extension(ext)
+}

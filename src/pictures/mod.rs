@@ -1,0 +1,52 @@
+//! Pictures the CLI writes next to its JSON reports, as SVG (plotters).
+
+mod core_map;
+
+use std::path::{Path, PathBuf};
+
+use plotters::style::RGBColor;
+
+pub use core_map::draw_core_map;
+
+/// Why a picture could not be written.
+#[derive(Debug, thiserror::Error)]
+pub enum PictureError {
+    /// Drawing failed.
+    #[error("{path}: could not draw the picture: {message}", path = path.display())]
+    Draw {
+        /// The picture's path.
+        path: PathBuf,
+        /// What plotters said.
+        message: String,
+    },
+    /// Writing failed.
+    #[error("{path}: could not write the picture: {source}", path = path.display())]
+    Io {
+        /// The picture's path.
+        path: PathBuf,
+        /// The I/O error.
+        source: std::io::Error,
+    },
+}
+
+/// A qualitative palette (Okabe-Ito, readable by colour-blind readers), cycled by layer.
+pub fn layer_color(layer: usize) -> RGBColor {
+    const PALETTE: [RGBColor; 7] = [
+        RGBColor(0, 114, 178),
+        RGBColor(230, 159, 0),
+        RGBColor(0, 158, 115),
+        RGBColor(204, 121, 167),
+        RGBColor(86, 180, 233),
+        RGBColor(213, 94, 0),
+        RGBColor(240, 228, 66),
+    ];
+    PALETTE[layer % PALETTE.len()]
+}
+
+/// Writes an SVG atomically (temporary file, then rename).
+fn save_svg(path: &Path, svg: &str) -> Result<(), PictureError> {
+    ttfs_trainer::atomic::write_atomic(path, svg.as_bytes()).map_err(|source| PictureError::Io {
+        path: path.to_owned(),
+        source,
+    })
+}
