@@ -1,0 +1,100 @@
+//! `ttfs compile` and `ttfs inspect` as a user runs them.
+
+use std::process::Command;
+
+use crate::common::repo;
+
+fn ttfs(args: &[&str]) -> (bool, String, String) {
+    let out = Command::new(env!("CARGO_BIN_EXE_ttfs"))
+        .args(args)
+        .current_dir(repo(""))
+        .output()
+        .unwrap();
+    (
+        out.status.success(),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+#[test]
+fn compile_writes_config_report_and_core_map_and_inspect_reads_them() {
+    let dir = tempfile::tempdir().unwrap();
+    let bin = dir.path().join("mlp.bin");
+    let bin_arg = bin.to_str().unwrap();
+    let (ok, stdout, stderr) = ttfs(&[
+        "compile",
+        "fixtures/models/mnist-mlp.safetensors",
+        "--target",
+        "loihi",
+        "-o",
+        bin_arg,
+        "--limit",
+        "40",
+    ]);
+    assert!(ok, "{stderr}");
+    assert!(
+        stdout.contains("float vs golden on 40 test images"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("mapping onto loihi (8 x 16 mesh): 12 of 128 cores"),
+        "{stdout}"
+    );
+
+    let report: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.path().join("mlp.map.json")).unwrap())
+            .unwrap();
+    assert_eq!(report["mapping"]["cores_used"], 12);
+    assert_eq!(report["evaluation"]["images"], 40);
+    assert_eq!(report["quantization"][0]["neurons"], 800);
+    let svg = std::fs::read_to_string(dir.path().join("mlp.cores.svg")).unwrap();
+    assert!(
+        svg.starts_with("<svg") && svg.contains("mesh column x"),
+        "core map"
+    );
+
+    let (ok, stdout, stderr) = ttfs(&["inspect", bin_arg, "--target", "loihi"]);
+    assert!(ok, "{stderr}");
+    assert!(stdout.contains("target        loihi"), "{stdout}");
+    assert!(stdout.contains("layer 1 (linear 784->800)"), "{stdout}");
+    assert!(stdout.contains("fits target \"loihi\""), "{stdout}");
+
+    // The same configuration is refused for another target.
+    let (ok, _, stderr) = ttfs(&["inspect", bin_arg, "--target", "tiny"]);
+    assert!(!ok);
+    assert!(stderr.contains("compiled for target \"loihi\""), "{stderr}");
+}
+
+#[test]
+fn a_model_that_does_not_fit_fails_with_one_line_naming_layer_and_limit() {
+    let dir = tempfile::tempdir().unwrap();
+    let bin = dir.path().join("x.bin");
+    let (ok, _, stderr) = ttfs(&[
+        "compile",
+        "fixtures/models/mnist-mlp.safetensors",
+        "--target",
+        "truenorth",
+        "-o",
+        bin.to_str().unwrap(),
+        "--limit",
+        "0",
+    ]);
+    assert!(!ok);
+    assert_eq!(stderr.trim().lines().count(), 1, "{stderr}");
+    assert!(stderr.contains("layer 1 (linear 784->800)"), "{stderr}");
+    assert!(stderr.contains("core.max_axons = 256"), "{stderr}");
+    assert!(!bin.exists(), "nothing written");
+
+    let (ok, _, stderr) = ttfs(&[
+        "compile",
+        "fixtures/models/mnist-mlp.safetensors",
+        "--target",
+        "nosuch",
+    ]);
+    assert!(!ok);
+    assert!(
+        stderr.contains("shipped targets: loihi, tiny, truenorth, xylo"),
+        "{stderr}"
+    );
+}

@@ -1,0 +1,9 @@
+//! Integration tests across stages and of the `ttfs` binary, one binary with a module per
+//! concern. They use the trained MNIST MLP in `fixtures/models` and the MNIST test images in
+//! `fixtures/mnist`.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod cli_compile;
+mod common;
+mod golden_vs_float;
