@@ -60,3 +60,14 @@ fn quantization_at_16_bits_reproduces_the_float_predictions() {
     assert_eq!(e.agreement, 1.0, "{e:?}");
     assert_eq!(e.golden_accuracy, e.float_accuracy);
 }
+
+#[test]
+fn the_chip_and_the_trainer_encode_every_pixel_at_the_same_step() {
+    for t in 1..=32u32 {
+        for p in 0..=255u8 {
+            let chip = ttfs_runtime::config::InputEncoding::Latency.spike_step(p, t);
+            let trainer = ttfs_trainer::data::spike_step(p, t as usize).map(|s| s as u32);
+            assert_eq!(chip, trainer, "pixel {p}, T = {t}");
+        }
+    }
+}

@@ -43,9 +43,12 @@ pub fn summary(config: &ChipConfig, file_bytes: Option<u64>) -> String {
     );
     let _ = writeln!(
         s,
-        "output        {} classes, decided by the earliest spike, ties by {:?}",
+        "output        {} classes, decided by the earliest spike, ties by {}",
         config.output.classes.len(),
-        config.decoding.tie_break
+        match config.decoding.tie_break {
+            super::TieBreak::PotentialAtEnd => "the larger potential after step T",
+            super::TieBreak::PotentialAtDecision => "the larger potential at the decision step",
+        }
     );
     let _ = writeln!(
         s,
@@ -121,4 +124,30 @@ fn describe_params(core: &super::CoreConfig) -> String {
         "du {} dv {}, {threshold}, {reset}, {refractory}, {while_refractory}",
         p.du, p.dv
     )
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::expect_used)]
+    use super::*;
+
+    /// The summary of the hand-built sample configuration, compared with
+    /// `fixtures/golden/inspect-sample.txt`; `BLESS=1 cargo test` rewrites the file.
+    #[test]
+    fn summary_matches_the_golden_file() {
+        let text = summary(&crate::config::test_configs::sample(), Some(1234));
+        let path = std::path::Path::new(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../fixtures/golden/inspect-sample.txt"
+        ));
+        if std::env::var_os("BLESS").is_some() {
+            std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+            std::fs::write(path, &text).unwrap();
+        }
+        let expected = std::fs::read_to_string(path).unwrap();
+        assert_eq!(
+            text, expected,
+            "run BLESS=1 cargo test to accept the new text"
+        );
+    }
 }
