@@ -14,7 +14,7 @@ use ttfs_runtime::target::Target;
 use crate::ir::FoldedNetwork;
 use crate::lower::{LowerError, lower};
 use crate::map::{MapError, Mapping, map};
-use crate::model::Model;
+use crate::model::{LayerSpec, Model};
 use crate::quantize::{QuantizeError, Quantized, quantize};
 
 /// Why a model could not be compiled for a target.
@@ -68,14 +68,19 @@ pub fn lower_and_quantize(
 }
 
 /// Maps a quantized network and verifies the configuration against the target. `firing`
-/// optionally weights the placement by measured firing probabilities (per layer, per neuron).
+/// optionally weights the placement by measured firing probabilities (per layer, per neuron);
+/// `ann_macs` (from [`ann_macs`]) goes into the configuration's layer list for energy reports.
 pub fn map_and_verify(
     quantized: &Quantized,
     target: &Target,
     firing: Option<&[Vec<f64>]>,
+    ann_macs: &[u64],
 ) -> Result<(Mapping, PassTimes), CompileError> {
     let start = Instant::now();
-    let mapping = map(&quantized.network, target, firing)?;
+    let mut mapping = map(&quantized.network, target, firing)?;
+    for (info, &macs) in mapping.config.layers.iter_mut().zip(ann_macs) {
+        info.ann_macs = macs;
+    }
     let mapped = start.elapsed().as_secs_f64();
     let start = Instant::now();
     mapping.config.check_target(target)?;
@@ -83,10 +88,36 @@ pub fn map_and_verify(
     Ok((mapping, times))
 }
 
+/// Multiply-accumulates per inference of each weighted layer of `model` as a conventional
+/// network (linear: inputs x outputs; conv: output positions x channels in x kernel), in order.
+pub fn ann_macs(model: &Model) -> Result<Vec<u64>, CompileError> {
+    let shapes = model.layer_shapes().map_err(LowerError::from)?;
+    let mut macs = Vec::new();
+    for (layer, shape) in model.description.layers.iter().zip(&shapes) {
+        match layer {
+            LayerSpec::Linear {
+                in_features,
+                out_features,
+                ..
+            } => macs.push((*in_features * *out_features) as u64),
+            LayerSpec::Conv2d {
+                in_channels,
+                kernel,
+                ..
+            } => macs.push(
+                (shape.iter().product::<usize>() * *in_channels * kernel[0] * kernel[1]) as u64,
+            ),
+            _ => {}
+        }
+    }
+    Ok(macs)
+}
+
 /// All passes, without calibration data.
 pub fn compile(model: &Model, target: &Target) -> Result<Compiled, CompileError> {
     let (folded, quantized, mut pass_seconds) = lower_and_quantize(model, target)?;
-    let (mapping, times) = map_and_verify(&quantized, target, None)?;
+    let macs = ann_macs(model)?;
+    let (mapping, times) = map_and_verify(&quantized, target, None, &macs)?;
     pass_seconds.extend(times);
     Ok(Compiled {
         folded,

@@ -7,4 +7,5 @@
 //! compiler and runtime issues; until then the crate only fixes its place in the workspace.
 
 pub mod config;
+pub mod emulator;
 pub mod target;

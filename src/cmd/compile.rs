@@ -107,13 +107,15 @@ pub fn run(args: CompileArgs) -> anyhow::Result<()> {
     };
 
     let firing = evaluation.as_ref().map(|e| e.firing.as_slice());
-    let (mapping, times) = map_and_verify(&quantized, &target, firing).with_context(|| {
-        format!(
-            "{} does not fit target \"{}\"",
-            args.model.display(),
-            target.name
-        )
-    })?;
+    let macs = ttfs_compiler::compile::ann_macs(&model)?;
+    let (mapping, times) =
+        map_and_verify(&quantized, &target, firing, &macs).with_context(|| {
+            format!(
+                "{} does not fit target \"{}\"",
+                args.model.display(),
+                target.name
+            )
+        })?;
     pass_seconds.extend(times);
     print!("\n{}", ttfs_compiler::map::format_mapping(&mapping.report));
 

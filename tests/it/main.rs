@@ -6,4 +6,5 @@
 
 mod cli_compile;
 mod common;
+mod emulator_vs_golden;
 mod golden_vs_float;

@@ -127,6 +127,8 @@ pub fn emit(
                 name: l.name.clone(),
                 neurons: l.neurons() as u32,
                 shape: l.shape.iter().map(|&d| d as u32).collect(),
+                // Set by the driver, which knows the model (`compile::ann_macs`).
+                ann_macs: 0,
             })
             .collect(),
         cores: configs,

@@ -92,6 +92,9 @@ pub struct LayerInfo {
     pub neurons: u32,
     /// Shape of the layer's neurons (`[C, H, W]` or `[N]`), neuron index row-major in it.
     pub shape: Vec<u32>,
+    /// Multiply-accumulates per inference of the same layer in a conventional (non-spiking)
+    /// network, before pooling was folded in: the ANN comparison of chip.md's energy report.
+    pub ann_macs: u64,
 }
 
 /// A position on the mesh: column `x` (0 = west), row `y` (0 = north).

@@ -84,11 +84,13 @@ pub(crate) fn sample() -> ChipConfig {
                 name: "layer 0 (linear 4->4)".into(),
                 neurons: 4,
                 shape: vec![4],
+                ann_macs: 16,
             },
             LayerInfo {
                 name: "layer 1 (linear 4->2)".into(),
                 neurons: 2,
                 shape: vec![2],
+                ann_macs: 8,
             },
         ],
         cores: vec![hidden(0, 0, 10), hidden(1, 2, 7), output],

@@ -1,0 +1,2 @@
+//! Placeholder: the emulator benchmark is being written.
+fn main() {}
