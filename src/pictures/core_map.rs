@@ -23,7 +23,7 @@ fn render(svg: &mut String, report: &MappingReport, title: &str) -> Result<(), S
     let (cols, rows) = (report.cols, report.rows);
     // Square cells, between 6 and 60 pixels, in a picture at most about 900 pixels wide.
     let cell = (800 / cols.max(rows)).clamp(6, 60);
-    let legend_width = 360;
+    let legend_width = 440;
     let size = (
         cols * cell + 120 + legend_width,
         (rows * cell + 130).max(300),
@@ -91,7 +91,7 @@ fn render(svg: &mut String, report: &MappingReport, title: &str) -> Result<(), S
             .map_err(|e| e.to_string())?;
         legend_area
             .draw(&Text::new(
-                truncate(&layer.name, 42),
+                truncate(&layer.name, 56),
                 (36, y),
                 ("sans-serif", 13),
             ))
