@@ -19,8 +19,8 @@ use clap::{Parser, Subcommand};
 #[derive(Parser)]
 #[command(name = "ttfs", version, about)]
 struct Cli {
-    /// Worker threads for tensor math (default: all cores). Results are bit-reproducible
-    /// for a fixed seed with 1 thread.
+    /// Worker threads for tensor math and emulation (default: all cores). Training is
+    /// bit-reproducible for a fixed seed with 1 thread; `run` gives the same results on any.
     #[arg(long, global = true)]
     threads: Option<usize>,
     #[command(subcommand)]
@@ -35,6 +35,8 @@ enum Command {
     Compile(cmd::compile::CompileArgs),
     /// Print a human summary of a chip configuration.
     Inspect(cmd::inspect::InspectArgs),
+    /// Run a chip configuration on the emulator: accuracy, latency, energy per inference.
+    Run(cmd::run::RunArgs),
 }
 
 /// mimalloc's `mi_option_purge_delay` (mimalloc.h, v2): -1 keeps freed memory for reuse.
@@ -74,6 +76,7 @@ fn main() -> ExitCode {
         Command::Train(args) => cmd::train::run(args),
         Command::Compile(args) => cmd::compile::run(args),
         Command::Inspect(args) => cmd::inspect::run(args),
+        Command::Run(args) => cmd::run::run(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -3,6 +3,7 @@
 pub mod compile;
 pub mod inspect;
 pub mod paths;
+pub mod run;
 pub mod train;
 
 /// One line: the error and its causes, joined.

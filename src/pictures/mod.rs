@@ -1,12 +1,18 @@
 //! Pictures the CLI writes next to its JSON reports, as SVG (plotters).
 
 mod core_map;
+mod energy;
+mod latency;
+mod raster;
 
 use std::path::{Path, PathBuf};
 
 use plotters::style::RGBColor;
 
 pub use core_map::draw_core_map;
+pub use energy::{EnergyBars, draw_energy};
+pub use latency::draw_latency;
+pub use raster::{Raster, draw_raster};
 
 /// Why a picture could not be written.
 #[derive(Debug, thiserror::Error)]

@@ -5,6 +5,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod cli_compile;
+mod cli_run;
 mod common;
 mod emulator_vs_golden;
 mod golden_vs_float;

@@ -3,5 +3,6 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod common;
+mod emulator_vs_golden;
 mod model_io;
 mod model_malformed;

@@ -70,8 +70,8 @@ pub struct ChipConfig {
     pub time_steps: u32,
     /// Resolution D of the decay factors `du` and `dv`, in bits (the target's `decay_bits`).
     pub decay_bits: u32,
-    /// The neuron layers in phase order: layer `p` is integrated in phase `p + 1` of every step
-    /// (phase 0 is the host's input injection).
+    /// The neuron layers in phase order: layer `p` updates in phase `p` of every step (the host
+    /// injects the input at the start of phase 0).
     pub layers: Vec<LayerInfo>,
     /// The cores in use, in placement order; [`CoreConfig::position`] says where each sits.
     pub cores: Vec<CoreConfig>,

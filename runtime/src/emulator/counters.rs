@@ -26,7 +26,8 @@ pub struct Counters {
     pub hops: u64,
     /// Cycles packets waited for a busy link (contention, serialised).
     pub contention_cycles: u64,
-    /// Cycles senders waited for room in a destination queue (back-pressure).
+    /// Cycles senders waited for room in a destination queue (back-pressure), summed over
+    /// senders (two senders stalled in the same cycle count two).
     pub stall_cycles: u64,
     /// Cycles of the whole inference.
     pub cycles: u64,
@@ -43,7 +44,7 @@ pub struct Counters {
 }
 
 impl Counters {
-    /// Zeroed counters for `layers` layers, `phases` phases and `cores` cores.
+    /// Zeroed counters for `layers` layers (one phase each) and `cores` cores.
     pub fn new(layers: usize, cores: usize) -> Self {
         Self {
             synaptic_ops_per_layer: vec![0; layers],

@@ -24,6 +24,8 @@ enum Event {
     Port(u32),
     /// A packet reached its current router.
     Hop(u32),
+    /// A link with waiting packets is free: the first in line crosses.
+    Link(u32),
 }
 
 /// A packet in flight.
@@ -39,6 +41,8 @@ struct Packet {
     y: u32,
     /// Sent by the host (an input packet).
     from_host: bool,
+    /// Cycle at which it started waiting for a link.
+    waiting_since: u64,
 }
 
 /// A packet waiting in an output port: (earliest send cycle, destination core, axon, channel or
@@ -83,6 +87,9 @@ pub struct Emulator<'a> {
     stall_since: Vec<u64>,
     host_stall_since: u64,
     link_free: Vec<u64>,
+    /// Packets waiting for each link, first come first served; a `Link` event is pending for a
+    /// link exactly when its line is not empty.
+    link_waiting: Vec<VecDeque<u32>>,
     queue: BinaryHeap<Reverse<(u64, u64, Event)>>,
     seq: u64,
     packets: Vec<Packet>,
@@ -156,6 +163,7 @@ impl<'a> Emulator<'a> {
             host_port_busy: false,
             host_stall_since: 0,
             link_free: vec![0; routers * 4],
+            link_waiting: vec![VecDeque::new(); routers * 4],
             queue: BinaryHeap::new(),
             seq: 0,
             packets: Vec::new(),
@@ -223,6 +231,7 @@ impl<'a> Emulator<'a> {
                 Event::UpdateDone(c) => self.update_done(c, now),
                 Event::Port(s) => self.port(s, now),
                 Event::Hop(p) => self.hop(p, now),
+                Event::Link(l) => self.link(l, now),
             }
             if self.end_cycle.is_some() {
                 break;
@@ -257,6 +266,9 @@ impl<'a> Emulator<'a> {
         self.host_out.clear();
         self.host_port_busy = false;
         self.link_free.fill(0);
+        for line in &mut self.link_waiting {
+            line.clear();
+        }
         self.queue.clear();
         self.seq = 0;
         self.packets.clear();
@@ -530,6 +542,7 @@ impl<'a> Emulator<'a> {
             x,
             y,
             from_host,
+            waiting_since: 0,
         };
         let id = match self.free_packets.pop() {
             Some(id) => {
@@ -595,12 +608,42 @@ impl<'a> Emulator<'a> {
         };
         let router = (p.y * self.target.mesh.cols + p.x) as usize;
         let link = router * 4 + dir;
-        let free = self.link_free[link];
-        if free > now {
-            self.counters.contention_cycles += free - now;
-            self.schedule(free, Event::Hop(id));
+        if self.link_waiting[link].is_empty() && self.link_free[link] <= now {
+            self.cross(id, link, nx, ny, now);
             return;
         }
+        // Wait in line; the line's first packet crosses when the link frees.
+        let packet = &mut self.packets[id as usize];
+        packet.waiting_since = now;
+        self.link_waiting[link].push_back(id);
+        if self.link_waiting[link].len() == 1 {
+            let free = self.link_free[link].max(now);
+            self.schedule(free, Event::Link(link as u32));
+        }
+    }
+
+    /// The first packet waiting for `link` crosses it.
+    fn link(&mut self, link: u32, now: u64) {
+        let l = link as usize;
+        let Some(id) = self.link_waiting[l].pop_front() else {
+            return;
+        };
+        let p = self.packets[id as usize];
+        self.counters.contention_cycles += now - p.waiting_since;
+        let (nx, ny) = match l % 4 {
+            0 => (p.x + 1, p.y),
+            1 => (p.x - 1, p.y),
+            2 => (p.x, p.y + 1),
+            _ => (p.x, p.y - 1),
+        };
+        self.cross(id, l, nx, ny, now);
+        if !self.link_waiting[l].is_empty() {
+            self.schedule(self.link_free[l], Event::Link(link));
+        }
+    }
+
+    /// Packet `id` enters `link` at `now` and reaches `(nx, ny)` `hop` cycles later.
+    fn cross(&mut self, id: u32, link: usize, nx: u32, ny: u32, now: u64) {
         self.link_free[link] = now + 1;
         self.counters.hops += 1;
         let packet = &mut self.packets[id as usize];

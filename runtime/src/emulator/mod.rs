@@ -39,6 +39,8 @@
 
 mod counters;
 mod engine;
+#[cfg(test)]
+mod tests;
 
 pub use counters::{Counters, Energy, latency_us};
 pub use engine::Emulator;

@@ -1,0 +1,375 @@
+//! The chip emulator against the golden model on random small layered networks mapped onto the
+//! tiny target (several cores per layer): the same spikes, output potentials and decisions, and
+//! every counter equal to a count made here from the golden run and the configuration alone.
+
+use std::path::Path;
+
+use proptest::prelude::*;
+use ttfs_compiler::golden::{GoldenModel, GoldenRun};
+use ttfs_compiler::ir::{InputDesc, QuantLayer, QuantNetwork, Registers, SynapseMatrix};
+use ttfs_compiler::map::map;
+use ttfs_runtime::config::{
+    ChipConfig, InputEncoding, NeuronParams, Refractory, TieBreak, WhileRefractory,
+};
+use ttfs_runtime::emulator::{Emulator, Inference, RunOptions};
+use ttfs_runtime::target::Target;
+
+/// The tiny target (4 x 4 cores of 32 neurons, 64 axons, 1024 synapses), changed by `f`.
+fn tiny(f: impl FnOnce(&mut Target)) -> Target {
+    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../fixtures/targets/tiny.json");
+    let mut target = ttfs_runtime::target::load(Path::new(path)).unwrap();
+    f(&mut target);
+    target.validate().unwrap();
+    target
+}
+
+/// A xorshift64 sequence from `seed`.
+struct Rng(u64);
+
+impl Rng {
+    fn new(seed: u64) -> Self {
+        Self(seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1)
+    }
+
+    fn next(&mut self) -> u64 {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        self.0
+    }
+
+    /// Uniform in `lo..=hi`.
+    fn range(&mut self, lo: i64, hi: i64) -> i64 {
+        lo + (self.next() % (hi - lo + 1) as u64) as i64
+    }
+
+    fn chance(&mut self, p: f64) -> bool {
+        (self.next() % 1_000_000) as f64 / 1_000_000.0 < p
+    }
+}
+
+/// A random layered network: `inputs` channels, layers of `sizes` neurons, each synapse present
+/// with probability `density` with a nonzero 8-bit weight, random thresholds and biases; the
+/// last layer with the output neuron's parameters, the others the hidden neuron's.
+fn random_network(
+    inputs: usize,
+    sizes: &[usize],
+    density: f64,
+    time_steps: u32,
+    tie_break: TieBreak,
+    seed: u64,
+) -> QuantNetwork {
+    let mut rng = Rng::new(seed);
+    let mut sources = inputs;
+    let count = sizes.len();
+    let layers = sizes
+        .iter()
+        .enumerate()
+        .map(|(i, &n)| {
+            let fan_in: Vec<Vec<(u32, i32)>> = (0..n)
+                .map(|_| {
+                    (0..sources as u32)
+                        .filter_map(|s| {
+                            let w = rng.range(-127, 127) as i32;
+                            (rng.chance(density) && w != 0).then_some((s, w))
+                        })
+                        .collect()
+                })
+                .collect();
+            let layer = QuantLayer {
+                name: format!("layer {i}"),
+                model_layer: i,
+                shape: vec![n],
+                synapses: SynapseMatrix::from_fan_in(sources, &fan_in),
+                threshold: (0..n).map(|_| rng.range(1, 150) as i32).collect(),
+                bias: (0..n).map(|_| rng.range(-20, 30) as i32).collect(),
+                scale: vec![1.0; n],
+                params: if i + 1 == count {
+                    NeuronParams::ttfs_output(12)
+                } else {
+                    NeuronParams::ttfs_hidden(12)
+                },
+            };
+            sources = n;
+            layer
+        })
+        .collect();
+    QuantNetwork {
+        input: InputDesc {
+            shape: [1, 1, inputs],
+            encoding: InputEncoding::Latency,
+        },
+        time_steps,
+        registers: Registers {
+            weight_bits: 8,
+            current_bits: 24,
+            potential_bits: 24,
+            threshold_bits: 24,
+            decay_bits: 12,
+        },
+        layers,
+        tie_break,
+    }
+}
+
+/// Random pixels, about a third of them 0 (silent).
+fn random_pixels(n: usize, seed: u64) -> Vec<u8> {
+    let mut rng = Rng::new(seed);
+    (0..n)
+        .map(|_| {
+            if rng.chance(0.33) {
+                0
+            } else {
+                rng.range(1, 255) as u8
+            }
+        })
+        .collect()
+}
+
+/// What the counters must be, counted from the golden run and the configuration alone.
+#[derive(Debug, PartialEq, Eq)]
+struct Expected {
+    host_packets: u64,
+    packets: u64,
+    hops: u64,
+    spikes_per_layer: Vec<u64>,
+    /// Per core: popping every event delivered to it plus updating its neurons.
+    core_busy_cycles: Vec<u64>,
+}
+
+fn expected(
+    config: &ChipConfig,
+    net: &QuantNetwork,
+    target: &Target,
+    golden: &GoldenRun,
+    pixels: &[u8],
+) -> Expected {
+    let t = &target.timing_cycles;
+    let lanes = u64::from(target.core.synapse_lanes);
+    let mut busy = vec![0u64; config.cores.len()];
+    let pop = |busy: &mut Vec<u64>, core: u32, axon: u32| {
+        let len = config.cores[core as usize]
+            .synapses
+            .row(axon as usize)
+            .len() as u64;
+        busy[core as usize] +=
+            u64::from(t.event_overhead) + len.div_ceil(lanes) * u64::from(t.synop);
+    };
+    let mut host_packets = 0;
+    for (c, &p) in pixels.iter().enumerate() {
+        if config
+            .input
+            .encoding
+            .spike_step(p, config.time_steps)
+            .is_some()
+        {
+            for a in config.input.targets.row(c) {
+                host_packets += 1;
+                pop(&mut busy, a.core, a.axon);
+            }
+        }
+    }
+    // (layer, index in the layer) -> (core, neuron on the core).
+    let mut home: Vec<Vec<(u32, u32)>> = net
+        .layers
+        .iter()
+        .map(|l| vec![(u32::MAX, 0); l.neurons()])
+        .collect();
+    for (c, core) in config.cores.iter().enumerate() {
+        for (k, &i) in core.layer_index.iter().enumerate() {
+            home[core.layer as usize][i as usize] = (c as u32, k as u32);
+        }
+    }
+    let last = net.layers.len() - 1;
+    let (mut packets, mut hops) = (0, 0);
+    for (l, spikes) in golden.spikes.iter().enumerate().take(last) {
+        for &(i, _) in spikes {
+            let (c, k) = home[l][i as usize];
+            let from = config.cores[c as usize].position;
+            for a in config.cores[c as usize].routes.row(k as usize) {
+                let to = config.cores[a.core as usize].position;
+                packets += 1;
+                hops += u64::from(from.x.abs_diff(to.x) + from.y.abs_diff(to.y));
+                pop(&mut busy, a.core, a.axon);
+            }
+        }
+    }
+    // Updates: every step for an integrating neuron; steps 1..=its spike step (or all T) for a
+    // frozen one.
+    let steps = u64::from(net.time_steps);
+    for (l, layer) in net.layers.iter().enumerate() {
+        assert_eq!(layer.params.refractory, Refractory::UntilEnd);
+        let first = golden.first_spike_steps(l);
+        for (i, f) in first.iter().enumerate() {
+            let updates = match (layer.params.while_refractory, f) {
+                (WhileRefractory::Frozen, Some(s)) => u64::from(*s),
+                _ => steps,
+            };
+            let (c, _) = home[l][i];
+            busy[c as usize] += updates * u64::from(t.neuron_update);
+        }
+    }
+    Expected {
+        host_packets,
+        packets,
+        hops,
+        spikes_per_layer: golden.spikes.iter().map(|s| s.len() as u64).collect(),
+        core_busy_cycles: busy,
+    }
+}
+
+/// Checks one inference against the golden model and the independent counts.
+fn check(
+    e: &Inference,
+    g: &GoldenRun,
+    config: &ChipConfig,
+    net: &QuantNetwork,
+    target: &Target,
+    pixels: &[u8],
+) -> Result<(), TestCaseError> {
+    prop_assert_eq!(&e.spikes, &g.spikes);
+    prop_assert_eq!(&e.output_potential, &g.output_potential);
+    prop_assert_eq!(e.decision.class, g.decision.class);
+    prop_assert_eq!(e.decision.step, g.decision.step);
+    prop_assert_eq!(e.decision.tied, g.decision.tied);
+    prop_assert!(e.violations.is_empty(), "{:?}", e.violations);
+    let c = &e.counters;
+    prop_assert_eq!(&c.synaptic_ops_per_layer, &g.synaptic_ops);
+    prop_assert_eq!(c.synaptic_ops, g.synaptic_ops.iter().sum::<u64>());
+    prop_assert_eq!(&c.neuron_updates_per_layer, &g.neuron_updates);
+    prop_assert_eq!(c.neuron_updates, g.neuron_updates.iter().sum::<u64>());
+    let x = expected(config, net, target, g, pixels);
+    prop_assert_eq!(&c.spikes_per_layer, &x.spikes_per_layer);
+    prop_assert_eq!(c.host_packets, x.host_packets);
+    prop_assert_eq!(c.packets, x.packets);
+    prop_assert_eq!(c.hops, x.hops);
+    prop_assert_eq!(&c.core_busy_cycles, &x.core_busy_cycles);
+    // Time: T steps, each the sum of its phases plus one barrier per phase.
+    let steps = net.time_steps;
+    let phases = net.layers.len() as u64;
+    let barrier = u64::from(target.timing_cycles.barrier);
+    prop_assert_eq!(c.steps_run, steps);
+    prop_assert_eq!(c.step_cycles.len(), steps as usize);
+    prop_assert_eq!(c.cycles, c.step_cycles.iter().sum::<u64>());
+    prop_assert_eq!(
+        c.cycles,
+        c.phase_cycles.iter().sum::<u64>() + u64::from(steps) * phases * barrier
+    );
+    prop_assert!(c.peak_fifo_depth <= target.core.fifo_depth);
+    Ok(())
+}
+
+/// Maps a random network onto `target` (skipping one that does not fit) and compares the
+/// emulator with the golden model on a few random inputs, also with early exit.
+#[allow(clippy::too_many_arguments)]
+fn emulator_equals_golden(
+    target: &Target,
+    inputs: usize,
+    sizes: &[usize],
+    density: f64,
+    time_steps: u32,
+    at_decision: bool,
+    seed: u64,
+) -> Result<(), TestCaseError> {
+    let tie_break = if at_decision {
+        TieBreak::PotentialAtDecision
+    } else {
+        TieBreak::PotentialAtEnd
+    };
+    let net = random_network(inputs, sizes, density, time_steps, tie_break, seed);
+    let Ok(mapping) = map(&net, target, None) else {
+        return Ok(());
+    };
+    let config = &mapping.config;
+    config.check_target(target).unwrap();
+    let mut emulator = Emulator::new(config, target).unwrap();
+    let mut golden = GoldenModel::new(&net);
+    for i in 0..3 {
+        let pixels = random_pixels(inputs, seed ^ (i + 1));
+        let g = golden.run(&pixels).unwrap();
+        let e = emulator.run(&pixels, RunOptions::default()).unwrap();
+        check(&e, &g, config, &net, target, &pixels)?;
+
+        // Early exit: the same spikes up to the decision step, which ends the run; where the
+        // tie break reads the decision step, the same decision.
+        let early = emulator
+            .run(&pixels, RunOptions { early_exit: true })
+            .unwrap();
+        let stop = g.decision.step.unwrap_or(time_steps);
+        prop_assert_eq!(early.counters.steps_run, stop);
+        let truncated: Vec<Vec<(u32, u32)>> = g
+            .spikes
+            .iter()
+            .map(|l| l.iter().copied().filter(|&(_, t)| t <= stop).collect())
+            .collect();
+        prop_assert_eq!(&early.spikes, &truncated);
+        prop_assert_eq!(early.decision.step, g.decision.step);
+        if at_decision || g.decision.step.is_none() {
+            prop_assert_eq!(early.decision.class, g.decision.class);
+        }
+        prop_assert!(early.counters.cycles <= e.counters.cycles);
+    }
+    Ok(())
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(40))]
+
+    /// The emulator equals the golden model on the tiny target as shipped.
+    #[test]
+    fn emulator_equals_golden_on_random_networks(
+        inputs in 1usize..60,
+        sizes in proptest::collection::vec(1usize..70, 1..4),
+        density in 0.05f64..0.6,
+        time_steps in 1u32..8,
+        at_decision in any::<bool>(),
+        seed in any::<u64>(),
+    ) {
+        emulator_equals_golden(&tiny(|_| {}), inputs, &sizes, density, time_steps, at_decision, seed)?;
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(16))]
+
+    /// With one-event queues every busy core back-pressures its senders, and with 3 synapse
+    /// lanes a pop costs `ceil(fan-out / 3)` synop cycles; nothing changes but the timing.
+    #[test]
+    fn emulator_equals_golden_with_one_event_queues(
+        inputs in 1usize..60,
+        sizes in proptest::collection::vec(1usize..70, 1..4),
+        density in 0.05f64..0.6,
+        time_steps in 1u32..8,
+        at_decision in any::<bool>(),
+        seed in any::<u64>(),
+    ) {
+        let target = tiny(|t| {
+            t.core.fifo_depth = 1;
+            t.core.synapse_lanes = 3;
+        });
+        emulator_equals_golden(&target, inputs, &sizes, density, time_steps, at_decision, seed)?;
+    }
+}
+
+#[test]
+fn one_event_queues_stall_and_change_only_the_timing() {
+    // A fixed network with dense traffic into few cores: with queues of one event its senders
+    // stall, and every spike stays the same as with the shipped queues of 16.
+    let net = random_network(40, &[60, 50, 10], 0.5, 4, TieBreak::PotentialAtEnd, 11);
+    let deep = tiny(|_| {});
+    let shallow = tiny(|t| t.core.fifo_depth = 1);
+    let pixels = random_pixels(40, 5);
+    let mut golden = GoldenModel::new(&net);
+    let g = golden.run(&pixels).unwrap();
+    let mut cycles = Vec::new();
+    for target in [&deep, &shallow] {
+        let mapping = map(&net, target, None).unwrap();
+        let mut emulator = Emulator::new(&mapping.config, target).unwrap();
+        let e = emulator.run(&pixels, RunOptions::default()).unwrap();
+        check(&e, &g, &mapping.config, &net, target, &pixels).unwrap();
+        cycles.push((e.counters.stall_cycles, e.counters.peak_fifo_depth));
+    }
+    assert!(cycles[1].0 > 0, "{cycles:?}");
+    assert_eq!(cycles[1].1, 1);
+    assert!(cycles[0].1 > 1, "{cycles:?}");
+}

@@ -1,0 +1,202 @@
+//! The energy picture of `ttfs run`: one horizontal bar per component of the chip's mean energy
+//! per inference (pJ), then the chip's total and two reference bars: the same network as a
+//! conventional ANN (MACs x 4.6 pJ) and the common SNN estimate (synaptic ops x 0.9 pJ). Each
+//! bar carries its value; a legend below the chart names the three kinds of bar.
+
+use std::path::Path;
+
+use plotters::prelude::*;
+use plotters::style::text_anchor::{HPos, Pos, VPos};
+
+use super::{PictureError, layer_color, save_svg};
+
+/// What the energy picture shows, in pJ per inference.
+pub struct EnergyBars {
+    /// The chip's energy by component, in the report's order.
+    pub parts: Vec<(&'static str, f64)>,
+    /// The chip's total.
+    pub total_pj: f64,
+    /// The same network as a conventional ANN, if the configuration carries MAC counts.
+    pub ann_pj: Option<f64>,
+    /// Synaptic operations x 0.9 pJ.
+    pub sop_pj: f64,
+}
+
+/// The three kinds of bar: (legend text, colour).
+const KINDS: [(&str, usize); 3] = [
+    ("chip, by component (counters x the target's energy_pj)", 0),
+    ("chip, total", 5),
+    (
+        "references: the same network as an ANN, and the SOP-count estimate",
+        2,
+    ),
+];
+
+/// Draws `bars` as an SVG at `path` (atomically), titled `title`.
+pub fn draw_energy(path: &Path, bars: &EnergyBars, title: &str) -> Result<(), PictureError> {
+    let mut svg = String::new();
+    render(&mut svg, bars, title).map_err(|message| PictureError::Draw {
+        path: path.to_owned(),
+        message,
+    })?;
+    save_svg(path, &svg)
+}
+
+/// One bar: its name, value, text and kind (index into [`KINDS`]).
+struct Bar {
+    name: String,
+    pj: f64,
+    text: String,
+    kind: usize,
+}
+
+fn rows(b: &EnergyBars) -> Vec<Bar> {
+    let total = b.total_pj;
+    let share = |pj: f64| {
+        if total > 0.0 { 100.0 * pj / total } else { 0.0 }
+    };
+    let mut rows: Vec<Bar> = b
+        .parts
+        .iter()
+        .map(|&(name, pj)| Bar {
+            name: name.to_string(),
+            pj,
+            text: format!("{} pJ ({:.1}%)", thousands(pj), share(pj)),
+            kind: 0,
+        })
+        .collect();
+    rows.push(Bar {
+        name: "chip total".to_string(),
+        pj: total,
+        text: format!("{} pJ", thousands(total)),
+        kind: 1,
+    });
+    let vs_chip = |pj: f64| {
+        if total > 0.0 {
+            format!("{} pJ ({:.2}x the chip)", thousands(pj), pj / total)
+        } else {
+            format!("{} pJ", thousands(pj))
+        }
+    };
+    if let Some(ann) = b.ann_pj {
+        rows.push(Bar {
+            name: "ANN: MACs x 4.6 pJ".to_string(),
+            pj: ann,
+            text: vs_chip(ann),
+            kind: 2,
+        });
+    }
+    rows.push(Bar {
+        name: "SNN estimate: SOPs x 0.9 pJ".to_string(),
+        pj: b.sop_pj,
+        text: vs_chip(b.sop_pj),
+        kind: 2,
+    });
+    rows
+}
+
+fn render(svg: &mut String, bars: &EnergyBars, title: &str) -> Result<(), String> {
+    let rows = rows(bars);
+    let k = rows.len() as u32;
+    let size = (1000u32, 130 + 48 * k + 60);
+    let full = SVGBackend::with_string(svg, size).into_drawing_area();
+    full.fill(&WHITE).map_err(|e| e.to_string())?;
+    let root = full
+        .titled(title, ("sans-serif", 20))
+        .map_err(|e| e.to_string())?;
+    let (chart_area, legend_area) = root.split_vertically(size.1 - 30 - 70);
+    let max = rows.iter().map(|r| r.pj).fold(0.0, f64::max).max(1.0);
+    // Room to the right of the longest bar for its value.
+    let x_max = max * 1.45;
+    // Row i is drawn between i and i + 1 from the top (the y axis points down).
+    let mut chart = ChartBuilder::on(&chart_area)
+        .margin(15)
+        .x_label_area_size(45)
+        .y_label_area_size(210)
+        .build_cartesian_2d(0.0..x_max, f64::from(k)..0.0)
+        .map_err(|e| e.to_string())?;
+    chart
+        .configure_mesh()
+        .disable_y_mesh()
+        .x_desc("energy per inference (pJ)")
+        .x_labels(7)
+        .y_labels(0)
+        .x_label_formatter(&|v| thousands(*v))
+        .label_style(("sans-serif", 14))
+        .axis_desc_style(("sans-serif", 15))
+        .draw()
+        .map_err(|e| e.to_string())?;
+    chart
+        .draw_series(rows.iter().enumerate().map(|(i, r)| {
+            let y = i as f64;
+            Rectangle::new(
+                [(0.0, y + 0.18), (r.pj, y + 0.82)],
+                layer_color(KINDS[r.kind].1).filled(),
+            )
+        }))
+        .map_err(|e| e.to_string())?;
+    let value_style = TextStyle::from(("sans-serif", 14).into_font())
+        .pos(Pos::new(HPos::Left, VPos::Center))
+        .color(&BLACK);
+    chart
+        .draw_series(rows.iter().enumerate().map(|(i, r)| {
+            Text::new(
+                r.text.clone(),
+                (r.pj + x_max * 0.01, i as f64 + 0.5),
+                value_style.clone(),
+            )
+        }))
+        .map_err(|e| e.to_string())?;
+    // The bars' names, right-aligned against the y axis.
+    let name_style = TextStyle::from(("sans-serif", 14).into_font())
+        .pos(Pos::new(HPos::Right, VPos::Center))
+        .color(&BLACK);
+    for (i, r) in rows.iter().enumerate() {
+        let (x, y) = chart.backend_coord(&(0.0, i as f64 + 0.5));
+        full.draw(&Text::new(r.name.clone(), (x - 8, y), name_style.clone()))
+            .map_err(|e| e.to_string())?;
+    }
+
+    for (j, (text, color)) in KINDS.iter().enumerate() {
+        let (x, y) = (225, 8 + 22 * j as i32);
+        legend_area
+            .draw(&Rectangle::new(
+                [(x, y), (x + 16, y + 14)],
+                layer_color(*color).filled(),
+            ))
+            .map_err(|e| e.to_string())?;
+        legend_area
+            .draw(&Text::new(*text, (x + 24, y), ("sans-serif", 14)))
+            .map_err(|e| e.to_string())?;
+    }
+    root.present().map_err(|e| e.to_string())
+}
+
+/// `v` rounded to a whole number with thousands separators: `1234567.8` -> `1,234,568`.
+pub fn thousands(v: f64) -> String {
+    let digits = format!("{:.0}", v.abs());
+    let mut out = String::new();
+    for (i, ch) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i) % 3 == 0 {
+            out.push(',');
+        }
+        out.push(ch);
+    }
+    if v < 0.0 && digits != "0" {
+        out.insert(0, '-');
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::thousands;
+
+    #[test]
+    fn thousands_separators() {
+        assert_eq!(thousands(0.0), "0");
+        assert_eq!(thousands(999.4), "999");
+        assert_eq!(thousands(1234567.8), "1,234,568");
+        assert_eq!(thousands(-1000.0), "-1,000");
+    }
+}

@@ -1,0 +1,119 @@
+//! The latency picture of `ttfs run`: a histogram of the latency per inference in microseconds,
+//! with the mean and the 99th percentile marked by vertical lines named in the legend.
+
+use std::path::Path;
+
+use plotters::prelude::*;
+
+use super::{PictureError, layer_color, save_svg};
+
+/// Draws the histogram of `us` (latency per inference, µs) with `mean` and `p99` marked, as an
+/// SVG at `path` (atomically), titled `title`.
+pub fn draw_latency(
+    path: &Path,
+    us: &[f64],
+    mean: f64,
+    p99: f64,
+    title: &str,
+) -> Result<(), PictureError> {
+    let mut svg = String::new();
+    render(&mut svg, us, mean, p99, title).map_err(|message| PictureError::Draw {
+        path: path.to_owned(),
+        message,
+    })?;
+    save_svg(path, &svg)
+}
+
+/// Equal-width bins over `[lo, hi]`: (left edge, width, count per bin).
+fn bins(values: &[f64]) -> (f64, f64, Vec<u32>) {
+    let lo = values.iter().copied().fold(f64::INFINITY, f64::min);
+    let hi = values.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+    if !lo.is_finite() || !hi.is_finite() {
+        return (0.0, 1.0, vec![0]);
+    }
+    let n = (values.len() / 5).clamp(10, 40);
+    // All equal: one bin of an arbitrary width around the value.
+    let width = if hi > lo {
+        (hi - lo) / n as f64
+    } else {
+        (lo.abs() * 0.01).max(1e-3)
+    };
+    let mut counts = vec![0u32; n];
+    for &v in values {
+        let b = (((v - lo) / width) as usize).min(n - 1);
+        counts[b] += 1;
+    }
+    (lo, width, counts)
+}
+
+fn render(svg: &mut String, us: &[f64], mean: f64, p99: f64, title: &str) -> Result<(), String> {
+    let (lo, width, counts) = bins(us);
+    let hi = lo + width * counts.len() as f64;
+    let pad = (hi - lo) * 0.05;
+    let top = f64::from(counts.iter().copied().max().unwrap_or(1).max(1)) * 1.3;
+    let root = SVGBackend::with_string(svg, (1000, 560)).into_drawing_area();
+    root.fill(&WHITE).map_err(|e| e.to_string())?;
+    let root = root
+        .titled(title, ("sans-serif", 20))
+        .map_err(|e| e.to_string())?;
+    let mut chart = ChartBuilder::on(&root)
+        .margin(20)
+        .x_label_area_size(45)
+        .y_label_area_size(60)
+        .build_cartesian_2d((lo - pad)..(hi + pad), 0.0..top)
+        .map_err(|e| e.to_string())?;
+    chart
+        .configure_mesh()
+        .disable_x_mesh()
+        .x_desc("latency per inference (µs)")
+        .y_desc("inferences")
+        .x_labels(10)
+        .y_labels(8)
+        .x_label_formatter(&|v| format!("{v:.2}"))
+        .y_label_formatter(&|v| {
+            if v.fract() == 0.0 {
+                format!("{v:.0}")
+            } else {
+                String::new()
+            }
+        })
+        .label_style(("sans-serif", 14))
+        .axis_desc_style(("sans-serif", 15))
+        .draw()
+        .map_err(|e| e.to_string())?;
+    let bar = layer_color(0).mix(0.75).filled();
+    chart
+        .draw_series(counts.iter().enumerate().map(|(i, &c)| {
+            let x = lo + width * i as f64;
+            Rectangle::new([(x, 0.0), (x + width, f64::from(c))], bar)
+        }))
+        .map_err(|e| e.to_string())?
+        .label(format!(
+            "inferences per {:.3} µs bin (n = {})",
+            width,
+            us.len()
+        ))
+        .legend(move |(x, y)| Rectangle::new([(x, y - 6), (x + 14, y + 6)], bar));
+    for (value, name, color) in [
+        (mean, "mean", layer_color(5)),
+        (p99, "p99 (nearest rank)", BLACK),
+    ] {
+        chart
+            .draw_series(LineSeries::new(
+                [(value, 0.0), (value, top * 0.97)],
+                color.stroke_width(3),
+            ))
+            .map_err(|e| e.to_string())?
+            .label(format!("{name} {value:.3} µs"))
+            .legend(move |(x, y)| PathElement::new([(x, y), (x + 14, y)], color.stroke_width(3)));
+    }
+    chart
+        .configure_series_labels()
+        .position(SeriesLabelPosition::UpperRight)
+        .label_font(("sans-serif", 14))
+        .background_style(WHITE)
+        .border_style(BLACK)
+        .draw()
+        .map_err(|e| e.to_string())?;
+    root.present().map_err(|e| e.to_string())
+}

@@ -1,0 +1,298 @@
+//! `ttfs run` as a user runs it: the report's numbers, the pictures, the trace, the same result
+//! on 1 and 2 threads, the verdicts and the error paths.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::sync::OnceLock;
+
+use serde_json::Value;
+use ttfs_runtime::config::{ChipConfig, Refractory};
+
+use crate::common::{mlp, repo, target};
+
+const MODEL: &str = "fixtures/models/mnist-mlp.safetensors";
+
+fn ttfs(args: &[&str]) -> (bool, String, String) {
+    let out = Command::new(env!("CARGO_BIN_EXE_ttfs"))
+        .args(args)
+        .current_dir(repo(""))
+        .output()
+        .unwrap();
+    (
+        out.status.success(),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+/// The MLP compiled for loihi (once per test binary).
+fn loihi_config() -> &'static ChipConfig {
+    static CONFIG: OnceLock<ChipConfig> = OnceLock::new();
+    CONFIG.get_or_init(|| {
+        ttfs_compiler::compile::compile(&mlp(), &target("loihi"))
+            .unwrap()
+            .mapping
+            .config
+    })
+}
+
+/// Writes `config` as `dir/name` and returns its path.
+fn write_config(dir: &Path, name: &str, config: &ChipConfig) -> PathBuf {
+    let path = dir.join(name);
+    ttfs_runtime::config::write(&path, config).unwrap();
+    path
+}
+
+fn read_json(path: &Path) -> Value {
+    serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
+}
+
+fn f(v: &Value) -> f64 {
+    v.as_f64().unwrap_or_else(|| panic!("not a number: {v}"))
+}
+
+fn assert_close(a: f64, b: f64, what: &str) {
+    assert!(
+        (a - b).abs() <= 1e-6 * a.abs().max(b.abs()),
+        "{what}: {a} vs {b}"
+    );
+}
+
+#[test]
+fn run_reports_accuracy_latency_energy_and_equals_the_golden_model() {
+    let dir = tempfile::tempdir().unwrap();
+    let bin = write_config(dir.path(), "mlp.bin", loihi_config());
+    let out = dir.path().join("out");
+    let trace = dir.path().join("trace.jsonl");
+    let (ok, stdout, stderr) = ttfs(&[
+        "run",
+        bin.to_str().unwrap(),
+        "--target",
+        "loihi",
+        "--limit",
+        "30",
+        "--golden",
+        MODEL,
+        "--out",
+        out.to_str().unwrap(),
+        "--trace",
+        trace.to_str().unwrap(),
+    ]);
+    assert!(ok, "{stderr}");
+    assert!(
+        stdout.contains("single-spike: verified, no neuron fired twice in 30 inferences"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains(
+            "golden model: spike times equal on 30 of 30 inferences (every neuron), \
+             decisions equal on 30"
+        ),
+        "{stdout}"
+    );
+
+    let r = read_json(&out.join("mlp.run.json"));
+    assert_eq!(r["images"], 30);
+    assert_eq!(r["sources"]["target"], "loihi");
+    assert!(f(&r["accuracy"]) > 0.8, "accuracy {}", r["accuracy"]);
+    assert_eq!(r["single_spike"]["verified"], true);
+    assert_eq!(r["single_spike"]["violating_inferences"], 0);
+    assert_eq!(r["golden"]["compared"], 30);
+    assert_eq!(r["golden"]["spikes_equal"], 30);
+    assert_eq!(r["golden"]["decisions_equal"], 30);
+    for key in ["cycles", "energy_pj", "decision", "correct", "label"] {
+        assert_eq!(
+            r["per_inference"][key].as_array().unwrap().len(),
+            30,
+            "{key}"
+        );
+    }
+    let lat = &r["latency"]["cycles"];
+    assert!(f(&lat["min"]) <= f(&lat["p50"]) && f(&lat["p50"]) <= f(&lat["p99"]));
+    assert!(f(&lat["p99"]) <= f(&lat["max"]) && f(&lat["min"]) > 0.0);
+
+    // The total is the sum of the breakdown, and the counters priced by the target.
+    let e = &r["energy"];
+    let parts: Vec<f64> = e["breakdown"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| f(&p["pj"]))
+        .collect();
+    assert_eq!(parts.len(), 6);
+    let total = f(&e["total_pj"]);
+    assert!(total > 0.0);
+    assert_close(total, parts.iter().sum(), "total vs breakdown");
+    let loihi = target("loihi");
+    let p = &loihi.energy_pj;
+    let c = &r["counters"];
+    let static_pj = p.static_mw * f(&lat["mean"]) / loihi.timing_cycles.clock_mhz * 1000.0;
+    let priced = f(&c["synaptic_ops"]) * p.synop
+        + f(&c["neuron_updates"]) * p.neuron_update
+        + f(&c["packets"]) * p.spike_inject
+        + f(&c["hops"]) * p.hop
+        + f(&c["host_packets"]) * p.host_inject
+        + static_pj;
+    assert_close(total, priced, "total vs counters x energy_pj");
+    assert_close(parts[0], f(&c["synaptic_ops"]) * p.synop, "synops");
+    let mean_energy: f64 = r["per_inference"]["energy_pj"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(f)
+        .sum::<f64>()
+        / 30.0;
+    assert_close(total, mean_energy, "total vs per-inference mean");
+    // The ANN comparison: 784 x 800 + 800 x 10 MACs at 4.6 pJ.
+    assert_eq!(r["ann"]["macs"], 784 * 800 + 800 * 10);
+    assert_close(f(&r["ann"]["ann_pj"]), 635_200.0 * 4.6, "ann");
+    assert_close(
+        f(&r["ann"]["ann_over_chip"]),
+        635_200.0 * 4.6 / total,
+        "ratio",
+    );
+
+    for (file, title) in [
+        ("mlp.energy.svg", "energy per inference"),
+        ("mlp.latency.svg", "latency of 30 inferences"),
+        ("mlp.raster.svg", "spikes of test image 0"),
+    ] {
+        let svg = std::fs::read_to_string(out.join(file)).unwrap();
+        assert!(svg.starts_with("<svg") && svg.contains(title), "{file}");
+    }
+    let events: Vec<Value> = std::fs::read_to_string(&trace)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(events[0]["event"], "phase_start");
+    assert!(events.iter().any(|e| e["event"] == "spike"));
+}
+
+#[test]
+fn one_and_two_threads_give_the_same_report_with_early_exit() {
+    let dir = tempfile::tempdir().unwrap();
+    let bin = write_config(dir.path(), "mlp.bin", loihi_config());
+    let mut reports = Vec::new();
+    for threads in ["1", "2"] {
+        let out = dir.path().join(threads);
+        let (ok, stdout, stderr) = ttfs(&[
+            "--threads",
+            threads,
+            "run",
+            bin.to_str().unwrap(),
+            "--target",
+            "loihi",
+            "--limit",
+            "20",
+            "--early-exit",
+            "--golden",
+            MODEL,
+            "--out",
+            out.to_str().unwrap(),
+        ]);
+        assert!(ok, "{stderr}");
+        assert!(stdout.contains("at early exit"), "{stdout}");
+        let mut r = read_json(&out.join("mlp.run.json"));
+        assert_eq!(r["timing"]["threads"], threads.parse::<u64>().unwrap());
+        assert_eq!(r["golden"]["decisions_equal"], 20);
+        r.as_object_mut().unwrap().remove("timing");
+        reports.push(r);
+    }
+    assert_eq!(reports[0], reports[1]);
+    assert_eq!(reports[0]["early_exit"], true);
+}
+
+#[test]
+fn a_neuron_that_fires_twice_fails_the_run_unless_allowed_and_differs_from_golden() {
+    // Output neurons hold their potential after a spike; with no refractory period they fire
+    // again at every step.
+    let mut config = loihi_config().clone();
+    let last = (config.layers.len() - 1) as u32;
+    for core in config.cores.iter_mut().filter(|c| c.layer == last) {
+        core.params.refractory = Refractory::Steps(0);
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let bin = write_config(dir.path(), "twice.bin", &config);
+    let bin = bin.to_str().unwrap();
+    let args = ["run", bin, "--target", "loihi", "--limit", "5"];
+
+    let (ok, stdout, stderr) = ttfs(&args);
+    assert!(!ok);
+    assert!(stdout.contains("SINGLE-SPIKE VIOLATED"), "{stdout}");
+    assert!(stdout.contains("layer 2 (linear 800->10)"), "{stdout}");
+    assert_eq!(stderr.trim().lines().count(), 1, "{stderr}");
+    assert!(
+        stderr.contains("single-spike violations: 5 of 5 inferences"),
+        "{stderr}"
+    );
+    let r = read_json(&dir.path().join("twice.run.json"));
+    assert_eq!(r["single_spike"]["verified"], false);
+
+    let (ok, _, stderr) = ttfs(&[&args[..], &["--allow-violations"]].concat());
+    assert!(ok, "{stderr}");
+
+    let (ok, stdout, stderr) =
+        ttfs(&[&args[..], &["--allow-violations", "--golden", MODEL]].concat());
+    assert!(!ok);
+    assert!(
+        stdout.contains("first spike difference: image 0"),
+        "{stdout}"
+    );
+    assert!(
+        stderr.contains("the emulator differs from the golden model"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn wrong_target_missing_config_and_wrong_data_fail_with_one_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let bin = write_config(dir.path(), "mlp.bin", loihi_config());
+    let bin = bin.to_str().unwrap();
+
+    let (ok, _, stderr) = ttfs(&["run", bin, "--target", "tiny"]);
+    assert!(!ok);
+    assert_eq!(stderr.trim().lines().count(), 1, "{stderr}");
+    assert!(
+        stderr.contains("\"loihi\"") && stderr.contains("\"tiny\""),
+        "{stderr}"
+    );
+
+    let missing = dir.path().join("missing.bin");
+    let (ok, _, stderr) = ttfs(&["run", missing.to_str().unwrap(), "--target", "loihi"]);
+    assert!(!ok);
+    assert_eq!(stderr.trim().lines().count(), 1, "{stderr}");
+    assert!(stderr.contains("missing.bin"), "{stderr}");
+
+    // Not a configuration.
+    let (ok, _, stderr) = ttfs(&["run", "fixtures/targets/loihi.json", "--target", "loihi"]);
+    assert!(!ok);
+    assert!(stderr.contains("not a ttfs chip configuration"), "{stderr}");
+
+    // Images of another size.
+    let data = dir.path().join("small");
+    std::fs::create_dir(&data).unwrap();
+    let mut images = vec![0, 0, 8, 3, 0, 0, 0, 2, 0, 0, 0, 10, 0, 0, 0, 10];
+    images.extend(vec![0u8; 200]);
+    std::fs::write(data.join("t10k-images-idx3-ubyte"), images).unwrap();
+    std::fs::write(
+        data.join("t10k-labels-idx1-ubyte"),
+        [0, 0, 8, 1, 0, 0, 0, 2, 0, 0],
+    )
+    .unwrap();
+    let (ok, _, stderr) = ttfs(&[
+        "run",
+        bin,
+        "--target",
+        "loihi",
+        "--data",
+        data.to_str().unwrap(),
+    ]);
+    assert!(!ok);
+    assert_eq!(stderr.trim().lines().count(), 1, "{stderr}");
+    assert!(
+        stderr.contains("100 pixels") && stderr.contains("784 channels"),
+        "{stderr}"
+    );
+}
