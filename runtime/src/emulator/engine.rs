@@ -1,8 +1,8 @@
 //! The event loop of the emulator (the machine is described in the parent module's docs).
 
-use std::cmp::Reverse;
-use std::collections::{BinaryHeap, VecDeque};
+use std::collections::VecDeque;
 
+use super::calendar::Calendar;
 use super::{Counters, Decision, EmulatorError, Inference, RunOptions, TraceEvent, Violation};
 use crate::config::{ChipConfig, Refractory, Reset, TieBreak, WhileRefractory};
 use crate::target::Target;
@@ -90,8 +90,7 @@ pub struct Emulator<'a> {
     /// Packets waiting for each link, first come first served; a `Link` event is pending for a
     /// link exactly when its line is not empty.
     link_waiting: Vec<VecDeque<u32>>,
-    queue: BinaryHeap<Reverse<(u64, u64, Event)>>,
-    seq: u64,
+    queue: Calendar<Event>,
     packets: Vec<Packet>,
     free_packets: Vec<u32>,
     /// Input channels by spike step (index `t - 1`).
@@ -164,8 +163,7 @@ impl<'a> Emulator<'a> {
             host_stall_since: 0,
             link_free: vec![0; routers * 4],
             link_waiting: vec![VecDeque::new(); routers * 4],
-            queue: BinaryHeap::new(),
-            seq: 0,
+            queue: Calendar::new(),
             packets: Vec::new(),
             free_packets: Vec::new(),
             inputs_at: Vec::new(),
@@ -221,7 +219,7 @@ impl<'a> Emulator<'a> {
         }
         self.reset(input, options);
         self.schedule(0, Event::PhaseStart);
-        while let Some(Reverse((now, _, event))) = self.queue.pop() {
+        while let Some((now, event)) = self.queue.pop() {
             match event {
                 Event::PhaseStart => self.phase_start(now),
                 Event::PopDone(c) => {
@@ -270,7 +268,6 @@ impl<'a> Emulator<'a> {
             line.clear();
         }
         self.queue.clear();
-        self.seq = 0;
         self.packets.clear();
         self.free_packets.clear();
         self.step = 1;
@@ -289,8 +286,7 @@ impl<'a> Emulator<'a> {
     }
 
     fn schedule(&mut self, cycle: u64, event: Event) {
-        self.queue.push(Reverse((cycle, self.seq, event)));
-        self.seq += 1;
+        self.queue.push(cycle, event);
     }
 
     fn record(&mut self, event: impl FnOnce() -> TraceEvent) {

@@ -37,6 +37,7 @@
 //!   step, as the configuration says; always the decision step with early exit, since the chip
 //!   stops there), then the lower class.
 
+mod calendar;
 mod counters;
 mod engine;
 #[cfg(test)]
