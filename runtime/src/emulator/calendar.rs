@@ -110,14 +110,11 @@ mod tests {
         fn same_order_as_a_heap(ops in proptest::collection::vec((0u64..3 * HORIZON, 0u8..3), 1..300)) {
             let mut cal = Calendar::new();
             let mut heap = BinaryHeap::new();
-            let mut seq = 0u64;
             let mut now = 0u64;
-            let mut id = 0u32;
-            for (delay, pops) in ops {
+            for (id, (delay, pops)) in ops.into_iter().enumerate() {
+                let id = id as u32;
                 cal.push(now + delay, id);
-                heap.push(Reverse((now + delay, seq, id)));
-                seq += 1;
-                id += 1;
+                heap.push(Reverse((now + delay, u64::from(id), id)));
                 for _ in 0..pops {
                     let a = cal.pop();
                     let b = heap.pop().map(|Reverse((c, _, e))| (c, e));
