@@ -31,6 +31,9 @@ struct Cli {
 enum Command {
     /// Train a TTFS network (default: the MNIST MLP on the embedded MNIST files).
     Train(cmd::train::TrainArgs),
+    /// Train, compile and emulate in one run folder, with a summary (default: the MNIST MLP,
+    /// 3 epochs, on the Loihi-like target; a few minutes on 2 cores).
+    Pipeline(Box<cmd::pipeline::PipelineArgs>),
     /// Compile a trained model for a target: fold, quantize, map, write the chip configuration.
     Compile(cmd::compile::CompileArgs),
     /// Print a human summary of a chip configuration.
@@ -75,6 +78,7 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Train(args) => cmd::train::run(args),
         Command::Compile(args) => cmd::compile::run(args),
+        Command::Pipeline(args) => cmd::pipeline::run(*args),
         Command::Inspect(args) => cmd::inspect::run(args),
         Command::Run(args) => cmd::run::run(args),
     };

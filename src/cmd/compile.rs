@@ -14,7 +14,7 @@ use ttfs_compiler::quantize::{LayerQuantReport, format_report};
 use ttfs_trainer::data::{Dataset, Split};
 
 use super::paths::{resolve_data, resolve_target, sibling};
-use crate::pictures::draw_core_map;
+use crate::pictures::{draw_core_map, draw_weight_histogram};
 
 /// Flags of `ttfs compile`.
 #[derive(Args, Debug)]
@@ -37,6 +37,25 @@ pub struct CompileArgs {
     /// Test images to calibrate and compare on; 0 skips both [default: 1000].
     #[arg(long, default_value_t = 1000)]
     limit: usize,
+}
+
+impl CompileArgs {
+    /// The arguments of `ttfs compile MODEL --target TARGET -o OUT [--data DIR] --limit LIMIT`.
+    pub fn new(
+        model: PathBuf,
+        target: String,
+        out: PathBuf,
+        data: Option<PathBuf>,
+        limit: usize,
+    ) -> Self {
+        Self {
+            model,
+            target,
+            out: Some(out),
+            data,
+            limit,
+        }
+    }
 }
 
 /// The JSON report written next to the configuration.
@@ -148,6 +167,23 @@ pub fn run(args: CompileArgs) -> anyhow::Result<()> {
         ),
     )?;
 
+    let weights_path = sibling(&out, "weights.svg");
+    let weights: Vec<(String, Vec<i32>)> = quantized
+        .network
+        .layers
+        .iter()
+        .map(|l| (l.name.clone(), l.synapses.weight.clone()))
+        .collect();
+    draw_weight_histogram(
+        &weights_path,
+        &weights,
+        target.core.weight_bits,
+        &format!(
+            "{} on {}: quantized weights ({}-bit)",
+            model.description.arch, target.name, target.core.weight_bits
+        ),
+    )?;
+
     let times = pass_seconds
         .iter()
         .map(|(name, s)| format!("{name} {s:.2} s"))
@@ -155,10 +191,11 @@ pub fn run(args: CompileArgs) -> anyhow::Result<()> {
         .join(", ");
     println!("\npasses: {times}");
     println!(
-        "wrote {} ({config_bytes} bytes), {}, {} in {:.1} s",
+        "wrote {} ({config_bytes} bytes), {}, {}, {} in {:.1} s",
         out.display(),
         report_path.display(),
         map_path.display(),
+        weights_path.display(),
         started.elapsed().as_secs_f64()
     );
     Ok(())

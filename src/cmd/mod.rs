@@ -3,6 +3,7 @@
 pub mod compile;
 pub mod inspect;
 pub mod paths;
+pub mod pipeline;
 pub mod run;
 pub mod train;
 

@@ -175,6 +175,32 @@ fn outputs(config: &Path, out: Option<&Path>) -> anyhow::Result<Outputs> {
     })
 }
 
+impl RunArgs {
+    /// The arguments of `ttfs run CONFIG --target TARGET [--data DIR] --limit LIMIT -o OUT
+    /// [--early-exit] [--golden MODEL]`.
+    pub fn new(
+        config: PathBuf,
+        target: String,
+        data: Option<PathBuf>,
+        limit: usize,
+        out: PathBuf,
+        early_exit: bool,
+        golden: Option<PathBuf>,
+    ) -> Self {
+        Self {
+            config,
+            target,
+            data,
+            limit,
+            early_exit,
+            trace: None,
+            out: Some(out),
+            golden,
+            allow_violations: false,
+        }
+    }
+}
+
 /// Runs `ttfs run`.
 pub fn run(args: RunArgs) -> anyhow::Result<()> {
     let s = Setup::new(&args)?;

@@ -18,17 +18,17 @@ use ttfs_trainer::train::{LayerFiring, Progress, RunPaths, TrainConfig, bench, t
 pub struct TrainArgs {
     /// Data set: mnist or fashion-mnist.
     #[arg(long, default_value = "mnist")]
-    dataset: String,
+    pub(crate) dataset: String,
     /// Folder with the four IDX files [default: fixtures/mnist for mnist; required otherwise].
     #[arg(long)]
-    data: Option<PathBuf>,
+    pub(crate) data: Option<PathBuf>,
     /// Architecture: mlp (784-800-10), mlp2 (784-400-400-10), cnn
     /// (c32k3-a2-c64k3-a2-f256-f10) or a spec string such as 784-800-10.
     #[arg(long, default_value = "mlp")]
-    arch: String,
+    pub(crate) arch: String,
     /// Epochs in total [default: 20].
     #[arg(long)]
-    epochs: Option<u32>,
+    pub(crate) epochs: Option<u32>,
     /// Samples per batch [default: 128].
     #[arg(long)]
     batch: Option<usize>,
@@ -103,13 +103,13 @@ pub struct TrainArgs {
     /// Model file to write; the checkpoint, log and curves go beside it
     /// [default: runs/<dataset>-<arch>/model.safetensors].
     #[arg(long, short = 'o')]
-    out: Option<PathBuf>,
+    pub(crate) out: Option<PathBuf>,
     /// Continue the run whose checkpoint sits beside --out.
     #[arg(long)]
     resume: bool,
     /// Measure training samples/s on this many batches instead of training.
     #[arg(long, value_name = "BATCHES", num_args = 0..=1, default_missing_value = "20")]
-    bench: Option<usize>,
+    pub(crate) bench: Option<usize>,
 }
 
 #[derive(Clone, Copy, Debug, ValueEnum)]

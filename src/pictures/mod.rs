@@ -4,6 +4,7 @@ mod core_map;
 mod energy;
 mod latency;
 mod raster;
+mod weights;
 
 use std::path::{Path, PathBuf};
 
@@ -13,6 +14,7 @@ pub use core_map::draw_core_map;
 pub use energy::{EnergyBars, draw_energy};
 pub use latency::draw_latency;
 pub use raster::{Raster, draw_raster};
+pub use weights::draw_weight_histogram;
 
 /// Why a picture could not be written.
 #[derive(Debug, thiserror::Error)]
