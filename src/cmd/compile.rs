@@ -74,7 +74,12 @@ struct CompileReport<'a> {
 /// Runs `ttfs compile`.
 pub fn run(args: CompileArgs) -> anyhow::Result<()> {
     let started = Instant::now();
-    let model = ttfs_compiler::model::read(&args.model)?;
+    let model = ttfs_compiler::model::read(&args.model).with_context(|| {
+        format!(
+            "{} is not a model this compiler reads (expected a model file written by `ttfs train`)",
+            args.model.display()
+        )
+    })?;
     let (target_path, target) = resolve_target(&args.target)?;
     let out = args.out.clone().unwrap_or_else(|| {
         let stem = args

@@ -7,10 +7,19 @@ pub mod pipeline;
 pub mod run;
 pub mod train;
 
-/// One line: the error and its causes, joined.
+/// One line: the error and its causes, joined; a cause whose text the line already holds (an
+/// error that prints its source itself) is not repeated.
 pub fn describe(err: &anyhow::Error) -> String {
-    err.chain()
-        .map(|e| e.to_string())
-        .collect::<Vec<_>>()
-        .join(": ")
+    let mut line = String::new();
+    for cause in err.chain() {
+        let text = cause.to_string();
+        if line.contains(&text) {
+            continue;
+        }
+        if !line.is_empty() {
+            line.push_str(": ");
+        }
+        line.push_str(&text);
+    }
+    line
 }

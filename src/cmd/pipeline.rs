@@ -51,6 +51,8 @@ pub fn run(mut args: PipelineArgs) -> anyhow::Result<()> {
     if args.train.bench.is_some() {
         anyhow::bail!("--bench measures training speed only; use `ttfs train --bench` instead");
     }
+    // Check the target before hours of training can end in "no such target".
+    super::paths::resolve_target(&args.target)?;
     let model = dir.join("model.safetensors");
     let config = dir.join("chip.bin");
     args.train.out = Some(model.clone());

@@ -9,3 +9,4 @@ mod cli_run;
 mod common;
 mod emulator_vs_golden;
 mod golden_vs_float;
+mod pipeline;

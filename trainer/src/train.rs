@@ -340,6 +340,9 @@ fn validate(config: &TrainConfig) -> Result<(), TrainError> {
     if !(config.optimizer.lr > 0.0 && config.optimizer.lr.is_finite()) {
         return bad("learning rate must be a positive number");
     }
+    if config.epochs == 0 {
+        return bad("epochs must be at least 1");
+    }
     if !(config.threshold > 0.0 && config.threshold.is_finite()) {
         return bad("threshold must be a positive number");
     }
