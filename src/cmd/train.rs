@@ -10,6 +10,7 @@ use ttfs_trainer::data::Encoding;
 use ttfs_trainer::decode::Weighting;
 use ttfs_trainer::init::Init;
 use ttfs_trainer::neuron::Surrogate;
+use ttfs_trainer::regularize::{Sparsity, SparsityMethod};
 use ttfs_trainer::report::EpochRecord;
 use ttfs_trainer::train::{LayerFiring, Progress, RunPaths, TrainConfig, bench, train};
 
@@ -90,6 +91,20 @@ pub struct TrainArgs {
     /// Tie-break between output neurons firing at the same step [default: end].
     #[arg(long, value_enum)]
     tie_break: Option<TieArg>,
+    /// Sparse-firing regularizer of the hidden layers: none, count (spikes per neuron), m-ssr
+    /// (potential at the firing step) or f-ssr (firing-condition margin) [default: none].
+    #[arg(long, value_enum)]
+    sparsity: Option<SparsityArg>,
+    /// Strength gamma of the sparse-firing regularizer [default: 0].
+    #[arg(long)]
+    gamma: Option<f32>,
+    /// Per hidden layer weights xi of the regularizer, comma-separated, input side first
+    /// (missing layers weigh 1) [default: 1 for every layer].
+    #[arg(long, value_delimiter = ',')]
+    xi: Vec<f32>,
+    /// F-SSR's margin below the threshold [default: 0].
+    #[arg(long)]
+    margin: Option<f32>,
     /// Random-crop augmentation with this zero padding in pixels; 0 turns it off
     /// [default: 1 for mnist, 2 for fashion-mnist].
     #[arg(long)]
@@ -152,6 +167,14 @@ enum PoolArg {
 enum InputArg {
     Latency,
     Direct,
+}
+
+#[derive(Clone, Copy, Debug, ValueEnum)]
+enum SparsityArg {
+    None,
+    Count,
+    MSsr,
+    FSsr,
 }
 
 #[derive(Clone, Copy, Debug, ValueEnum)]
@@ -257,6 +280,30 @@ fn config_from(args: &TrainArgs) -> anyhow::Result<TrainConfig> {
     }
     c.train_limit = args.train_limit;
     c.test_limit = args.test_limit;
+    c.sparsity = Sparsity {
+        method: match args.sparsity {
+            None | Some(SparsityArg::None) => SparsityMethod::None,
+            Some(SparsityArg::Count) => SparsityMethod::SpikeCount,
+            Some(SparsityArg::MSsr) => SparsityMethod::MSsr,
+            Some(SparsityArg::FSsr) => SparsityMethod::FSsr,
+        },
+        gamma: args.gamma.unwrap_or(0.0),
+        layer_weights: args.xi.clone(),
+        margin: args.margin.unwrap_or(0.0),
+    };
+    if !c.sparsity.gamma.is_finite() || c.sparsity.gamma < 0.0 {
+        bail!("--gamma must be a number of at least 0");
+    }
+    if c.sparsity.gamma > 0.0 && c.sparsity.method == SparsityMethod::None {
+        bail!("--gamma needs a regularizer: add --sparsity count, m-ssr or f-ssr");
+    }
+    if c.sparsity
+        .layer_weights
+        .iter()
+        .any(|x| !x.is_finite() || *x < 0.0)
+    {
+        bail!("--xi takes numbers of at least 0, one per hidden layer");
+    }
     Ok(c)
 }
 

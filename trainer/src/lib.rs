@@ -20,6 +20,7 @@ pub mod network;
 pub mod neuron;
 pub mod optim;
 pub mod pool;
+pub mod regularize;
 pub mod report;
 pub mod sparse;
 pub mod train;

@@ -49,6 +49,8 @@ pub struct Forward {
     pub out_currents: Tensor,
     /// Spikes of every layer of neurons, `[T, B, n]` with `n` the layer's neuron count.
     pub layer_spikes: Vec<Tensor>,
+    /// Input currents of every layer of neurons, `[T, B, n]` (`H[t]` is their running sum).
+    pub layer_currents: Vec<Tensor>,
 }
 
 /// A TTFS spiking network: a layer list (the model format's) and its Candle parameters.
@@ -217,6 +219,7 @@ impl Network {
             }
         };
         let mut layer_spikes = Vec::new();
+        let mut layer_currents = Vec::new();
         let mut last_currents = None;
         for (i, layer) in self.layers.iter().enumerate() {
             match layer {
@@ -257,6 +260,7 @@ impl Network {
                     let per_step = current.reshape((t, batch, ()))?;
                     let spikes = fire(&per_step, &self.fire)?;
                     layer_spikes.push(spikes.clone());
+                    layer_currents.push(per_step.clone());
                     last_currents = Some(per_step);
                     x = spikes.reshape(shape)?;
                 }
@@ -272,6 +276,7 @@ impl Network {
             out_spikes,
             out_currents,
             layer_spikes,
+            layer_currents,
         })
     }
 

@@ -24,6 +24,7 @@ use crate::init::Init;
 use crate::network::{Forward, InputMode, Network};
 use crate::neuron::{FireConfig, Surrogate};
 use crate::optim::{AdamW, AdamWConfig, cosine_lr};
+use crate::regularize::Sparsity;
 use crate::report::{self, EpochRecord, ReportError};
 
 /// Everything that defines a training run (stored in checkpoints; `--resume` reuses it).
@@ -75,6 +76,10 @@ pub struct TrainConfig {
     pub train_limit: Option<usize>,
     /// Evaluate on the first N test images only.
     pub test_limit: Option<usize>,
+    /// Sparse-firing regularization of the hidden layers (none by default; absent in
+    /// checkpoints written before it existed).
+    #[serde(default)]
+    pub sparsity: Sparsity,
 }
 
 impl TrainConfig {
@@ -109,6 +114,7 @@ impl TrainConfig {
             crop_pad: Some(if dataset == "fashion-mnist" { 2 } else { 1 }),
             train_limit: None,
             test_limit: None,
+            sparsity: Sparsity::default(),
         }
     }
 
@@ -455,8 +461,16 @@ pub fn train(
             let labels: Vec<u32> = chunk.iter().map(|&i| train_set.labels[i] as u32).collect();
             let targets = Tensor::from_vec(labels.clone(), labels.len(), &Device::Cpu)?;
             lr = cosine_lr(config.optimizer.lr, optimizer.step, total_steps);
-            let (out, loss) =
-                train_step(&net, &loss_fn, &mut optimizer, &input, mode, &targets, lr)?;
+            let (out, loss) = train_step(
+                &net,
+                &loss_fn,
+                &config.sparsity,
+                &mut optimizer,
+                &input,
+                mode,
+                &targets,
+                lr,
+            )?;
             let decisions = decisions_of(&out, net.num_classes(), config.tie_break)?;
             correct += decisions
                 .iter()
@@ -547,6 +561,7 @@ fn build_network(config: &TrainConfig, ds: &Dataset) -> Result<Network, TrainErr
 fn train_step(
     net: &Network,
     loss_fn: &Loss,
+    sparsity: &Sparsity,
     optimizer: &mut AdamW,
     input: &Tensor,
     mode: InputMode,
@@ -554,7 +569,10 @@ fn train_step(
     lr: f64,
 ) -> Result<(Forward, Tensor), TrainError> {
     let out = net.forward(input, mode)?;
-    let loss = loss_fn.compute(&out.out_spikes, &out.out_currents, targets)?;
+    let mut loss = loss_fn.compute(&out.out_spikes, &out.out_currents, targets)?;
+    if let Some(term) = sparsity.term(&out.layer_spikes, &out.layer_currents, net.fire.threshold)? {
+        loss = (loss + term)?;
+    }
     let grads = loss.backward()?;
     optimizer.step(&net.params, &grads, lr)?;
     Ok((out, loss))
@@ -633,6 +651,7 @@ pub fn bench(config: &TrainConfig, batches: usize) -> Result<BenchResult, TrainE
         train_step(
             &net,
             &loss_fn,
+            &config.sparsity,
             &mut optimizer,
             &input,
             mode,

@@ -10,5 +10,6 @@
 mod export;
 mod init_variance;
 mod resume;
+mod sparsity;
 mod synthetic;
 mod training_learns;
