@@ -145,7 +145,7 @@ pub fn softplus(x: &Tensor) -> Result<Tensor> {
 
 #[cfg(test)]
 mod tests {
-    #![allow(clippy::unwrap_used, clippy::expect_used)]
+    #![allow(clippy::unwrap_used, clippy::expect_used, clippy::needless_range_loop)]
     use candle_core::{DType, Device, Var};
 
     use super::*;

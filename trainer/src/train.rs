@@ -423,6 +423,10 @@ pub fn train(
         })?;
     }
     let loss_fn = config.loss();
+    let objective = Objective {
+        loss: &loss_fn,
+        sparsity: &config.sparsity,
+    };
     let batches_per_epoch = train_set.len().div_ceil(config.batch_size) as u64;
     let total_steps = batches_per_epoch * config.epochs as u64;
     let started = Instant::now();
@@ -558,10 +562,15 @@ fn build_network(config: &TrainConfig, ds: &Dataset) -> Result<Network, TrainErr
 
 /// One optimisation step on a batch: forward, loss, backward, AdamW update at rate `lr`.
 /// Returns the forward pass (for accuracy) and the loss before the update.
+/// What a training step minimises: the decoding loss plus the sparse-firing term.
+struct Objective<'a> {
+    loss: &'a Loss,
+    sparsity: &'a Sparsity,
+}
+
 fn train_step(
     net: &Network,
-    loss_fn: &Loss,
-    sparsity: &Sparsity,
+    objective: &Objective<'_>,
     optimizer: &mut AdamW,
     input: &Tensor,
     mode: InputMode,
@@ -569,8 +578,14 @@ fn train_step(
     lr: f64,
 ) -> Result<(Forward, Tensor), TrainError> {
     let out = net.forward(input, mode)?;
-    let mut loss = loss_fn.compute(&out.out_spikes, &out.out_currents, targets)?;
-    if let Some(term) = sparsity.term(&out.layer_spikes, &out.layer_currents, net.fire.threshold)? {
+    let mut loss = objective
+        .loss
+        .compute(&out.out_spikes, &out.out_currents, targets)?;
+    if let Some(term) =
+        objective
+            .sparsity
+            .term(&out.layer_spikes, &out.layer_currents, net.fire.threshold)?
+    {
         loss = (loss + term)?;
     }
     let grads = loss.backward()?;
@@ -650,8 +665,10 @@ pub fn bench(config: &TrainConfig, batches: usize) -> Result<BenchResult, TrainE
         let targets = Tensor::from_vec(labels, chunk.len(), &Device::Cpu)?;
         train_step(
             &net,
-            &loss_fn,
-            &config.sparsity,
+            &Objective {
+                loss: &loss_fn,
+                sparsity: &config.sparsity,
+            },
             &mut optimizer,
             &input,
             mode,
