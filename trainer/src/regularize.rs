@@ -320,7 +320,8 @@ mod tests {
             gamma: 2.0,
             ..Sparsity::default()
         };
-        assert!(on.term(&[t.clone()], &[t.clone()], 1.0).unwrap().is_none());
+        let one = std::slice::from_ref(&t);
+        assert!(on.term(one, one, 1.0).unwrap().is_none());
         // Two hidden layers with xi = [1, 0.5]: 2 * (2 + 0.5 * 2) = 6 (each R_S = 2 spikes).
         let weighted = Sparsity {
             layer_weights: vec![1.0, 0.5],

@@ -465,16 +465,8 @@ pub fn train(
             let labels: Vec<u32> = chunk.iter().map(|&i| train_set.labels[i] as u32).collect();
             let targets = Tensor::from_vec(labels.clone(), labels.len(), &Device::Cpu)?;
             lr = cosine_lr(config.optimizer.lr, optimizer.step, total_steps);
-            let (out, loss) = train_step(
-                &net,
-                &loss_fn,
-                &config.sparsity,
-                &mut optimizer,
-                &input,
-                mode,
-                &targets,
-                lr,
-            )?;
+            let (out, loss) =
+                train_step(&net, &objective, &mut optimizer, &input, mode, &targets, lr)?;
             let decisions = decisions_of(&out, net.num_classes(), config.tie_break)?;
             correct += decisions
                 .iter()
