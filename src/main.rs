@@ -38,6 +38,9 @@ enum Command {
     Compile(cmd::compile::CompileArgs),
     /// Print a human summary of a chip configuration.
     Inspect(cmd::inspect::InspectArgs),
+    /// Sweep the sparse-firing regularizers over gamma: accuracy against spikes per neuron, as
+    /// trained and as emulated on a target.
+    Sweep(Box<cmd::sweep::SweepArgs>),
     /// Run a chip configuration on the emulator: accuracy, latency, energy per inference.
     Run(cmd::run::RunArgs),
 }
@@ -79,6 +82,7 @@ fn main() -> ExitCode {
         Command::Train(args) => cmd::train::run(args),
         Command::Compile(args) => cmd::compile::run(args),
         Command::Pipeline(args) => cmd::pipeline::run(*args),
+        Command::Sweep(args) => cmd::sweep::run(*args),
         Command::Inspect(args) => cmd::inspect::run(args),
         Command::Run(args) => cmd::run::run(args),
     };

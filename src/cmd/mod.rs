@@ -5,6 +5,7 @@ pub mod inspect;
 pub mod paths;
 pub mod pipeline;
 pub mod run;
+pub mod sweep;
 pub mod train;
 
 /// One line: the error and its causes, joined; a cause whose text the line already holds (an

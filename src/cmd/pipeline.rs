@@ -14,6 +14,7 @@ use clap::Args;
 use super::compile::CompileArgs;
 use super::run::RunArgs;
 use super::train::TrainArgs;
+use ttfs_trainer::train::TrainOutcome;
 
 /// Epochs of the pipeline's default training run: short enough for a few minutes on 2 cores.
 const DEFAULT_EPOCHS: u32 = 3;
@@ -43,58 +44,18 @@ pub struct PipelineArgs {
 }
 
 /// Runs `ttfs pipeline`.
-pub fn run(mut args: PipelineArgs) -> anyhow::Result<()> {
+pub fn run(args: PipelineArgs) -> anyhow::Result<()> {
     let started = Instant::now();
     let dir = args.run_dir.clone();
-    std::fs::create_dir_all(&dir)
-        .with_context(|| format!("cannot create the run folder {}", dir.display()))?;
-    if args.train.bench.is_some() {
-        anyhow::bail!("--bench measures training speed only; use `ttfs train --bench` instead");
-    }
-    // Check the target before hours of training can end in "no such target".
-    super::paths::resolve_target(&args.target)?;
-    let model = dir.join("model.safetensors");
-    let config = dir.join("chip.bin");
-    args.train.out = Some(model.clone());
-    args.train.epochs = Some(args.train.epochs.unwrap_or(DEFAULT_EPOCHS));
-    let data = args.train.data.clone();
-    let mut times = Vec::new();
-
-    stage(
-        1,
-        "train",
-        &format!("{} on {}", args.train.arch, args.train.dataset),
-    );
-    let t = Instant::now();
-    super::train::run(args.train)?;
-    times.push(("train", t.elapsed().as_secs_f64()));
-
-    stage(2, "compile", &format!("for target {}", args.target));
-    let t = Instant::now();
-    super::compile::run(CompileArgs::new(
-        model.clone(),
-        args.target.clone(),
-        config.clone(),
-        data.clone(),
-        args.calibrate,
-    ))?;
-    times.push(("compile", t.elapsed().as_secs_f64()));
-
-    stage(3, "emulate", "against the golden model");
-    let t = Instant::now();
-    super::run::run(RunArgs::new(
-        config.clone(),
-        args.target.clone(),
-        data,
-        args.images,
-        dir.clone(),
-        args.early_exit,
-        Some(model.clone()),
-    ))?;
-    times.push(("emulate", t.elapsed().as_secs_f64()));
-
+    let stages = Stages {
+        target: args.target,
+        calibrate: args.calibrate,
+        images: args.images,
+        early_exit: args.early_exit,
+    };
+    let done = stages.run(args.train, &dir)?;
     let summary = dir.join("summary.md");
-    let text = summary_text(&dir, &times, started.elapsed().as_secs_f64())?;
+    let text = summary_text(&dir, &done.times, started.elapsed().as_secs_f64())?;
     ttfs_trainer::atomic::write_atomic(&summary, text.as_bytes())
         .with_context(|| format!("{}: could not write the summary", summary.display()))?;
     println!(
@@ -103,6 +64,86 @@ pub fn run(mut args: PipelineArgs) -> anyhow::Result<()> {
         summary.display()
     );
     Ok(())
+}
+
+/// The compile and emulate settings of a pipeline run.
+#[derive(Clone, Debug)]
+pub struct Stages {
+    /// Target name or file.
+    pub target: String,
+    /// Calibration images of the compile stage.
+    pub calibrate: usize,
+    /// Images emulated.
+    pub images: usize,
+    /// Emulate with early exit.
+    pub early_exit: bool,
+}
+
+/// What the three stages produced.
+pub struct StagesDone {
+    /// The training outcome (accuracy, firing per layer).
+    pub train: TrainOutcome,
+    /// The compile report (`chip.map.json`).
+    pub map: serde_json::Value,
+    /// The emulation report (`chip.run.json`).
+    pub run: serde_json::Value,
+    /// Wall time per stage.
+    pub times: Vec<(&'static str, f64)>,
+}
+
+impl Stages {
+    /// Trains with `train` into `dir`, compiles, emulates against the golden model.
+    pub fn run(&self, mut train: TrainArgs, dir: &Path) -> anyhow::Result<StagesDone> {
+        std::fs::create_dir_all(dir)
+            .with_context(|| format!("cannot create the run folder {}", dir.display()))?;
+        if train.bench.is_some() {
+            anyhow::bail!("--bench measures training speed only; use `ttfs train --bench` instead");
+        }
+        // Check the target before hours of training can end in "no such target".
+        super::paths::resolve_target(&self.target)?;
+        let model = dir.join("model.safetensors");
+        let config = dir.join("chip.bin");
+        train.out = Some(model.clone());
+        train.epochs = Some(train.epochs.unwrap_or(DEFAULT_EPOCHS));
+        let data = train.data.clone();
+        let mut times = Vec::new();
+
+        stage(1, "train", &format!("{} on {}", train.arch, train.dataset));
+        let t = Instant::now();
+        let outcome = super::train::run_outcome(train)?
+            .ok_or_else(|| anyhow::anyhow!("training did not run"))?;
+        times.push(("train", t.elapsed().as_secs_f64()));
+
+        stage(2, "compile", &format!("for target {}", self.target));
+        let t = Instant::now();
+        super::compile::run(CompileArgs::new(
+            model.clone(),
+            self.target.clone(),
+            config.clone(),
+            data.clone(),
+            self.calibrate,
+        ))?;
+        times.push(("compile", t.elapsed().as_secs_f64()));
+
+        stage(3, "emulate", "against the golden model");
+        let t = Instant::now();
+        super::run::run(RunArgs::new(
+            config,
+            self.target.clone(),
+            data,
+            self.images,
+            dir.to_path_buf(),
+            self.early_exit,
+            Some(model),
+        ))?;
+        times.push(("emulate", t.elapsed().as_secs_f64()));
+        Ok(StagesDone {
+            train: outcome,
+            map: read_json(&dir.join("chip.map.json"))?,
+            run: read_json(&dir.join("chip.run.json"))?,
+            times,
+        })
+    }
 }
 
 fn stage(n: u32, name: &str, what: &str) {

@@ -12,10 +12,12 @@ use ttfs_trainer::init::Init;
 use ttfs_trainer::neuron::Surrogate;
 use ttfs_trainer::regularize::{Sparsity, SparsityMethod};
 use ttfs_trainer::report::EpochRecord;
-use ttfs_trainer::train::{LayerFiring, Progress, RunPaths, TrainConfig, bench, train};
+use ttfs_trainer::train::{
+    LayerFiring, Progress, RunPaths, TrainConfig, TrainOutcome, bench, train,
+};
 
 /// Flags of `ttfs train`. Unset flags take the measured default recipe (trainer/RECIPES.md).
-#[derive(Args, Debug)]
+#[derive(Args, Debug, Clone)]
 pub struct TrainArgs {
     /// Data set: mnist or fashion-mnist.
     #[arg(long, default_value = "mnist")]
@@ -94,10 +96,10 @@ pub struct TrainArgs {
     /// Sparse-firing regularizer of the hidden layers: none, count (spikes per neuron), m-ssr
     /// (potential at the firing step) or f-ssr (firing-condition margin) [default: none].
     #[arg(long, value_enum)]
-    sparsity: Option<SparsityArg>,
+    pub(crate) sparsity: Option<SparsityArg>,
     /// Strength gamma of the sparse-firing regularizer [default: 0].
     #[arg(long)]
-    gamma: Option<f32>,
+    pub(crate) gamma: Option<f32>,
     /// Per hidden layer weights xi of the regularizer, comma-separated, input side first
     /// (missing layers weigh 1) [default: 1 for every layer].
     #[arg(long, value_delimiter = ',')]
@@ -169,11 +171,16 @@ enum InputArg {
     Direct,
 }
 
-#[derive(Clone, Copy, Debug, ValueEnum)]
-enum SparsityArg {
+/// `--sparsity` values.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub(crate) enum SparsityArg {
+    /// No regularizer.
     None,
+    /// Spikes per neuron.
     Count,
+    /// M-SSR.
     MSsr,
+    /// F-SSR.
     FSsr,
 }
 
@@ -379,6 +386,11 @@ impl Progress for Bars {
 
 /// Runs `ttfs train`.
 pub fn run(args: TrainArgs) -> anyhow::Result<()> {
+    run_outcome(args).map(|_| ())
+}
+
+/// Runs `ttfs train` and returns what the training measured (`None` for `--bench`).
+pub fn run_outcome(args: TrainArgs) -> anyhow::Result<Option<TrainOutcome>> {
     let config = config_from(&args)?;
     if let Some(batches) = args.bench {
         let threads = std::env::var("RAYON_NUM_THREADS").unwrap_or_else(|_| "all".into());
@@ -387,7 +399,7 @@ pub fn run(args: TrainArgs) -> anyhow::Result<()> {
             "bench: {} T={} batch {} threads {}: {:.0} training samples/s ({} batches timed)",
             config.arch, config.steps, r.batch_size, threads, r.samples_per_second, r.batches
         );
-        return Ok(());
+        return Ok(None);
     }
     let out = args.out.clone().unwrap_or_else(|| {
         PathBuf::from(format!(
@@ -427,7 +439,7 @@ pub fn run(args: TrainArgs) -> anyhow::Result<()> {
     println!("checkpoint {}", outcome.paths.checkpoint.display());
     println!("log        {}", outcome.paths.log.display());
     println!("curves     {}", outcome.paths.curves.display());
-    Ok(())
+    Ok(Some(outcome))
 }
 
 #[cfg(test)]

@@ -4,6 +4,7 @@ mod core_map;
 mod energy;
 mod latency;
 mod raster;
+mod tradeoff;
 mod weights;
 
 use std::path::{Path, PathBuf};
@@ -14,6 +15,7 @@ pub use core_map::draw_core_map;
 pub use energy::{EnergyBars, draw_energy};
 pub use latency::draw_latency;
 pub use raster::{Raster, draw_raster};
+pub use tradeoff::{TradeOffPoint, draw_trade_off};
 pub use weights::draw_weight_histogram;
 
 /// Why a picture could not be written.
