@@ -34,7 +34,7 @@ pub struct CompileArgs {
     /// model].
     #[arg(long)]
     data: Option<PathBuf>,
-    /// Test images to calibrate and compare on; 0 skips both [default: 1000].
+    /// Test images to calibrate and compare on; 0 skips both.
     #[arg(long, default_value_t = 1000)]
     limit: usize,
 }
