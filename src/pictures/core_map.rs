@@ -7,7 +7,7 @@ use std::path::Path;
 use plotters::prelude::*;
 use ttfs_compiler::map::MappingReport;
 
-use super::{PictureError, layer_color, save_svg};
+use super::{PictureError, layer_color, save_svg, whole};
 
 /// Draws `report` as an SVG at `path` (atomically), titled `title`.
 pub fn draw_core_map(path: &Path, report: &MappingReport, title: &str) -> Result<(), PictureError> {
@@ -47,8 +47,8 @@ fn render(svg: &mut String, report: &MappingReport, title: &str) -> Result<(), S
         .y_desc("mesh row y")
         .x_labels((cols as usize).min(16))
         .y_labels((rows as usize).min(16))
-        .x_label_formatter(&|v| whole(*v))
-        .y_label_formatter(&|v| whole(*v))
+        .x_label_formatter(&whole)
+        .y_label_formatter(&whole)
         .draw()
         .map_err(|e| e.to_string())?;
     let gap = 0.06;
@@ -127,14 +127,6 @@ fn render(svg: &mut String, report: &MappingReport, title: &str) -> Result<(), S
             .map_err(|e| e.to_string())?;
     }
     root.present().map_err(|e| e.to_string())
-}
-
-fn whole(v: f64) -> String {
-    if v.fract() == 0.0 {
-        format!("{v:.0}")
-    } else {
-        String::new()
-    }
 }
 
 fn truncate(s: &str, n: usize) -> String {

@@ -5,7 +5,7 @@ use std::path::Path;
 
 use plotters::prelude::*;
 
-use super::{PictureError, layer_color, save_svg};
+use super::{PictureError, layer_color, save_svg, whole};
 
 /// Draws the histogram of `us` (latency per inference, µs) with `mean` and `p99` marked, as an
 /// SVG at `path` (atomically), titled `title`.
@@ -70,13 +70,7 @@ fn render(svg: &mut String, us: &[f64], mean: f64, p99: f64, title: &str) -> Res
         .x_labels(10)
         .y_labels(8)
         .x_label_formatter(&|v| format!("{v:.2}"))
-        .y_label_formatter(&|v| {
-            if v.fract() == 0.0 {
-                format!("{v:.0}")
-            } else {
-                String::new()
-            }
-        })
+        .y_label_formatter(&whole)
         .label_style(("sans-serif", 14))
         .axis_desc_style(("sans-serif", 15))
         .draw()

@@ -53,6 +53,15 @@ pub fn layer_color(layer: usize) -> RGBColor {
     PALETTE[layer % PALETTE.len()]
 }
 
+/// An axis tick label that shows whole numbers only (blank between them).
+fn whole(v: &f64) -> String {
+    if v.fract() == 0.0 {
+        format!("{v:.0}")
+    } else {
+        String::new()
+    }
+}
+
 /// Writes an SVG atomically (temporary file, then rename).
 fn save_svg(path: &Path, svg: &str) -> Result<(), PictureError> {
     ttfs_trainer::atomic::write_atomic(path, svg.as_bytes()).map_err(|source| PictureError::Io {

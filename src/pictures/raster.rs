@@ -12,7 +12,7 @@ use plotters::style::text_anchor::{HPos, Pos, VPos};
 use ttfs_runtime::config::ChipConfig;
 use ttfs_runtime::emulator::{Inference, TraceEvent};
 
-use super::{PictureError, layer_color, save_svg};
+use super::{PictureError, layer_color, save_svg, whole};
 
 /// One band of the raster: the input or a layer.
 pub struct Band {
@@ -152,13 +152,7 @@ fn render(svg: &mut String, r: &Raster, title: &str) -> Result<(), String> {
         .y_desc("neuron index within its layer (0 at the bottom of each band)")
         .x_labels(r.time_steps as usize + 1)
         .y_labels(0)
-        .x_label_formatter(&|v| {
-            if v.fract() == 0.0 {
-                format!("{v:.0}")
-            } else {
-                String::new()
-            }
-        })
+        .x_label_formatter(&whole)
         .label_style(("sans-serif", 14))
         .axis_desc_style(("sans-serif", 15))
         .draw()

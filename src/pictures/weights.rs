@@ -7,7 +7,7 @@ use std::path::Path;
 use plotters::coord::Shift;
 use plotters::prelude::*;
 
-use super::{PictureError, layer_color, save_svg};
+use super::{PictureError, layer_color, save_svg, whole};
 
 /// Draws one histogram per layer of `layers` (name, quantized integer weights) over the signed
 /// `weight_bits`-bit range, as an SVG at `path` (atomically), titled `title`. `weight_bits` must
@@ -151,13 +151,7 @@ fn panel_chart(
         .x_labels(12)
         .y_labels(10)
         .light_line_style(TRANSPARENT)
-        .x_label_formatter(&|v| {
-            if v.fract() == 0.0 {
-                format!("{v:.0}")
-            } else {
-                String::new()
-            }
-        })
+        .x_label_formatter(&whole)
         .y_label_formatter(&|v| power_of_ten(*v))
         .label_style(("sans-serif", 13))
         .axis_desc_style(("sans-serif", 14))

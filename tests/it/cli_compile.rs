@@ -1,21 +1,6 @@
 //! `ttfs compile` and `ttfs inspect` as a user runs them.
 
-use std::process::Command;
-
-use crate::common::repo;
-
-fn ttfs(args: &[&str]) -> (bool, String, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_ttfs"))
-        .args(args)
-        .current_dir(repo(""))
-        .output()
-        .unwrap();
-    (
-        out.status.success(),
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
-}
+use crate::common::ttfs;
 
 #[test]
 fn compile_writes_config_report_and_core_map_and_inspect_reads_them() {

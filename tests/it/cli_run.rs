@@ -2,28 +2,14 @@
 //! on 1 and 2 threads, the verdicts and the error paths.
 
 use std::path::{Path, PathBuf};
-use std::process::Command;
 use std::sync::OnceLock;
 
 use serde_json::Value;
 use ttfs_runtime::config::{ChipConfig, Refractory};
 
-use crate::common::{mlp, repo, target};
+use crate::common::{mlp, target, ttfs};
 
 const MODEL: &str = "fixtures/models/mnist-mlp.safetensors";
-
-fn ttfs(args: &[&str]) -> (bool, String, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_ttfs"))
-        .args(args)
-        .current_dir(repo(""))
-        .output()
-        .unwrap();
-    (
-        out.status.success(),
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
-}
 
 /// The MLP compiled for loihi (once per test binary).
 fn loihi_config() -> &'static ChipConfig {

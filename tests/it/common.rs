@@ -1,6 +1,7 @@
 //! Shared fixtures: paths, the trained MLP, the MNIST test images, targets.
 
 use std::path::{Path, PathBuf};
+use std::process::Command;
 
 use ttfs_compiler::model::Model;
 use ttfs_runtime::target::Target;
@@ -27,4 +28,18 @@ pub fn mnist_test(n: usize) -> (Vec<Vec<u8>>, Vec<u8>) {
     let n = n.min(test.len());
     let images = (0..n).map(|i| test.image(i).to_vec()).collect();
     (images, test.labels[..n].to_vec())
+}
+
+/// Runs the `ttfs` binary in the repository root: (success, stdout, stderr).
+pub fn ttfs(args: &[&str]) -> (bool, String, String) {
+    let out = Command::new(env!("CARGO_BIN_EXE_ttfs"))
+        .args(args)
+        .current_dir(repo(""))
+        .output()
+        .unwrap();
+    (
+        out.status.success(),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
 }
