@@ -30,7 +30,7 @@ struct Cli {
 #[derive(Subcommand)]
 enum Command {
     /// Train a TTFS network (default: the MNIST MLP on the embedded MNIST files).
-    Train(cmd::train::TrainArgs),
+    Train(Box<cmd::train::TrainArgs>),
     /// Train, compile and emulate in one run folder, with a summary (default: the MNIST MLP,
     /// 3 epochs, on the Loihi-like target; a few minutes on 2 cores).
     Pipeline(Box<cmd::pipeline::PipelineArgs>),
@@ -79,7 +79,7 @@ fn main() -> ExitCode {
         }
     }
     let result = match cli.command {
-        Command::Train(args) => cmd::train::run(args),
+        Command::Train(args) => cmd::train::run(*args),
         Command::Compile(args) => cmd::compile::run(args),
         Command::Pipeline(args) => cmd::pipeline::run(*args),
         Command::Sweep(args) => cmd::sweep::run(*args),

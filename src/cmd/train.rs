@@ -75,6 +75,10 @@ pub struct TrainArgs {
     /// Weight of the cross-entropy on the output potentials H[T] [default: 1.0].
     #[arg(long)]
     potential_weight: Option<f32>,
+    /// Weight of the first-spike term: the target output's potential must be over the
+    /// threshold by the step of the earliest output spike, where the chip decides [default: 0].
+    #[arg(long)]
+    first_spike_weight: Option<f32>,
     /// Surrogate gradient [default: sigmoid].
     #[arg(long, value_enum)]
     surrogate: Option<SurrogateArg>,
@@ -107,6 +111,12 @@ pub struct TrainArgs {
     /// F-SSR's margin below the threshold [default: 0].
     #[arg(long)]
     margin: Option<f32>,
+    /// Weigh each hidden neuron's regularizer by how far its firing rate over the batch
+    /// exceeds this fraction (0 weighs by the rate itself): neurons firing for nearly every
+    /// input are pushed hardest, neurons at or below it are left alone [default: off, every
+    /// neuron weighs 1].
+    #[arg(long, value_name = "RATE")]
+    target_rate: Option<f32>,
     /// Random-crop augmentation with this zero padding in pixels; 0 turns it off
     /// [default: 1 for mnist, 2 for fashion-mnist].
     #[arg(long)]
@@ -124,6 +134,10 @@ pub struct TrainArgs {
     /// Continue the run whose checkpoint sits beside --out.
     #[arg(long)]
     resume: bool,
+    /// Start from this trained model's weights (same architecture) instead of a fresh
+    /// initialisation: fine-tuning, e.g. with --sparsity.
+    #[arg(long, value_name = "MODEL")]
+    pub(crate) from: Option<PathBuf>,
     /// Measure training samples/s on this many batches instead of training.
     #[arg(long, value_name = "BATCHES", num_args = 0..=1, default_missing_value = "20")]
     pub(crate) bench: Option<usize>,
@@ -287,6 +301,13 @@ fn config_from(args: &TrainArgs) -> anyhow::Result<TrainConfig> {
     }
     c.train_limit = args.train_limit;
     c.test_limit = args.test_limit;
+    c.init_from = args.from.clone();
+    if let Some(w) = args.first_spike_weight {
+        if !w.is_finite() || w < 0.0 {
+            bail!("--first-spike-weight must be a number of at least 0, got {w}");
+        }
+        c.first_spike_weight = w;
+    }
     c.sparsity = Sparsity {
         method: match args.sparsity {
             None | Some(SparsityArg::None) => SparsityMethod::None,
@@ -297,6 +318,7 @@ fn config_from(args: &TrainArgs) -> anyhow::Result<TrainConfig> {
         gamma: args.gamma.unwrap_or(0.0),
         layer_weights: args.xi.clone(),
         margin: args.margin.unwrap_or(0.0),
+        target_rate: args.target_rate,
     };
     if !c.sparsity.gamma.is_finite() || c.sparsity.gamma < 0.0 {
         bail!("--gamma must be a number of at least 0");
@@ -310,6 +332,14 @@ fn config_from(args: &TrainArgs) -> anyhow::Result<TrainConfig> {
         .any(|x| !x.is_finite() || *x < 0.0)
     {
         bail!("--xi takes numbers of at least 0, one per hidden layer");
+    }
+    if let Some(r) = c.sparsity.target_rate {
+        if !(0.0..1.0).contains(&r) {
+            bail!("--target-rate is a firing fraction from 0 up to (not including) 1, got {r}");
+        }
+        if c.sparsity.method == SparsityMethod::None {
+            bail!("--target-rate needs a regularizer: add --sparsity count, m-ssr or f-ssr");
+        }
     }
     Ok(c)
 }

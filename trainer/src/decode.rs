@@ -55,7 +55,15 @@ pub struct Loss {
     pub logit_scale: f32,
     /// Weight of the cross-entropy on `H[T]`.
     pub potential_weight: f32,
+    /// Weight of the first-spike term (0: none), see [`Loss::first_spike_term`].
+    pub first_spike_weight: f32,
+    /// Firing threshold `theta` of the output neurons (for the first-spike term).
+    pub threshold: f32,
 }
+
+/// How far above the threshold the first-spike term wants the target's potential, as a
+/// fraction of the threshold (room for the chip's weight rounding).
+pub const FIRST_SPIKE_MARGIN: f32 = 0.1;
 
 impl Loss {
     /// Mean loss over the batch. `spikes`, `currents`: `[T, B, K]`; `targets`: `[B]` u32.
@@ -70,7 +78,39 @@ impl Loss {
             let membrane = candle_nn::loss::cross_entropy(&final_potential, targets)?;
             loss = (loss + (membrane * self.potential_weight as f64)?)?;
         }
+        if self.first_spike_weight != 0.0 {
+            let term = self.first_spike_term(spikes, currents, targets)?;
+            loss = (loss + (term * self.first_spike_weight as f64)?)?;
+        }
         Ok(loss)
+    }
+
+    /// `mean_b relu((1 + FIRST_SPIKE_MARGIN) theta - H_y[t*])`: the target output's potential
+    /// at the step `t*` of the sample's earliest output spike (the last step if no output
+    /// fired), held fixed. The chip decides among the outputs that fire at `t*` only, so a
+    /// target that fires later loses however large its final potential is; the term pushes it
+    /// over the threshold by then, and is 0 once it is safely there.
+    pub fn first_spike_term(
+        &self,
+        spikes: &Tensor,
+        currents: &Tensor,
+        targets: &Tensor,
+    ) -> Result<Tensor> {
+        let (steps, batch, classes) = spikes.dims3()?;
+        let fired = spikes.detach().flatten_all()?.to_vec1::<f32>()?;
+        let labels = targets.to_vec1::<u32>()?;
+        let mut pick = vec![0f32; steps * batch * classes];
+        for (b, &y) in labels.iter().enumerate() {
+            let first = (0..steps)
+                .find(|&t| (0..classes).any(|k| fired[(t * batch + b) * classes + k] > 0.5))
+                .unwrap_or(steps - 1);
+            let k = (y as usize).min(classes - 1);
+            pick[(first * batch + b) * classes + k] = 1.0;
+        }
+        let pick = Tensor::from_vec(pick, (steps, batch, classes), spikes.device())?;
+        let at_first = (currents.cumsum(0)? * pick)?.sum(0)?.sum(1)?;
+        let want = f64::from(self.threshold * (1.0 + FIRST_SPIKE_MARGIN));
+        at_first.neg()?.affine(1.0, want)?.relu()?.mean_all()
     }
 }
 
@@ -207,6 +247,8 @@ mod tests {
             weights: Weighting::Exponential { lambda: 0.5 }.weights(2),
             logit_scale: 10.0,
             potential_weight: 0.0,
+            first_spike_weight: 0.0,
+            threshold: 1.0,
         };
         // B = 1, K = 2: target 0 fires at step 1 (good) vs at step 2 (worse).
         let good = Tensor::from_vec(vec![1f32, 0., 0., 1.], (2, 1, 2), &dev).unwrap();
@@ -223,5 +265,51 @@ mod tests {
         let expected = (1.0 + (10.0 * ((-0.5f32).exp() - 1.0)).exp()).ln();
         assert!((g - expected).abs() < 1e-5, "{g} vs {expected}");
         assert!(b > g);
+    }
+
+    #[test]
+    fn the_first_spike_term_reads_the_target_at_the_earliest_output_spike() {
+        let dev = candle_core::Device::Cpu;
+        let loss = Loss {
+            weights: Weighting::Exponential { lambda: 0.5 }.weights(3),
+            logit_scale: 10.0,
+            potential_weight: 0.0,
+            first_spike_weight: 1.0,
+            threshold: 1.0,
+        };
+        // T = 3, B = 2, K = 2; [t][b][k].
+        // Sample 0 (target 1): output 0 fires at step 1, target at step 2; H_1[1] = 0.4, so the
+        //   term is 1.1 - 0.4 = 0.7.
+        // Sample 1 (target 0): the target fires first at step 2 with H_0[2] = 1.5: term 0.
+        let spikes = Tensor::from_vec(
+            vec![1f32, 0., 0., 0., 0., 1., 1., 0., 0., 0., 0., 0.],
+            (3, 2, 2),
+            &dev,
+        )
+        .unwrap();
+        let currents = Tensor::from_vec(
+            vec![
+                1.2f32, 0.4, 0.5, 0.2, 0.0, 0.9, 1.0, 0.0, 0.0, 0.0, 0.0, 0.0,
+            ],
+            (3, 2, 2),
+            &dev,
+        )
+        .unwrap();
+        let targets = Tensor::from_vec(vec![1u32, 0], 2, &dev).unwrap();
+        let term = loss
+            .first_spike_term(&spikes, &currents, &targets)
+            .unwrap()
+            .to_scalar::<f32>()
+            .unwrap();
+        assert!((term - 0.35).abs() < 1e-6, "mean of 0.7 and 0: {term}");
+        // No output spike at all: the last step counts; H_1[3] = 0.4 + 0.9 + 0 = 1.3 >= 1.1.
+        let silent = Tensor::zeros((3, 2, 2), candle_core::DType::F32, &dev).unwrap();
+        let term = loss
+            .first_spike_term(&silent, &currents, &targets)
+            .unwrap()
+            .to_scalar::<f32>()
+            .unwrap();
+        // Sample 1: H_0[3] = 0.5 + 1.0 + 0 = 1.5: 0. Sample 0: 0.
+        assert_eq!(term, 0.0);
     }
 }

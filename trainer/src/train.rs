@@ -60,6 +60,10 @@ pub struct TrainConfig {
     pub logit_scale: f32,
     /// Weight of the cross-entropy on the output potentials `H[T]`.
     pub potential_weight: f32,
+    /// Weight of the first-spike term ([`crate::decode::Loss::first_spike_term`]); 0 in runs
+    /// written before it existed.
+    #[serde(default)]
+    pub first_spike_weight: f32,
     /// Neuron firing threshold.
     pub threshold: f32,
     /// Surrogate derivative.
@@ -80,6 +84,10 @@ pub struct TrainConfig {
     /// checkpoints written before it existed).
     #[serde(default)]
     pub sparsity: Sparsity,
+    /// Start from this trained model's weights instead of a fresh initialisation (fine-tuning,
+    /// e.g. with a sparse-firing regularizer); its architecture must match `arch`.
+    #[serde(default)]
+    pub init_from: Option<PathBuf>,
 }
 
 impl TrainConfig {
@@ -104,6 +112,7 @@ impl TrainConfig {
             weighting: Weighting::Exponential { lambda: 0.5 },
             logit_scale: 10.0,
             potential_weight: 1.0,
+            first_spike_weight: 0.0,
             threshold: 1.0,
             surrogate: Surrogate::Sigmoid { alpha: 4.0 },
             mask_grad: true,
@@ -115,6 +124,7 @@ impl TrainConfig {
             train_limit: None,
             test_limit: None,
             sparsity: Sparsity::default(),
+            init_from: None,
         }
     }
 
@@ -143,6 +153,8 @@ impl TrainConfig {
             weights: self.weighting.weights(self.steps),
             logit_scale: self.logit_scale,
             potential_weight: self.potential_weight,
+            first_spike_weight: self.first_spike_weight,
+            threshold: self.threshold,
         }
     }
 }
@@ -392,6 +404,9 @@ pub fn train(
     let train_set = load_split(&config, Split::Train, config.train_limit)?;
     let test_set = load_split(&config, Split::Test, config.test_limit)?;
     let net = build_network(&config, &train_set)?;
+    if let (None, Some(from)) = (&checkpoint, &config.init_from) {
+        load_weights(&net, from)?;
+    }
     let firing_at_init = firing_stats(&net, &test_set, &config)?;
     progress.init_firing(&firing_at_init);
     let mut optimizer = AdamW::new(config.optimizer, &net.params)?;
@@ -550,6 +565,37 @@ fn build_network(config: &TrainConfig, ds: &Dataset) -> Result<Network, TrainErr
         config.init.gain(config.steps),
         &mut rng,
     )?)
+}
+
+/// Sets every parameter of `net` from the model file at `path`, which must hold a tensor of
+/// the same name and shape for each (a model of the same architecture).
+fn load_weights(net: &Network, path: &Path) -> Result<(), TrainError> {
+    let model = ttfs_compiler::model::read(path)
+        .map_err(|e| TrainError::Config(format!("--from {}: {e}", path.display())))?;
+    for (name, var) in &net.params {
+        let saved = model.tensors.get(name).ok_or_else(|| {
+            TrainError::Config(format!(
+                "--from {}: the model has no parameter {name} (trained for architecture {}, not this one)",
+                path.display(),
+                model.description.arch
+            ))
+        })?;
+        if saved.shape != var.as_tensor().dims() {
+            return Err(TrainError::Config(format!(
+                "--from {}: parameter {name} has shape {:?}, this network needs {:?} (architecture {})",
+                path.display(),
+                saved.shape,
+                var.as_tensor().dims(),
+                model.description.arch
+            )));
+        }
+        var.set(&Tensor::from_slice(
+            &saved.data,
+            saved.shape.as_slice(),
+            &Device::Cpu,
+        )?)?;
+    }
+    Ok(())
 }
 
 /// One optimisation step on a batch: forward, loss, backward, AdamW update at rate `lr`.

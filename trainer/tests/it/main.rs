@@ -8,6 +8,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod export;
+mod fine_tune;
 mod init_variance;
 mod resume;
 mod sparsity;

@@ -42,6 +42,7 @@ fn gamma_zero_reproduces_the_unregularized_run_bit_for_bit() {
             gamma: 0.0,
             layer_weights: vec![1.0],
             margin: 0.5,
+            target_rate: Some(0.1),
         };
         let (paths, _) = run(dir.path(), method.name(), &data, zero);
         let a = ttfs_compiler::model::read(&plain.model).unwrap();
@@ -71,6 +72,7 @@ fn each_regularizer_lowers_hidden_firing() {
             gamma,
             layer_weights: Vec::new(),
             margin: 0.0,
+            target_rate: None,
         };
         let (_, fired) = run(dir.path(), method.name(), &data, s);
         assert!(

@@ -1,0 +1,77 @@
+//! Fine-tuning (`init_from`): a run starts from a trained model's weights, and a model of
+//! another architecture or a missing file is refused with a sentence naming it.
+
+use ttfs_trainer::train::{RunPaths, Silent, TrainConfig, train};
+
+use crate::synthetic::write_dataset;
+
+fn config(data: &std::path::Path, arch: &str) -> TrainConfig {
+    let mut config = TrainConfig::recipe("mnist", data.to_path_buf(), arch);
+    config.batch_size = 16;
+    config.epochs = 1;
+    config.steps = 4;
+    config
+}
+
+#[test]
+fn a_fine_tuning_run_starts_from_the_trained_weights() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    std::fs::create_dir(&data).unwrap();
+    write_dataset(&data, 96, 32, 5);
+    let first = RunPaths::for_model(&dir.path().join("a/model.safetensors"));
+    std::fs::create_dir_all(dir.path().join("a")).unwrap();
+    let trained = train(config(&data, "64-32-10"), &first, false, &mut Silent).unwrap();
+
+    // A different seed would initialise other weights; the loaded ones must win.
+    let mut tune = config(&data, "64-32-10");
+    tune.seed = 99;
+    tune.init_from = Some(first.model.clone());
+    let second = RunPaths::for_model(&dir.path().join("b/model.safetensors"));
+    std::fs::create_dir_all(dir.path().join("b")).unwrap();
+    let tuned = train(tune.clone(), &second, false, &mut Silent).unwrap();
+    assert_eq!(
+        tuned.firing_at_init, trained.firing,
+        "the run must begin with the first run's network"
+    );
+    let mut fresh = tune;
+    fresh.init_from = None;
+    let third = RunPaths::for_model(&dir.path().join("c/model.safetensors"));
+    std::fs::create_dir_all(dir.path().join("c")).unwrap();
+    let scratch = train(fresh, &third, false, &mut Silent).unwrap();
+    assert_ne!(
+        scratch.firing_at_init, trained.firing,
+        "the test has teeth: a fresh start fires differently"
+    );
+}
+
+#[test]
+fn another_architecture_or_a_missing_model_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    std::fs::create_dir(&data).unwrap();
+    write_dataset(&data, 48, 16, 6);
+    let first = RunPaths::for_model(&dir.path().join("a/model.safetensors"));
+    std::fs::create_dir_all(dir.path().join("a")).unwrap();
+    train(config(&data, "64-32-10"), &first, false, &mut Silent).unwrap();
+
+    let mut wider = config(&data, "64-48-10");
+    wider.init_from = Some(first.model.clone());
+    let out = RunPaths::for_model(&dir.path().join("b/model.safetensors"));
+    std::fs::create_dir_all(dir.path().join("b")).unwrap();
+    let err = train(wider, &out, false, &mut Silent)
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("--from") && err.contains("has shape [32") && err.contains("64-32-10"),
+        "{err}"
+    );
+    assert!(!out.model.exists(), "nothing is written on a refusal");
+
+    let mut missing = config(&data, "64-32-10");
+    missing.init_from = Some(dir.path().join("nowhere.safetensors"));
+    let err = train(missing, &out, false, &mut Silent)
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("nowhere.safetensors"), "{err}");
+}
