@@ -5,6 +5,12 @@
 //! the cross-entropy of `softmax(s * z)` plus `potential_weight` times the cross-entropy of
 //! `softmax(H[T])`, the output potentials after all input has arrived (method.md section 11:
 //! without that membrane term most decisions fall on step 1 with several outputs tied).
+//! An optional first-spike term ([`Loss::first_spike_term`]) asks the target output to be
+//! over the threshold by the step of the earliest output spike: the chip decides among the
+//! outputs firing at that step only, so a target that fires one step late loses however large
+//! its final potential is. Sparse-firing regularization makes that the main source of error
+//! (the MNIST MLP with M-SSR at 0.27 hidden spikes per neuron: argmax `H[T]` 97.95%, the
+//! first-spike rule 94.55% on 2,000 test images; with the term 97.45%).
 //!
 //! The decision rule is the one the chip uses, so float, golden-model and emulator accuracy
 //! compare like with like: the class whose output neuron fires first; ties and the case of no
