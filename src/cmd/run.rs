@@ -14,6 +14,7 @@ mod stats;
 mod text;
 
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::Instant;
 
 use anyhow::{Context, anyhow, bail};
@@ -29,7 +30,7 @@ use ttfs_trainer::data::{Dataset, Split};
 
 use super::paths::{default_mnist_dir, resolve_target};
 use crate::pictures::{EnergyBars, Raster, draw_energy, draw_latency, draw_raster};
-use stats::{Record, RunReport, Sources, Timing};
+use stats::{FiringCounts, Record, RunReport, Sources, Timing};
 
 /// Flags of `ttfs run`.
 #[derive(Args, Debug)]
@@ -237,7 +238,7 @@ pub fn run(args: RunArgs) -> anyhow::Result<()> {
     }
 
     let started = Instant::now();
-    let records = run_all(&s, options)?;
+    let (records, firing) = run_all(&s, options)?;
     let wall_seconds = started.elapsed().as_secs_f64();
     let total_sops: u64 = records.iter().map(|r| r.counters.synaptic_ops).sum();
     let timing = Timing {
@@ -259,6 +260,7 @@ pub fn run(args: RunArgs) -> anyhow::Result<()> {
     };
     let report = stats::summarize(
         &records,
+        &firing,
         c,
         &s.target,
         args.early_exit,
@@ -294,8 +296,15 @@ pub fn run(args: RunArgs) -> anyhow::Result<()> {
     verdicts(&report, args.allow_violations, &o.json)
 }
 
-/// Every inference, in parallel, collected in image order.
-fn run_all(s: &Setup, options: RunOptions) -> anyhow::Result<Vec<Record>> {
+/// Every inference, in parallel, collected in image order, and per neuron the number of
+/// inferences it fired in.
+fn run_all(s: &Setup, options: RunOptions) -> anyhow::Result<(Vec<Record>, FiringCounts)> {
+    let fired: Vec<Vec<AtomicU32>> = s
+        .config
+        .layers
+        .iter()
+        .map(|l| (0..l.neurons).map(|_| AtomicU32::new(0)).collect())
+        .collect();
     let bar = ProgressBar::new(s.images as u64);
     bar.set_style(
         ProgressStyle::with_template(
@@ -317,6 +326,13 @@ fn run_all(s: &Setup, options: RunOptions) -> anyhow::Result<Vec<Record>> {
                 let emulator = emulator.as_mut().map_err(|e| anyhow!("{e}"))?;
                 let image = s.test.image(i);
                 let inference = emulator.run(image, options)?;
+                for (layer, spikes) in fired.iter().zip(&inference.spikes) {
+                    for &(neuron, _) in spikes {
+                        if let Some(count) = layer.get(neuron as usize) {
+                            count.fetch_add(1, Ordering::Relaxed);
+                        }
+                    }
+                }
                 let golden = match golden_model {
                     Some(g) => {
                         let run = g.run(image).context("the golden model failed")?;
@@ -343,7 +359,11 @@ fn run_all(s: &Setup, options: RunOptions) -> anyhow::Result<Vec<Record>> {
         )
         .collect::<anyhow::Result<Vec<_>>>();
     bar.finish_and_clear();
-    records
+    let counts = fired
+        .into_iter()
+        .map(|l| l.into_iter().map(AtomicU32::into_inner).collect())
+        .collect();
+    Ok((records?, counts))
 }
 
 /// The report and the three pictures, each written atomically.

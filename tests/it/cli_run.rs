@@ -86,6 +86,21 @@ fn run_reports_accuracy_latency_energy_and_equals_the_golden_model() {
     assert_eq!(r["golden"]["compared"], 30);
     assert_eq!(r["golden"]["spikes_equal"], 30);
     assert_eq!(r["golden"]["decisions_equal"], 30);
+    // Each always-firing neuron spikes once per inference and a silent one never, so the mean
+    // spikes of a layer lie between the two counts.
+    for layer in r["layers"].as_array().unwrap() {
+        let (n, silent, always) = (
+            f(&layer["neurons"]),
+            f(&layer["silent_neurons"]),
+            f(&layer["always_firing_neurons"]),
+        );
+        let spikes = f(&layer["spikes_per_inference"]);
+        assert!(silent + always <= n, "{layer}");
+        assert!(always <= spikes && spikes <= n - silent, "{layer}");
+    }
+    // The fixture's hidden layer has neurons that fire on every image (197 of 800 on the
+    // first 2,000 test images).
+    assert!(f(&r["layers"][0]["always_firing_neurons"]) >= 150.0);
     for key in ["cycles", "energy_pj", "decision", "correct", "label"] {
         assert_eq!(
             r["per_inference"][key].as_array().unwrap().len(),

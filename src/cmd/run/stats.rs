@@ -135,6 +135,25 @@ pub struct LayerStats {
     pub neuron_updates_per_inference: f64,
     /// Multiply-accumulates of the same layer in a conventional network.
     pub ann_macs: u64,
+    /// Neurons that fired in none of the inferences.
+    pub silent_neurons: u32,
+    /// Neurons that fired in every inference: they tell the next layer nothing about the
+    /// input (a bias would do), yet cost a spike each time.
+    pub always_firing_neurons: u32,
+}
+
+/// Per layer, per neuron: in how many inferences the neuron fired.
+pub type FiringCounts = Vec<Vec<u32>>;
+
+/// `(silent, always firing)` neurons of one layer whose neurons fired in `counts` of `images`
+/// inferences each.
+pub fn firing_extremes(counts: &[u32], images: usize) -> (u32, u32) {
+    let silent = counts.iter().filter(|&&c| c == 0).count();
+    let always = counts
+        .iter()
+        .filter(|&&c| images > 0 && c as usize == images)
+        .count();
+    (silent as u32, always as u32)
 }
 
 /// The same network as a conventional (non-spiking) one, against the chip.
@@ -271,6 +290,7 @@ pub struct RunReport {
 /// Summarises `records` (in image order, at least one) of a run of `config` on `target`.
 pub fn summarize(
     records: &[Record],
+    firing: &FiringCounts,
     config: &ChipConfig,
     target: &Target,
     early_exit: bool,
@@ -362,6 +382,9 @@ pub fn summarize(
         .enumerate()
         .map(|(l, info)| {
             let spikes = mean(&|r| at(&r.counters.spikes_per_layer, l));
+            let (silent_neurons, always_firing_neurons) = firing
+                .get(l)
+                .map_or((0, 0), |c| firing_extremes(c, records.len()));
             LayerStats {
                 name: info.name.clone(),
                 neurons: info.neurons,
@@ -372,6 +395,8 @@ pub fn summarize(
                     at(&r.counters.neuron_updates_per_layer, l)
                 }),
                 ann_macs: info.ann_macs,
+                silent_neurons,
+                always_firing_neurons,
             }
         })
         .collect();
@@ -485,6 +510,14 @@ pub fn spread(values: &[f64]) -> Spread {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn silent_and_always_firing_neurons_are_counted_over_the_inferences() {
+        // 4 inferences: neuron 0 never fired, 1 in all 4, 2 in 3.
+        assert_eq!(firing_extremes(&[0, 4, 3], 4), (1, 1));
+        // No inference: every neuron is silent, none fired always.
+        assert_eq!(firing_extremes(&[0, 0], 0), (2, 0));
+    }
 
     #[test]
     fn nearest_rank_percentiles() {

@@ -100,26 +100,35 @@ fn write_report(s: &mut String, r: &RunReport) -> std::fmt::Result {
         .max(5);
     writeln!(
         s,
-        "\n{:<w$} {:>8} {:>12} {:>13} {:>16}",
+        "\n{:<w$} {:>8} {:>12} {:>13} {:>16} {:>8} {:>8}",
         "layer",
         "neurons",
         "spikes/inf",
         "spikes/neuron",
         "synaptic ops/inf",
+        "silent",
+        "always",
         w = width + 2
     )?;
     for layer in &r.layers {
         writeln!(
             s,
-            "  {:<w$} {:>8} {:>12.2} {:>13.4} {:>16.1}",
+            "  {:<w$} {:>8} {:>12.2} {:>13.4} {:>16.1} {:>8} {:>8}",
             layer.name,
             layer.neurons,
             layer.spikes_per_inference,
             layer.spikes_per_neuron,
             layer.synaptic_ops_per_inference,
+            layer.silent_neurons,
+            layer.always_firing_neurons,
             w = width
         )?;
     }
+    writeln!(
+        s,
+        "  (silent: neurons that fired in none of the {} inferences; always: in every one)",
+        r.images
+    )?;
 
     let a = &r.ann;
     writeln!(
