@@ -30,7 +30,7 @@ use ttfs_trainer::data::{Dataset, Split};
 
 use super::paths::{default_mnist_dir, resolve_target};
 use crate::pictures::{EnergyBars, Raster, draw_energy, draw_latency, draw_raster};
-use stats::{FiringCounts, Record, RunReport, Sources, Timing};
+use stats::{Inferences, Record, RunReport, Sources, Timing};
 
 /// Flags of `ttfs run`.
 #[derive(Args, Debug)]
@@ -238,7 +238,8 @@ pub fn run(args: RunArgs) -> anyhow::Result<()> {
     }
 
     let started = Instant::now();
-    let (records, firing) = run_all(&s, options)?;
+    let inferences = run_all(&s, options)?;
+    let records = &inferences.records;
     let wall_seconds = started.elapsed().as_secs_f64();
     let total_sops: u64 = records.iter().map(|r| r.counters.synaptic_ops).sum();
     let timing = Timing {
@@ -259,8 +260,7 @@ pub fn run(args: RunArgs) -> anyhow::Result<()> {
         data: s.data_dir.display().to_string(),
     };
     let report = stats::summarize(
-        &records,
-        &firing,
+        &inferences,
         c,
         &s.target,
         args.early_exit,
@@ -298,7 +298,7 @@ pub fn run(args: RunArgs) -> anyhow::Result<()> {
 
 /// Every inference, in parallel, collected in image order, and per neuron the number of
 /// inferences it fired in.
-fn run_all(s: &Setup, options: RunOptions) -> anyhow::Result<(Vec<Record>, FiringCounts)> {
+fn run_all(s: &Setup, options: RunOptions) -> anyhow::Result<Inferences> {
     let fired: Vec<Vec<AtomicU32>> = s
         .config
         .layers
@@ -363,7 +363,10 @@ fn run_all(s: &Setup, options: RunOptions) -> anyhow::Result<(Vec<Record>, Firin
         .into_iter()
         .map(|l| l.into_iter().map(AtomicU32::into_inner).collect())
         .collect();
-    Ok((records?, counts))
+    Ok(Inferences {
+        records: records?,
+        firing: counts,
+    })
 }
 
 /// The report and the three pictures, each written atomically.

@@ -145,6 +145,15 @@ pub struct LayerStats {
 /// Per layer, per neuron: in how many inferences the neuron fired.
 pub type FiringCounts = Vec<Vec<u32>>;
 
+/// Everything a run of many inferences left behind.
+#[derive(Clone, Debug)]
+pub struct Inferences {
+    /// One record per inference, in image order.
+    pub records: Vec<Record>,
+    /// Per layer, per neuron: in how many of them the neuron fired.
+    pub firing: FiringCounts,
+}
+
 /// `(silent, always firing)` neurons of one layer whose neurons fired in `counts` of `images`
 /// inferences each.
 pub fn firing_extremes(counts: &[u32], images: usize) -> (u32, u32) {
@@ -289,8 +298,7 @@ pub struct RunReport {
 
 /// Summarises `records` (in image order, at least one) of a run of `config` on `target`.
 pub fn summarize(
-    records: &[Record],
-    firing: &FiringCounts,
+    inferences: &Inferences,
     config: &ChipConfig,
     target: &Target,
     early_exit: bool,
@@ -298,6 +306,7 @@ pub fn summarize(
     golden: Option<GoldenSummary>,
     timing: Timing,
 ) -> RunReport {
+    let Inferences { records, firing } = inferences;
     let n = records.len().max(1) as f64;
     let mean = |f: &dyn Fn(&Record) -> f64| records.iter().map(f).sum::<f64>() / n;
     let t = config.time_steps;
