@@ -21,6 +21,7 @@
 //! tests check the backward pass against finite differences.
 
 use candle_core::{CpuStorage, CustomOp1, Layout, Shape, Tensor};
+use rayon::prelude::*;
 
 use crate::cpu::f32_slice;
 
@@ -110,22 +111,49 @@ impl FireConfig {
     }
 }
 
+/// Columns per parallel task of the scans: each column (one neuron of one sample) is scanned
+/// over `t` on its own, so blocks of columns run on separate threads with no copy and give
+/// bit-identical results on any number of threads.
+const SCAN_BLOCK: usize = 4096;
+
+/// Splits a time-major `[steps, n]` buffer into blocks of `SCAN_BLOCK` columns: per block, its
+/// row slices for `t = 0..steps`.
+fn column_blocks(buffer: &mut [f32], n: usize) -> Vec<Vec<&mut [f32]>> {
+    let mut blocks: Vec<Vec<&mut [f32]>> = Vec::new();
+    if n == 0 {
+        return blocks;
+    }
+    blocks.resize_with(n.div_ceil(SCAN_BLOCK), Vec::new);
+    for row in buffer.chunks_mut(n) {
+        for (block, part) in blocks.iter_mut().zip(row.chunks_mut(SCAN_BLOCK)) {
+            block.push(part);
+        }
+    }
+    blocks
+}
+
 /// Forward scan on a time-major buffer `[T, n]` of input currents; returns spikes `[T, n]`.
 pub fn fire_forward(currents: &[f32], steps: usize, cfg: &FireConfig) -> Vec<f32> {
     let n = currents.len() / steps.max(1);
     let mut spikes = vec![0f32; currents.len()];
-    let mut h = vec![0f32; n];
-    let mut mask = vec![1f32; n];
-    for t in 0..steps {
-        let i_t = &currents[t * n..(t + 1) * n];
-        let s_t = &mut spikes[t * n..(t + 1) * n];
-        for k in 0..n {
-            h[k] += i_t[k];
-            let s = cfg.theta(h[k]) * mask[k];
-            s_t[k] = s;
-            mask[k] *= 1.0 - s;
-        }
-    }
+    column_blocks(&mut spikes, n)
+        .into_par_iter()
+        .enumerate()
+        .for_each(|(b, mut rows)| {
+            let start = b * SCAN_BLOCK;
+            let width = rows.first().map_or(0, |r| r.len());
+            let mut h = vec![0f32; width];
+            let mut mask = vec![1f32; width];
+            for (t, s_t) in rows.iter_mut().enumerate() {
+                let i_t = &currents[t * n + start..t * n + start + width];
+                for k in 0..width {
+                    h[k] += i_t[k];
+                    let s = cfg.theta(h[k]) * mask[k];
+                    s_t[k] = s;
+                    mask[k] *= 1.0 - s;
+                }
+            }
+        });
     spikes
 }
 
@@ -137,45 +165,51 @@ pub fn fire_backward(
     cfg: &FireConfig,
 ) -> Vec<f32> {
     let n = currents.len() / steps.max(1);
-    // Recompute H and the mask before each step (M[t-1]).
-    let mut h_all = vec![0f32; currents.len()];
-    let mut mask_before = vec![0f32; currents.len()];
-    let mut h = vec![0f32; n];
-    let mut mask = vec![1f32; n];
-    for t in 0..steps {
-        for k in 0..n {
-            let idx = t * n + k;
-            h[k] += currents[idx];
-            h_all[idx] = h[k];
-            mask_before[idx] = mask[k];
-            mask[k] *= 1.0 - cfg.theta(h[k]) * mask[k];
-        }
-    }
     let mut grad_currents = vec![0f32; currents.len()];
-    let mut grad_mask = vec![0f32; n];
-    let mut acc = vec![0f32; n];
-    for t in (0..steps).rev() {
-        for k in 0..n {
-            let idx = t * n + k;
-            let m_prev = mask_before[idx];
-            let hv = h_all[idx];
-            let mut gs = grad_spikes[idx];
-            if cfg.mask_grad {
-                gs -= grad_mask[k] * m_prev;
-                let theta = cfg.theta(hv);
-                let s = theta * m_prev;
-                grad_mask[k] = grad_mask[k] * (1.0 - s) + gs * theta;
+    column_blocks(&mut grad_currents, n)
+        .into_par_iter()
+        .enumerate()
+        .for_each(|(b, mut rows)| {
+            let start = b * SCAN_BLOCK;
+            let width = rows.first().map_or(0, |r| r.len());
+            let at = |t: usize, k: usize| t * n + start + k;
+            // Recompute H and the mask before each step (M[t-1]), block-local `[T, width]`.
+            let mut h_all = vec![0f32; steps * width];
+            let mut mask_before = vec![0f32; steps * width];
+            let mut h = vec![0f32; width];
+            let mut mask = vec![1f32; width];
+            for t in 0..steps {
+                for k in 0..width {
+                    h[k] += currents[at(t, k)];
+                    h_all[t * width + k] = h[k];
+                    mask_before[t * width + k] = mask[k];
+                    mask[k] *= 1.0 - cfg.theta(h[k]) * mask[k];
+                }
             }
-            // After a neuron has fired (M = 0) the step gets no gradient: skip the exp.
-            let gh = if m_prev == 0.0 {
-                0.0
-            } else {
-                gs * m_prev * cfg.surrogate.derivative(hv - cfg.threshold)
-            };
-            acc[k] += gh;
-            grad_currents[idx] = acc[k];
-        }
-    }
+            let mut grad_mask = vec![0f32; width];
+            let mut acc = vec![0f32; width];
+            for (t, g_t) in rows.iter_mut().enumerate().rev() {
+                for k in 0..width {
+                    let m_prev = mask_before[t * width + k];
+                    let hv = h_all[t * width + k];
+                    let mut gs = grad_spikes[at(t, k)];
+                    if cfg.mask_grad {
+                        gs -= grad_mask[k] * m_prev;
+                        let theta = cfg.theta(hv);
+                        let s = theta * m_prev;
+                        grad_mask[k] = grad_mask[k] * (1.0 - s) + gs * theta;
+                    }
+                    // After a neuron has fired (M = 0) the step gets no gradient: skip the exp.
+                    let gh = if m_prev == 0.0 {
+                        0.0
+                    } else {
+                        gs * m_prev * cfg.surrogate.derivative(hv - cfg.threshold)
+                    };
+                    acc[k] += gh;
+                    g_t[k] = acc[k];
+                }
+            }
+        });
     grad_currents
 }
 
@@ -272,6 +306,50 @@ pub fn reference_step_by_step(
 mod tests {
     #![allow(clippy::unwrap_used, clippy::expect_used)]
     use super::*;
+
+    #[test]
+    fn blocked_parallel_scans_equal_each_column_scanned_alone() {
+        // Three blocks, the last one ragged; currents from a fixed LCG, some columns firing.
+        let (steps, n) = (5, 2 * SCAN_BLOCK + 37);
+        let mut state = 12345u32;
+        let mut next = || {
+            state = state.wrapping_mul(1_664_525).wrapping_add(1_013_904_223);
+            (state >> 8) as f32 / (1u32 << 24) as f32 - 0.3
+        };
+        let currents: Vec<f32> = (0..steps * n).map(|_| next()).collect();
+        let grads: Vec<f32> = (0..steps * n).map(|_| next()).collect();
+        let cfg = FireConfig::default();
+        let spikes = fire_forward(&currents, steps, &cfg);
+        let grad_currents = fire_backward(&currents, &grads, steps, &cfg);
+        let fired = (0..n).filter(|&k| (0..steps).any(|t| spikes[t * n + k] > 0.0));
+        assert!(fired.count() > n / 10, "the test has teeth: columns fire");
+        for k in [
+            0,
+            1,
+            SCAN_BLOCK - 1,
+            SCAN_BLOCK,
+            2 * SCAN_BLOCK + 36,
+            777,
+            5000,
+        ] {
+            let column: Vec<f32> = (0..steps).map(|t| currents[t * n + k]).collect();
+            let column_grad: Vec<f32> = (0..steps).map(|t| grads[t * n + k]).collect();
+            let alone = fire_forward(&column, steps, &cfg);
+            let alone_grad = fire_backward(&column, &column_grad, steps, &cfg);
+            for t in 0..steps {
+                assert_eq!(
+                    spikes[t * n + k].to_bits(),
+                    alone[t].to_bits(),
+                    "s[{t}][{k}]"
+                );
+                assert_eq!(
+                    grad_currents[t * n + k].to_bits(),
+                    alone_grad[t].to_bits(),
+                    "dI[{t}][{k}]"
+                );
+            }
+        }
+    }
 
     #[test]
     fn hand_worked_neuron_fires_once_at_the_crossing() {
