@@ -145,12 +145,14 @@ pub fn fire_forward(currents: &[f32], steps: usize, cfg: &FireConfig) -> Vec<f32
             let mut h = vec![0f32; width];
             let mut mask = vec![1f32; width];
             for (t, s_t) in rows.iter_mut().enumerate() {
-                let i_t = &currents[t * n + start..t * n + start + width];
-                for k in 0..width {
-                    h[k] += i_t[k];
-                    let s = cfg.theta(h[k]) * mask[k];
-                    s_t[k] = s;
-                    mask[k] *= 1.0 - s;
+                let i_t = &currents[t * n + start..][..width];
+                for (((h, m), &i), s_out) in
+                    h.iter_mut().zip(&mut mask).zip(i_t).zip(s_t.iter_mut())
+                {
+                    *h += i;
+                    let s = cfg.theta(*h) * *m;
+                    *s_out = s;
+                    *m *= 1.0 - s;
                 }
             }
         });
@@ -172,27 +174,33 @@ pub fn fire_backward(
         .for_each(|(b, mut rows)| {
             let start = b * SCAN_BLOCK;
             let width = rows.first().map_or(0, |r| r.len());
-            let at = |t: usize, k: usize| t * n + start + k;
+            let row = |t: usize| t * n + start..t * n + start + width;
             // Recompute H and the mask before each step (M[t-1]), block-local `[T, width]`.
             let mut h_all = vec![0f32; steps * width];
             let mut mask_before = vec![0f32; steps * width];
             let mut h = vec![0f32; width];
             let mut mask = vec![1f32; width];
             for t in 0..steps {
+                let c_t = &currents[row(t)];
+                let h_t = &mut h_all[t * width..(t + 1) * width];
+                let m_t = &mut mask_before[t * width..(t + 1) * width];
                 for k in 0..width {
-                    h[k] += currents[at(t, k)];
-                    h_all[t * width + k] = h[k];
-                    mask_before[t * width + k] = mask[k];
+                    h[k] += c_t[k];
+                    h_t[k] = h[k];
+                    m_t[k] = mask[k];
                     mask[k] *= 1.0 - cfg.theta(h[k]) * mask[k];
                 }
             }
             let mut grad_mask = vec![0f32; width];
             let mut acc = vec![0f32; width];
             for (t, g_t) in rows.iter_mut().enumerate().rev() {
+                let gs_t = &grad_spikes[row(t)];
+                let h_t = &h_all[t * width..(t + 1) * width];
+                let m_t = &mask_before[t * width..(t + 1) * width];
                 for k in 0..width {
-                    let m_prev = mask_before[t * width + k];
-                    let hv = h_all[t * width + k];
-                    let mut gs = grad_spikes[at(t, k)];
+                    let m_prev = m_t[k];
+                    let hv = h_t[k];
+                    let mut gs = gs_t[k];
                     if cfg.mask_grad {
                         gs -= grad_mask[k] * m_prev;
                         let theta = cfg.theta(hv);
