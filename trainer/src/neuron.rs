@@ -184,11 +184,11 @@ pub fn fire_backward(
                 let c_t = &currents[row(t)];
                 let h_t = &mut h_all[t * width..(t + 1) * width];
                 let m_t = &mut mask_before[t * width..(t + 1) * width];
-                for k in 0..width {
-                    h[k] += c_t[k];
-                    h_t[k] = h[k];
-                    m_t[k] = mask[k];
-                    mask[k] *= 1.0 - cfg.theta(h[k]) * mask[k];
+                m_t.copy_from_slice(&mask);
+                for (((h, h_out), m), &c) in h.iter_mut().zip(h_t).zip(&mut mask).zip(c_t) {
+                    *h += c;
+                    *h_out = *h;
+                    *m *= 1.0 - cfg.theta(*h) * *m;
                 }
             }
             let mut grad_mask = vec![0f32; width];
