@@ -7,16 +7,11 @@ use std::path::Path;
 use plotters::prelude::*;
 use ttfs_compiler::map::MappingReport;
 
-use super::{PictureError, layer_color, save_svg, whole};
+use super::{PictureError, layer_color, whole, write_svg};
 
 /// Draws `report` as an SVG at `path` (atomically), titled `title`.
 pub fn draw_core_map(path: &Path, report: &MappingReport, title: &str) -> Result<(), PictureError> {
-    let mut svg = String::new();
-    render(&mut svg, report, title).map_err(|message| PictureError::Draw {
-        path: path.to_owned(),
-        message,
-    })?;
-    save_svg(path, &svg)
+    write_svg(path, |svg| render(svg, report, title))
 }
 
 fn render(svg: &mut String, report: &MappingReport, title: &str) -> Result<(), String> {

@@ -8,7 +8,7 @@ use std::path::Path;
 use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, Pos, VPos};
 
-use super::{PictureError, layer_color, save_svg};
+use super::{PictureError, layer_color, write_svg};
 
 /// What the energy picture shows, in pJ per inference.
 pub struct EnergyBars {
@@ -34,12 +34,7 @@ const KINDS: [(&str, usize); 3] = [
 
 /// Draws `bars` as an SVG at `path` (atomically), titled `title`.
 pub fn draw_energy(path: &Path, bars: &EnergyBars, title: &str) -> Result<(), PictureError> {
-    let mut svg = String::new();
-    render(&mut svg, bars, title).map_err(|message| PictureError::Draw {
-        path: path.to_owned(),
-        message,
-    })?;
-    save_svg(path, &svg)
+    write_svg(path, |svg| render(svg, bars, title))
 }
 
 /// One bar: its name, value, text and kind (index into [`KINDS`]).

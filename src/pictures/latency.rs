@@ -5,7 +5,7 @@ use std::path::Path;
 
 use plotters::prelude::*;
 
-use super::{PictureError, layer_color, save_svg, whole};
+use super::{PictureError, layer_color, whole, write_svg};
 
 /// Draws the histogram of `us` (latency per inference, µs) with `mean` and `p99` marked, as an
 /// SVG at `path` (atomically), titled `title`.
@@ -16,12 +16,7 @@ pub fn draw_latency(
     p99: f64,
     title: &str,
 ) -> Result<(), PictureError> {
-    let mut svg = String::new();
-    render(&mut svg, us, mean, p99, title).map_err(|message| PictureError::Draw {
-        path: path.to_owned(),
-        message,
-    })?;
-    save_svg(path, &svg)
+    write_svg(path, |svg| render(svg, us, mean, p99, title))
 }
 
 /// Equal-width bins over `[lo, hi]`: (left edge, width, count per bin).

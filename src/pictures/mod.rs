@@ -62,8 +62,17 @@ fn whole(v: &f64) -> String {
     }
 }
 
-/// Writes an SVG atomically (temporary file, then rename).
-fn save_svg(path: &Path, svg: &str) -> Result<(), PictureError> {
+/// Renders a picture into an SVG string with `render` and writes it to `path` (atomically);
+/// a drawing error names the path.
+fn write_svg(
+    path: &Path,
+    render: impl FnOnce(&mut String) -> Result<(), String>,
+) -> Result<(), PictureError> {
+    let mut svg = String::new();
+    render(&mut svg).map_err(|message| PictureError::Draw {
+        path: path.to_owned(),
+        message,
+    })?;
     ttfs_trainer::atomic::write_atomic(path, svg.as_bytes()).map_err(|source| PictureError::Io {
         path: path.to_owned(),
         source,

@@ -12,7 +12,7 @@ use plotters::style::text_anchor::{HPos, Pos, VPos};
 use ttfs_runtime::config::ChipConfig;
 use ttfs_runtime::emulator::{Inference, TraceEvent};
 
-use super::{PictureError, layer_color, save_svg, whole};
+use super::{PictureError, layer_color, whole, write_svg};
 
 /// One band of the raster: the input or a layer.
 pub struct Band {
@@ -103,12 +103,7 @@ impl Raster {
 
 /// Draws `raster` as an SVG at `path` (atomically), titled `title`.
 pub fn draw_raster(path: &Path, raster: &Raster, title: &str) -> Result<(), PictureError> {
-    let mut svg = String::new();
-    render(&mut svg, raster, title).map_err(|message| PictureError::Draw {
-        path: path.to_owned(),
-        message,
-    })?;
-    save_svg(path, &svg)
+    write_svg(path, |svg| render(svg, raster, title))
 }
 
 /// Each band's bottom and height in y units.

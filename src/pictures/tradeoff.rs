@@ -6,7 +6,7 @@ use std::path::Path;
 
 use plotters::prelude::*;
 
-use super::{PictureError, layer_color, save_svg};
+use super::{PictureError, layer_color, write_svg};
 
 /// One model of a sweep.
 #[derive(Clone, Debug, PartialEq)]
@@ -27,12 +27,7 @@ pub fn draw_trade_off(
     points: &[TradeOffPoint],
     title: &str,
 ) -> Result<(), PictureError> {
-    let mut svg = String::new();
-    render(&mut svg, points, title).map_err(|message| PictureError::Draw {
-        path: path.to_owned(),
-        message,
-    })?;
-    save_svg(path, &svg)
+    write_svg(path, |svg| render(svg, points, title))
 }
 
 fn render(svg: &mut String, points: &[TradeOffPoint], title: &str) -> Result<(), String> {

@@ -7,7 +7,7 @@ use std::path::Path;
 use plotters::coord::Shift;
 use plotters::prelude::*;
 
-use super::{PictureError, layer_color, save_svg, whole};
+use super::{PictureError, layer_color, whole, write_svg};
 
 /// Draws one histogram per layer of `layers` (name, quantized integer weights) over the signed
 /// `weight_bits`-bit range, as an SVG at `path` (atomically), titled `title`. `weight_bits` must
@@ -18,12 +18,7 @@ pub fn draw_weight_histogram(
     weight_bits: u32,
     title: &str,
 ) -> Result<(), PictureError> {
-    let mut svg = String::new();
-    render(&mut svg, layers, weight_bits, title).map_err(|message| PictureError::Draw {
-        path: path.to_owned(),
-        message,
-    })?;
-    save_svg(path, &svg)
+    write_svg(path, |svg| render(svg, layers, weight_bits, title))
 }
 
 /// The bins of one layer over the signed `bits`-bit range.
