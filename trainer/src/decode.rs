@@ -107,9 +107,7 @@ impl Loss {
         let labels = targets.to_vec1::<u32>()?;
         let mut pick = vec![0f32; steps * batch * classes];
         for (b, &y) in labels.iter().enumerate() {
-            let first = (0..steps)
-                .find(|&t| (0..classes).any(|k| fired[(t * batch + b) * classes + k] > 0.5))
-                .unwrap_or(steps - 1);
+            let first = earliest_output_step(&fired, steps, batch, classes, b).unwrap_or(steps - 1);
             let k = (y as usize).min(classes - 1);
             pick[(first * batch + b) * classes + k] = 1.0;
         }
@@ -131,6 +129,18 @@ pub struct Decision {
     pub tied: usize,
 }
 
+/// The 0-based step of sample `b`'s earliest output spike in time-major spikes `[T, B, K]`
+/// (flattened), `None` if no output fired: where the chip decides.
+pub fn earliest_output_step(
+    spikes: &[f32],
+    steps: usize,
+    batch: usize,
+    classes: usize,
+    b: usize,
+) -> Option<usize> {
+    (0..steps).find(|&t| (0..classes).any(|k| spikes[(t * batch + b) * classes + k] > 0.5))
+}
+
 /// Applies the decision rule to time-major output spikes and currents `[T, B, K]` (flattened).
 pub fn decide(
     spikes: &[f32],
@@ -143,7 +153,7 @@ pub fn decide(
     let at = |t: usize, b: usize, k: usize| (t * batch + b) * classes + k;
     (0..batch)
         .map(|b| {
-            let first = (0..steps).find(|&t| (0..classes).any(|k| spikes[at(t, b, k)] > 0.5));
+            let first = earliest_output_step(spikes, steps, batch, classes, b);
             // Potential H[t] = running sum of currents up to step t (0-based, inclusive).
             let potential =
                 |k: usize, upto: usize| -> f32 { (0..=upto).map(|t| currents[at(t, b, k)]).sum() };
