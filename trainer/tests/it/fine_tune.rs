@@ -1,9 +1,9 @@
 //! Fine-tuning (`init_from`): a run starts from a trained model's weights, and a model of
 //! another architecture or a missing file is refused with a sentence naming it.
 
-use ttfs_trainer::train::{RunPaths, Silent, TrainConfig, train};
+use ttfs_trainer::train::{Silent, TrainConfig, train};
 
-use crate::synthetic::write_dataset;
+use crate::synthetic::{data_folder, run_paths};
 
 fn config(data: &std::path::Path, arch: &str) -> TrainConfig {
     let mut config = TrainConfig::recipe("mnist", data.to_path_buf(), arch);
@@ -16,19 +16,15 @@ fn config(data: &std::path::Path, arch: &str) -> TrainConfig {
 #[test]
 fn a_fine_tuning_run_starts_from_the_trained_weights() {
     let dir = tempfile::tempdir().unwrap();
-    let data = dir.path().join("data");
-    std::fs::create_dir(&data).unwrap();
-    write_dataset(&data, 96, 32, 5);
-    let first = RunPaths::for_model(&dir.path().join("a/model.safetensors"));
-    std::fs::create_dir_all(dir.path().join("a")).unwrap();
+    let data = data_folder(dir.path(), 96, 32, 5);
+    let first = run_paths(dir.path(), "a");
     let trained = train(config(&data, "64-32-10"), &first, false, &mut Silent).unwrap();
 
     // A different seed would initialise other weights; the loaded ones must win.
     let mut tune = config(&data, "64-32-10");
     tune.seed = 99;
     tune.init_from = Some(first.model.clone());
-    let second = RunPaths::for_model(&dir.path().join("b/model.safetensors"));
-    std::fs::create_dir_all(dir.path().join("b")).unwrap();
+    let second = run_paths(dir.path(), "b");
     let tuned = train(tune.clone(), &second, false, &mut Silent).unwrap();
     assert_eq!(
         tuned.firing_at_init, trained.firing,
@@ -36,8 +32,7 @@ fn a_fine_tuning_run_starts_from_the_trained_weights() {
     );
     let mut fresh = tune;
     fresh.init_from = None;
-    let third = RunPaths::for_model(&dir.path().join("c/model.safetensors"));
-    std::fs::create_dir_all(dir.path().join("c")).unwrap();
+    let third = run_paths(dir.path(), "c");
     let scratch = train(fresh, &third, false, &mut Silent).unwrap();
     assert_ne!(
         scratch.firing_at_init, trained.firing,
@@ -48,17 +43,13 @@ fn a_fine_tuning_run_starts_from_the_trained_weights() {
 #[test]
 fn another_architecture_or_a_missing_model_is_refused() {
     let dir = tempfile::tempdir().unwrap();
-    let data = dir.path().join("data");
-    std::fs::create_dir(&data).unwrap();
-    write_dataset(&data, 48, 16, 6);
-    let first = RunPaths::for_model(&dir.path().join("a/model.safetensors"));
-    std::fs::create_dir_all(dir.path().join("a")).unwrap();
+    let data = data_folder(dir.path(), 48, 16, 6);
+    let first = run_paths(dir.path(), "a");
     train(config(&data, "64-32-10"), &first, false, &mut Silent).unwrap();
 
     let mut wider = config(&data, "64-48-10");
     wider.init_from = Some(first.model.clone());
-    let out = RunPaths::for_model(&dir.path().join("b/model.safetensors"));
-    std::fs::create_dir_all(dir.path().join("b")).unwrap();
+    let out = run_paths(dir.path(), "b");
     let err = train(wider, &out, false, &mut Silent)
         .unwrap_err()
         .to_string();

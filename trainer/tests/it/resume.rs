@@ -19,9 +19,9 @@ use std::path::Path;
 use ttfs_compiler::model;
 use ttfs_trainer::optim::cosine_lr;
 use ttfs_trainer::report::{EpochRecord, append_jsonl, read_jsonl};
-use ttfs_trainer::train::{Progress, RunPaths, Silent, TrainConfig, TrainError, train};
+use ttfs_trainer::train::{Progress, Silent, TrainConfig, TrainError, train};
 
-use crate::synthetic::write_dataset;
+use crate::synthetic::{data_folder, run_paths};
 
 fn config(data: &Path, epochs: u32) -> TrainConfig {
     let mut config = TrainConfig::recipe("mnist", data.to_path_buf(), "64-16-10");
@@ -48,12 +48,6 @@ impl Progress for KillAfter {
     }
 }
 
-fn run_paths(dir: &Path, name: &str) -> RunPaths {
-    let folder = dir.join(name);
-    std::fs::create_dir_all(&folder).unwrap();
-    RunPaths::for_model(&folder.join("model.safetensors"))
-}
-
 fn assert_same_tensors(a: &Path, b: &Path) {
     let a = model::read(a).unwrap();
     let b = model::read(b).unwrap();
@@ -73,9 +67,7 @@ fn assert_same_tensors(a: &Path, b: &Path) {
 #[test]
 fn a_killed_and_resumed_run_equals_an_uninterrupted_one() {
     let dir = tempfile::tempdir().unwrap();
-    let data = dir.path().join("data");
-    std::fs::create_dir(&data).unwrap();
-    write_dataset(&data, 64, 32, 1);
+    let data = data_folder(dir.path(), 64, 32, 1);
 
     let straight = run_paths(dir.path(), "a");
     let a = train(config(&data, 2), &straight, false, &mut Silent).unwrap();
@@ -117,9 +109,7 @@ fn a_killed_and_resumed_run_equals_an_uninterrupted_one() {
 #[test]
 fn resuming_with_more_epochs_keeps_the_first_and_adds_the_rest() {
     let dir = tempfile::tempdir().unwrap();
-    let data = dir.path().join("data");
-    std::fs::create_dir(&data).unwrap();
-    write_dataset(&data, 64, 32, 2);
+    let data = data_folder(dir.path(), 64, 32, 2);
     let paths = run_paths(dir.path(), "run");
     train(config(&data, 1), &paths, false, &mut Silent).unwrap();
     let first = read_jsonl(&paths.log).unwrap();
@@ -169,9 +159,7 @@ fn a_stale_log_line_past_the_checkpoint_is_dropped_on_resume() {
     // A log line of an epoch whose checkpoint never landed (a kill at the wrong moment, or
     // a log edited by hand) must not survive a resume: the checkpoint's own records win.
     let dir = tempfile::tempdir().unwrap();
-    let data = dir.path().join("data");
-    std::fs::create_dir(&data).unwrap();
-    write_dataset(&data, 64, 32, 3);
+    let data = data_folder(dir.path(), 64, 32, 3);
     let paths = run_paths(dir.path(), "run");
     let killed = catch_unwind(AssertUnwindSafe(|| {
         train(config(&data, 2), &paths, false, &mut KillAfter { at: 1 })

@@ -6,7 +6,7 @@ use std::path::Path;
 use ttfs_trainer::regularize::{Sparsity, SparsityMethod};
 use ttfs_trainer::train::{RunPaths, Silent, TrainConfig, train};
 
-use crate::synthetic::write_dataset;
+use crate::synthetic::{data_folder, run_paths};
 
 fn config(data: &Path, sparsity: Sparsity) -> TrainConfig {
     let mut config = TrainConfig::recipe("mnist", data.to_path_buf(), "64-32-10");
@@ -18,9 +18,7 @@ fn config(data: &Path, sparsity: Sparsity) -> TrainConfig {
 }
 
 fn run(dir: &Path, name: &str, data: &Path, sparsity: Sparsity) -> (RunPaths, f64) {
-    let folder = dir.join(name);
-    std::fs::create_dir_all(&folder).unwrap();
-    let paths = RunPaths::for_model(&folder.join("model.safetensors"));
+    let paths = run_paths(dir, name);
     let outcome = train(config(data, sparsity), &paths, false, &mut Silent).unwrap();
     (paths, outcome.firing[0].fired)
 }
@@ -28,9 +26,7 @@ fn run(dir: &Path, name: &str, data: &Path, sparsity: Sparsity) -> (RunPaths, f6
 #[test]
 fn gamma_zero_reproduces_the_unregularized_run_bit_for_bit() {
     let dir = tempfile::tempdir().unwrap();
-    let data = dir.path().join("data");
-    std::fs::create_dir(&data).unwrap();
-    write_dataset(&data, 96, 32, 3);
+    let data = data_folder(dir.path(), 96, 32, 3);
     let (plain, _) = run(dir.path(), "plain", &data, Sparsity::default());
     for method in [
         SparsityMethod::MSsr,
@@ -58,9 +54,7 @@ fn gamma_zero_reproduces_the_unregularized_run_bit_for_bit() {
 #[test]
 fn each_regularizer_lowers_hidden_firing() {
     let dir = tempfile::tempdir().unwrap();
-    let data = dir.path().join("data");
-    std::fs::create_dir(&data).unwrap();
-    write_dataset(&data, 96, 32, 4);
+    let data = data_folder(dir.path(), 96, 32, 4);
     let (_, base) = run(dir.path(), "plain", &data, Sparsity::default());
     for (method, gamma) in [
         (SparsityMethod::SpikeCount, 2.0),

@@ -3,11 +3,13 @@
 //! Images are 8x8. Class `k` has a bright 2x2 block at its own position on a 4x4 grid of
 //! blocks (10 of the 16 positions are used), on a background of faint random noise, so the
 //! label is a deterministic function of the image that a small MLP can learn in a few epochs.
+//! Also the folders the training tests write into.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
+use ttfs_trainer::train::RunPaths;
 
 /// Image side.
 pub const SIDE: usize = 8;
@@ -65,6 +67,21 @@ pub fn write_dataset(dir: &Path, train: usize, test: usize, seed: u64) {
         )
         .unwrap();
     }
+}
+
+/// Writes a data set (as [`write_dataset`]) into a new folder `data` under `dir`; returns it.
+pub fn data_folder(dir: &Path, train: usize, test: usize, seed: u64) -> PathBuf {
+    let data = dir.join("data");
+    std::fs::create_dir(&data).unwrap();
+    write_dataset(&data, train, test, seed);
+    data
+}
+
+/// The files of a run whose model is `dir/name/model.safetensors` (the folder is created).
+pub fn run_paths(dir: &Path, name: &str) -> RunPaths {
+    let folder = dir.join(name);
+    std::fs::create_dir_all(&folder).unwrap();
+    RunPaths::for_model(&folder.join("model.safetensors"))
 }
 
 #[test]
