@@ -6,7 +6,9 @@
 //! ```text
 //! state: u = v = 0, not refractory, for every neuron
 //! for t in 1..=T:
-//!     phase 0:     input channel c spikes if t == encoding.spike_step(pixels[c], T)
+//!     phase 0:     the input channels that the encoding spikes at step t (latency: channel c
+//!                  at encoding.spike_step(pixels[c], T); thermometer: the active lines of
+//!                  each pixel at step 1)
 //!     phase l + 1: layer l integrates the spikes of this step t of its sources (the input
 //!                  for l = 0, layer l - 1's spikes of phase l otherwise), then every neuron of
 //!                  the layer updates by the rule of `ttfs_runtime::config::neuron`
@@ -30,12 +32,12 @@ use crate::ir::{QuantLayer, QuantNetwork, register_max, register_min};
 /// Why the golden model cannot run.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 pub enum GoldenError {
-    /// The input does not have one value per input channel.
+    /// The input does not have one value per pixel.
     #[error("the input has {found} values but the network expects {expected} (C x H x W)")]
     InputLength {
         /// Values given.
         found: usize,
-        /// Input channels of the network.
+        /// Pixels of the network's input (`C x H x W`).
         expected: usize,
     },
     /// The network breaks an invariant of the IR (found by [`GoldenModel::new`]).
@@ -174,17 +176,17 @@ impl<'a> GoldenModel<'a> {
         }
     }
 
-    /// Runs one inference on `pixels` (one `u8` per input channel, row-major in `[C, H, W]`).
+    /// Runs one inference on `pixels` (one `u8` per pixel, row-major in `[C, H, W]`).
     ///
     /// # Errors
-    /// [`GoldenError::InputLength`] if `pixels` does not have one value per channel,
+    /// [`GoldenError::InputLength`] if `pixels` does not have one value per pixel,
     /// [`GoldenError::Malformed`] if the network failed the checks of [`new`](Self::new).
     pub fn run(&mut self, pixels: &[u8]) -> Result<GoldenRun, GoldenError> {
         if let Some(e) = &self.invalid {
             return Err(e.clone());
         }
         let net = self.net;
-        let expected = net.input.channels();
+        let expected = net.input.pixels();
         if pixels.len() != expected {
             return Err(GoldenError::InputLength {
                 found: pixels.len(),
@@ -267,17 +269,16 @@ impl<'a> GoldenModel<'a> {
         let t_max = self.net.time_steps;
         let encoding = self.net.input.encoding;
         self.input_start.fill(0);
-        for (c, &p) in pixels.iter().enumerate() {
-            // Steps outside 1..=T (none for latency coding) never spike.
-            let t = encoding
-                .spike_step(p, t_max)
-                .filter(|&t| t <= t_max)
-                .unwrap_or(0);
-            self.input_step[c] = t;
-            if t > 0 {
-                self.input_start[t as usize + 1] += 1;
+        self.input_step.fill(0);
+        let pixels = &pixels[..pixels.len().min(self.net.input.pixels())];
+        let (steps, start) = (&mut self.input_step, &mut self.input_start);
+        encoding.for_each_spike(pixels, t_max, |c, t| {
+            // Steps outside 1..=T (none for either encoding) never spike.
+            if t <= t_max {
+                steps[c as usize] = t;
+                start[t as usize + 1] += 1;
             }
-        }
+        });
         for t in 1..self.input_start.len() {
             self.input_start[t] += self.input_start[t - 1];
         }

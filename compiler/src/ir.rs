@@ -98,14 +98,25 @@ impl<W: Copy + Default> SynapseMatrix<W> {
 pub struct InputDesc {
     /// `[C, H, W]`; channel index row-major in it.
     pub shape: [usize; 3],
-    /// How pixels become spikes (only latency coding reaches a chip).
+    /// How pixels become spikes.
     pub encoding: InputEncoding,
 }
 
 impl InputDesc {
-    /// Number of input channels (`C * H * W`).
-    pub fn channels(&self) -> usize {
+    /// Number of pixels (`C * H * W`): the values of one input image.
+    pub fn pixels(&self) -> usize {
         self.shape.iter().product()
+    }
+
+    /// Number of input channels: pixels times the encoding's lines per pixel.
+    pub fn channels(&self) -> usize {
+        self.pixels() * self.encoding.lines_per_pixel() as usize
+    }
+
+    /// Whether the first layer's input current persists over the steps (`du = 0`): with the
+    /// thermometer code, whose lines spike once at step 1 and stand for a current at every step.
+    pub fn first_layer_current_persists(&self) -> bool {
+        matches!(self.encoding, InputEncoding::Thermometer { .. })
     }
 }
 

@@ -22,7 +22,9 @@
 //!   refused ([`QuantizeError::BiasUnsupported`]); biases that all round to 0 are accepted.
 //! - Rounding is `f64::round` (half away from zero) on `f64` products of the `f32` values.
 //! - Neurons: hidden layers run [`NeuronParams::ttfs_hidden`], the last layer
-//!   [`NeuronParams::ttfs_output`], with `D = neuron.decay_bits`. The refractory period is
+//!   [`NeuronParams::ttfs_output`], with `D = neuron.decay_bits`; with thermometer input the
+//!   first layer's current persists (`du = 0`), since its lines spike only at step 1 and stand
+//!   for a current at every step. The refractory period is
 //!   [`Refractory::UntilEnd`] when the target allows "until reset"
 //!   (`max_refractory_steps = null`), else `Steps(T)`, which needs `max_refractory_steps >= T`
 //!   ([`QuantizeError::RefractoryTooShort`] otherwise): after a spike at step `t`, steps
@@ -139,7 +141,16 @@ pub fn quantize(net: &FoldedNetwork, target: &Target) -> Result<Quantized, Quant
         } else {
             NeuronParams::ttfs_hidden(d)
         };
-        let params = NeuronParams { refractory, ..base };
+        let du = if l == 0 && net.input.first_layer_current_persists() {
+            0
+        } else {
+            base.du
+        };
+        let params = NeuronParams {
+            refractory,
+            du,
+            ..base
+        };
         let per_neuron = target.neuron.per_neuron_threshold && l != last;
         let (q, r) = quantize_layer(layer, net.threshold, per_neuron, params, target)?;
         layers.push(q);

@@ -108,12 +108,12 @@ pub fn run(args: CompileArgs) -> anyhow::Result<()> {
         let dir = resolve_data(args.data.as_deref(), &model.description.dataset)?;
         let test = Dataset::load(&dir, Split::Test)?;
         let n = args.limit.min(test.len());
-        if test.pixels_per_image() != folded.input.channels() {
+        if test.pixels_per_image() != folded.input.pixels() {
             bail!(
                 "{}: images have {} pixels but the model's input has {}",
                 dir.display(),
                 test.pixels_per_image(),
-                folded.input.channels()
+                folded.input.pixels()
             );
         }
         let images: Vec<&[u8]> = (0..n).map(|i| test.image(i)).collect();

@@ -108,14 +108,14 @@ impl Setup {
             };
             anyhow!("{}: {e}{hint}", args.config.display())
         })?;
-        let channels = config.input.targets.rows();
+        let pixels = config.input.pixels();
 
         let data_dir = args.data.clone().unwrap_or_else(default_mnist_dir);
         let test = Dataset::load(&data_dir, Split::Test)?;
-        if test.pixels_per_image() != channels {
+        if test.pixels_per_image() != pixels {
             bail!(
                 "{}: the test images have {} pixels ({} x {}), but the configuration's input has \
-                 {channels} channels (shape {:?}); pass --data with the data set it was compiled \
+                 {pixels} pixels (shape {:?}); pass --data with the data set it was compiled \
                  for",
                 data_dir.display(),
                 test.pixels_per_image(),

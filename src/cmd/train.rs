@@ -6,7 +6,7 @@ use anyhow::{Context, bail};
 use clap::{Args, ValueEnum};
 use indicatif::{ProgressBar, ProgressStyle};
 use ttfs_compiler::model::TieBreak;
-use ttfs_trainer::data::Encoding;
+use ttfs_trainer::data::{DEFAULT_THERMOMETER_LEVELS, Encoding};
 use ttfs_trainer::decode::Weighting;
 use ttfs_trainer::init::Init;
 use ttfs_trainer::neuron::Surrogate;
@@ -91,9 +91,14 @@ pub struct TrainArgs {
     /// Pooling: avg (default, single-spike) or max (ablation; the chip refuses it).
     #[arg(long, value_enum, default_value = "avg")]
     pool: PoolArg,
-    /// Input: latency (one spike per pixel, default) or direct (analog current every step).
+    /// Input: latency (one spike per pixel, default), direct (analog current every step; no chip
+    /// takes it) or thermometer (the grey level quantized to --levels steps as a current every
+    /// step; on chip, that many input lines per pixel spiking at step 1)
     #[arg(long, value_enum)]
     input: Option<InputArg>,
+    /// Quantization levels of --input thermometer, 1 to 255 [default: 8]
+    #[arg(long)]
+    levels: Option<u32>,
     /// Tie-break between output neurons firing at the same step [default: end].
     #[arg(long, value_enum)]
     tie_break: Option<TieArg>,
@@ -183,6 +188,7 @@ enum PoolArg {
 enum InputArg {
     Latency,
     Direct,
+    Thermometer,
 }
 
 /// `--sparsity` values.
@@ -290,8 +296,17 @@ fn config_from(args: &TrainArgs) -> anyhow::Result<TrainConfig> {
     if let Some(v) = args.mask_grad {
         c.mask_grad = v.on();
     }
-    if let Some(InputArg::Direct) = args.input {
-        c.encoding = Encoding::Direct;
+    match (args.input, args.levels) {
+        (Some(InputArg::Direct), None) => c.encoding = Encoding::Direct,
+        (Some(InputArg::Thermometer), levels) => {
+            let levels = levels.unwrap_or(DEFAULT_THERMOMETER_LEVELS);
+            if !(1..=255).contains(&levels) {
+                bail!("--levels takes 1 to 255 quantization levels, got {levels}");
+            }
+            c.encoding = Encoding::Thermometer { levels };
+        }
+        (_, Some(_)) => bail!("--levels applies to --input thermometer only"),
+        (Some(InputArg::Latency) | None, None) => {}
     }
     if let Some(TieArg::Decision) = args.tie_break {
         c.tie_break = TieBreak::PotentialAtDecision;
@@ -521,6 +536,27 @@ mod tests {
         assert_eq!(c.surrogate, Surrogate::Atan { alpha: 2.0 });
         assert_eq!(c.crop_pad, None);
         assert_eq!(c.encoding, Encoding::Direct);
+        let t = config(&["--input", "thermometer"]).unwrap();
+        assert_eq!(t.encoding, Encoding::Thermometer { levels: 8 });
+        let t = config(&["--input", "thermometer", "--levels", "16"]).unwrap();
+        assert_eq!(t.encoding, Encoding::Thermometer { levels: 16 });
+        for (args, message) in [
+            (
+                &["--input", "thermometer", "--levels", "0"][..],
+                "--levels takes 1 to 255 quantization levels, got 0",
+            ),
+            (
+                &["--input", "thermometer", "--levels", "256"][..],
+                "--levels takes 1 to 255 quantization levels, got 256",
+            ),
+            (
+                &["--levels", "8"][..],
+                "--levels applies to --input thermometer only",
+            ),
+        ] {
+            let err = config(args).unwrap_err().to_string();
+            assert_eq!(err, message, "{args:?}");
+        }
         assert_eq!((c.steps, c.optimizer.lr), (16, 0.002));
         // Defaults: the measured recipe (trainer/RECIPES.md row D).
         let d = config(&[]).unwrap();

@@ -293,7 +293,7 @@ fn wrong_target_missing_config_and_wrong_data_fail_with_one_line() {
     assert!(!ok);
     assert_eq!(stderr.trim().lines().count(), 1, "{stderr}");
     assert!(
-        stderr.contains("100 pixels") && stderr.contains("784 channels"),
+        stderr.contains("100 pixels") && stderr.contains("has 784 pixels (shape [1, 28, 28])"),
         "{stderr}"
     );
 }

@@ -89,3 +89,54 @@ fn pipeline_trains_compiles_emulates_and_reports_consistent_numbers() {
     );
     assert!(total > 0.0);
 }
+
+#[test]
+fn a_thermometer_model_runs_on_the_chip_as_its_golden_model_does() {
+    // The grey levels in 4 lines per pixel (fan-in 3,136, inside loihi's 4,096 axons), spiking
+    // at step 1 into a first layer with a persistent current.
+    let dir = tempfile::tempdir().unwrap();
+    let run_dir = dir.path().join("run");
+    let out = Command::new(env!("CARGO_BIN_EXE_ttfs"))
+        .args(["--threads", "2", "pipeline", "--run-dir"])
+        .arg(&run_dir)
+        .args([
+            "--arch",
+            "784-64-10",
+            "--input",
+            "thermometer",
+            "--levels",
+            "4",
+            "--epochs",
+            "1",
+            "--train-limit",
+            "1000",
+            "--test-limit",
+            "100",
+            "--calibrate",
+            "30",
+            "--images",
+            "30",
+        ])
+        .current_dir(repo(""))
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    let run: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(run_dir.join("chip.run.json")).unwrap())
+            .unwrap();
+    assert_eq!(run["golden"]["spikes_equal"], 30);
+    assert_eq!(run["golden"]["decisions_equal"], 30);
+    assert_eq!(run["single_spike"]["violations"], 0);
+    assert!(
+        run["accuracy"].as_f64().unwrap() > 0.3,
+        "{}",
+        run["accuracy"]
+    );
+    // Up to 4 host packets per pixel: far more than latency coding's one per lit pixel.
+    let host = run["counters"]["host_packets"].as_f64().unwrap();
+    assert!(
+        host > 784.0 * 0.19 * 1.5,
+        "{host} host packets per inference"
+    );
+}

@@ -62,6 +62,7 @@ pub fn to_model(
             encoding: match config.encoding {
                 Encoding::Latency => InputEncoding::Latency,
                 Encoding::Direct => InputEncoding::Direct,
+                Encoding::Thermometer { levels } => InputEncoding::Thermometer { levels },
             },
         },
         time_steps: net.steps as u32,

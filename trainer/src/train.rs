@@ -281,7 +281,7 @@ pub fn images_input(
             Tensor::from_vec(values, (steps, b, n), &Device::Cpu)?,
             InputMode::Spikes,
         ),
-        Encoding::Direct => (
+        Encoding::Direct | Encoding::Thermometer { .. } => (
             Tensor::from_vec(values, (b, n), &Device::Cpu)?,
             InputMode::Direct,
         ),

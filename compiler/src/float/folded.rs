@@ -1,8 +1,6 @@
 //! [`FloatSim`] and [`run_folded`]: the folded network's synapse lists, simulated
 //! event-driven in `f64`.
 
-use ttfs_runtime::config::InputEncoding;
-
 use super::{FloatRun, finish};
 use crate::ir::FoldedNetwork;
 
@@ -17,6 +15,8 @@ pub struct FloatSim<'a> {
     fired: Vec<Vec<Option<u32>>>,
     /// Synaptic input of the layer being updated.
     current: Vec<f64>,
+    /// The first layer's persistent current (thermometer input only).
+    held: Vec<f64>,
     /// Input channels by spike step: `by_step[t - 1]`.
     by_step: Vec<Vec<u32>>,
     /// Sources that spiked this step, and the spikes of the layer being updated.
@@ -33,6 +33,7 @@ impl<'a> FloatSim<'a> {
             potential: net.layers.iter().map(|l| vec![0.0; l.neurons()]).collect(),
             fired: net.layers.iter().map(|l| vec![None; l.neurons()]).collect(),
             current: vec![0.0; widest],
+            held: vec![0.0; net.layers.first().map_or(0, |l| l.neurons())],
             by_step: vec![Vec::new(); net.time_steps as usize],
             spikes: Vec::new(),
             next_spikes: Vec::new(),
@@ -53,12 +54,17 @@ impl<'a> FloatSim<'a> {
         for bucket in &mut self.by_step {
             bucket.clear();
         }
-        for (channel, &p) in pixels.iter().enumerate().take(net.input.channels()) {
-            let step = InputEncoding::Latency.spike_step(p, time_steps);
-            if let Some(bucket) = step.and_then(|t| self.by_step.get_mut(t as usize - 1)) {
-                bucket.push(channel as u32);
-            }
-        }
+        let pixels = &pixels[..pixels.len().min(net.input.pixels())];
+        let by_step = &mut self.by_step;
+        net.input
+            .encoding
+            .for_each_spike(pixels, time_steps, |channel, t| {
+                if let Some(bucket) = by_step.get_mut(t as usize - 1) {
+                    bucket.push(channel);
+                }
+            });
+        let persists = net.input.first_layer_current_persists();
+        self.held.fill(0.0);
         for layer in &mut self.potential {
             layer.fill(0.0);
         }
@@ -73,13 +79,21 @@ impl<'a> FloatSim<'a> {
             self.spikes.extend_from_slice(&self.by_step[t as usize - 1]);
             for (l, layer) in net.layers.iter().enumerate() {
                 let current = &mut self.current[..layer.neurons()];
-                current.fill(0.0);
+                if l == 0 && persists {
+                    // The thermometer lines' current persists: keep adding to it.
+                    current.copy_from_slice(&self.held);
+                } else {
+                    current.fill(0.0);
+                }
                 let syn = &layer.synapses;
                 for &j in &self.spikes {
                     let range = syn.offsets[j as usize]..syn.offsets[j as usize + 1];
                     for (&target, &w) in syn.target[range.clone()].iter().zip(&syn.weight[range]) {
                         current[target as usize] += f64::from(w);
                     }
+                }
+                if l == 0 && persists {
+                    self.held.copy_from_slice(current);
                 }
                 self.next_spikes.clear();
                 let potential = &mut self.potential[l];

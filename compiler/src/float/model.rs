@@ -3,7 +3,7 @@
 use ttfs_runtime::config::InputEncoding;
 
 use super::{FloatRun, finish};
-use crate::lower::{LowerError, check_supported, runtime_tie_break};
+use crate::lower::{LowerError, check_supported, runtime_encoding, runtime_tie_break};
 use crate::model::{EffectiveLayer, LayerSpec, Model};
 
 /// One layer, ready to run: its kind, its input and output shapes, and for a weighted layer
@@ -58,18 +58,28 @@ pub fn run_model(model: &Model, pixels: &[u8]) -> Result<FloatRun, LowerError> {
         });
         in_shape = out_shape.clone();
     }
+    let encoding = runtime_encoding(d.input.encoding);
     let pixel_steps: Vec<Option<u32>> = pixels
         .iter()
-        .map(|&p| InputEncoding::Latency.spike_step(p, time_steps))
+        .map(|&p| encoding.spike_step(p, time_steps))
+        .collect();
+    // The thermometer code stands for the quantized grey level as a current at every step.
+    let levels = f64::from(encoding.lines_per_pixel());
+    let quantized: Vec<f64> = pixels
+        .iter()
+        .map(|&p| f64::from(encoding.active_lines(p)) / levels)
         .collect();
     let classes = shapes.last().map_or(0, |s| s.iter().product());
     let mut output_potential = vec![Vec::with_capacity(time_steps as usize); classes];
 
     for t in 1..=time_steps {
-        let mut values: Vec<f64> = pixel_steps
-            .iter()
-            .map(|&s| if s == Some(t) { 1.0 } else { 0.0 })
-            .collect();
+        let mut values: Vec<f64> = match encoding {
+            InputEncoding::Thermometer { .. } => quantized.clone(),
+            InputEncoding::Latency => pixel_steps
+                .iter()
+                .map(|&s| if s == Some(t) { 1.0 } else { 0.0 })
+                .collect(),
+        };
         for stage in &mut stages {
             let current = match (stage.spec, &stage.effective) {
                 (LayerSpec::Flatten, _) => continue,

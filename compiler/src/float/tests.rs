@@ -160,10 +160,19 @@ fn close(a: f64, b: f64) -> bool {
 fn the_model_and_its_folded_network_agree_on_random_cases() {
     let mut rng = XorShift::new(2024);
     let (mut fired, mut neurons, mut pooled_models) = (0usize, 0usize, 0usize);
+    let mut thermometer_models = 0;
     for case in 0..120 {
-        let model = random_model(&mut rng);
+        let mut model = random_model(&mut rng);
+        let thermometer = case % 3 == 1;
+        if thermometer {
+            // Every third model takes the thermometer code: 1 to 5 lines per pixel into a
+            // first layer whose current persists, against the model's quantized grey levels.
+            let levels = 1 + (case / 3) % 5;
+            model.description.input.encoding = InputEncoding::Thermometer { levels };
+            thermometer_models += 1;
+        }
         let net = lower(&model).unwrap();
-        let channels = net.input.channels();
+        let channels = net.input.pixels();
         let mut sim = FloatSim::new(&net);
         if model
             .description
@@ -194,7 +203,14 @@ fn the_model_and_its_folded_network_agree_on_random_cases() {
                 .flatten()
                 .zip(folded.output_potential.iter().flatten())
             {
-                assert!(close(*a, *b), "{what}: potential {a} against {b}");
+                // The folded thermometer lines carry w / levels rounded to f32 (relative error
+                // up to 6e-8 per weight); latency-coded weights are the same f32 on both paths.
+                let near = if thermometer {
+                    (a - b).abs() <= 1e-6 * a.abs().max(b.abs()).max(1.0)
+                } else {
+                    close(*a, *b)
+                };
+                assert!(near, "{what}: potential {a} against {b}");
             }
             for layer in &folded.spike_steps {
                 neurons += layer.len();
@@ -207,6 +223,7 @@ fn the_model_and_its_folded_network_agree_on_random_cases() {
     let fraction = fired as f64 / neurons as f64;
     assert!((0.1..0.9).contains(&fraction), "fired fraction {fraction}");
     assert!(pooled_models > 30, "{pooled_models} models with pooling");
+    assert_eq!(thermometer_models, 40);
 }
 
 /// Random MNIST-shaped images: about a fifth of the pixels lit.

@@ -14,7 +14,10 @@
 //! that stays linear in the size of the result.
 //!
 //! Two kinds of model are refused rather than lowered: max pooling (a pooled unit can spike
-//! several times) and direct analog input (no analog front end on the chip).
+//! several times) and direct analog input (no analog front end on the chip). A model trained
+//! on the thermometer-quantized input (its grey levels as a current) is lowered with
+//! `levels` input channels per pixel: the first layer's rows are repeated per line with the
+//! weights divided by `levels` (the quantizer then gives that layer a persistent current).
 
 mod compose;
 #[cfg(test)]
@@ -40,7 +43,7 @@ pub enum LowerError {
     },
     /// The model takes direct (analog) input.
     #[error(
-        "the model takes direct (analog) input, which needs a host-side analog front end this chip does not have; retrain with --input latency"
+        "the model takes direct (analog) input, which needs a host-side analog front end this chip does not have; retrain with --input thermometer (the grey levels as spikes, into a first layer with a persistent current) or --input latency"
     )]
     DirectInput,
     /// The model itself is malformed (shapes, tensors, fields).
@@ -154,10 +157,16 @@ pub fn lower(model: &Model) -> Result<FoldedNetwork, LowerError> {
         }
         in_shape.clone_from(out_shape);
     }
+    let encoding = runtime_encoding(d.input.encoding);
+    if let (config::InputEncoding::Thermometer { levels }, Some(first)) =
+        (encoding, layers.first_mut())
+    {
+        first.synapses = thermometer_lines(&first.synapses, levels);
+    }
     Ok(FoldedNetwork {
         input: InputDesc {
             shape: input,
-            encoding: config::InputEncoding::Latency,
+            encoding,
         },
         time_steps: d.time_steps,
         threshold: d.neuron.threshold,
@@ -171,8 +180,16 @@ pub fn lower(model: &Model) -> Result<FoldedNetwork, LowerError> {
 pub(crate) fn check_supported(model: &Model) -> Result<[usize; 3], LowerError> {
     model.validate()?;
     let d = &model.description;
-    if d.input.encoding == InputEncoding::Direct {
-        return Err(LowerError::DirectInput);
+    match d.input.encoding {
+        InputEncoding::Direct => return Err(LowerError::DirectInput),
+        InputEncoding::Thermometer { levels } if !(1..=255).contains(&levels) => {
+            return Err(ModelError::Field {
+                field: "input.encoding.thermometer.levels",
+                problem: format!("must be 1 to 255, found {levels}"),
+            }
+            .into());
+        }
+        InputEncoding::Latency | InputEncoding::Thermometer { .. } => {}
     }
     if let Some(layer) = d
         .layers
@@ -188,6 +205,42 @@ pub(crate) fn check_supported(model: &Model) -> Result<[usize; 3], LowerError> {
             problem: format!("must be [C, H, W], found {:?}", d.input.shape),
         }
         .into()),
+    }
+}
+
+/// The chip configuration's input encoding for the model's (direct input never gets here).
+pub(crate) fn runtime_encoding(encoding: InputEncoding) -> config::InputEncoding {
+    match encoding {
+        InputEncoding::Thermometer { levels } => config::InputEncoding::Thermometer { levels },
+        InputEncoding::Latency | InputEncoding::Direct => config::InputEncoding::Latency,
+    }
+}
+
+/// The first layer's synapses from pixels rewritten for the thermometer code: pixel `j`'s row
+/// becomes the `levels` rows `j * levels + k`, each with the weights divided by `levels`, so
+/// `n` active lines add `w * n / levels`, the pixel's quantized value times its weight.
+fn thermometer_lines(pixels: &SynapseMatrix<f32>, levels: u32) -> SynapseMatrix<f32> {
+    let lines = levels as usize;
+    let scale = 1.0 / levels as f32;
+    let mut offsets = Vec::with_capacity(pixels.sources * lines + 1);
+    let mut target = Vec::with_capacity(pixels.len() * lines);
+    let mut weight = Vec::with_capacity(pixels.len() * lines);
+    offsets.push(0);
+    for j in 0..pixels.sources {
+        for _ in 0..lines {
+            for (t, w) in pixels.row(j) {
+                target.push(t);
+                weight.push(w * scale);
+            }
+            offsets.push(target.len());
+        }
+    }
+    SynapseMatrix {
+        sources: pixels.sources * lines,
+        targets: pixels.targets,
+        offsets,
+        target,
+        weight,
     }
 }
 

@@ -262,8 +262,50 @@ fn direct_input_is_refused() {
     assert!(matches!(err, LowerError::DirectInput), "{err}");
     assert_eq!(
         err.to_string(),
-        "the model takes direct (analog) input, which needs a host-side analog front end this chip does not have; retrain with --input latency"
+        "the model takes direct (analog) input, which needs a host-side analog front end this chip does not have; retrain with --input thermometer (the grey levels as spikes, into a first layer with a persistent current) or --input latency"
     );
+}
+
+#[test]
+fn thermometer_input_repeats_each_pixel_row_per_line_with_the_weight_divided() {
+    // Weight rows [1, 2, 3] and [0, 0, 6] over 3 pixels, 4 lines per pixel: 12 sources, line
+    // `4 * j + k` of pixel j carries w / 4 to the same targets as pixel j did.
+    let mut model = tiny_linear(None, None, None);
+    model.description.input.encoding = InputEncoding::Thermometer { levels: 4 };
+    let net = lower(&model).unwrap();
+    check_invariants(&net);
+    assert_eq!(
+        net.input.encoding,
+        config::InputEncoding::Thermometer { levels: 4 }
+    );
+    assert_eq!((net.input.pixels(), net.input.channels()), (3, 12));
+    assert!(net.input.first_layer_current_persists());
+    let rows: Vec<Vec<(u32, f32)>> = (0..12)
+        .map(|j| net.layers[0].synapses.row(j).collect())
+        .collect();
+    for k in 0..4 {
+        // Zero weights stay synapses, as in every lowering ("drops nothing").
+        assert_eq!(rows[k], [(0, 0.25), (1, 0.0)], "pixel 0 line {k}");
+        assert_eq!(rows[4 + k], [(0, 0.5), (1, 0.0)], "pixel 1 line {k}");
+        assert_eq!(rows[8 + k], [(0, 0.75), (1, 1.5)], "pixel 2 line {k}");
+    }
+    // The latency-coded model keeps one channel per pixel and a current of one step.
+    let latency = lower(&tiny_linear(None, None, None)).unwrap();
+    assert_eq!(latency.input.channels(), 3);
+    assert!(!latency.input.first_layer_current_persists());
+}
+
+#[test]
+fn thermometer_levels_out_of_range_are_refused() {
+    for levels in [0, 256] {
+        let mut model = tiny_linear(None, None, None);
+        model.description.input.encoding = InputEncoding::Thermometer { levels };
+        let err = lower(&model).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            format!("input.encoding.thermometer.levels must be 1 to 255, found {levels}")
+        );
+    }
 }
 
 #[test]

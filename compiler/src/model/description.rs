@@ -59,6 +59,13 @@ pub enum InputEncoding {
     /// Pixel value applied as an analog input current at every step (needs a host-side
     /// front end on chip).
     Direct,
+    /// Pixel value quantized to `levels` steps, `round(x * levels) / levels`, applied as an
+    /// input current at every step: on chip a thermometer code of `levels` input lines per
+    /// pixel, spiking at step 1, into a first layer whose current persists (`du = 0`).
+    Thermometer {
+        /// Quantization levels (input lines per pixel), 1 to 255.
+        levels: u32,
+    },
 }
 
 /// The integrate-and-fire neuron shared by all layers.

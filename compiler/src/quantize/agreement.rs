@@ -41,10 +41,14 @@ impl Rng {
 fn float_decision(net: &FoldedNetwork, pixels: &[u8]) -> Decision {
     let t_max = net.time_steps;
     let theta = f64::from(net.threshold);
-    let input: Vec<Option<u32>> = pixels
-        .iter()
-        .map(|&p| net.input.encoding.spike_step(p, t_max))
-        .collect();
+    let mut input: Vec<Option<u32>> = vec![None; net.input.channels()];
+    net.input.encoding.for_each_spike(pixels, t_max, |c, t| {
+        if let Some(slot) = input.get_mut(c as usize) {
+            *slot = Some(t);
+        }
+    });
+    let persists = net.input.first_layer_current_persists();
+    let mut held = vec![0.0f64; net.layers.first().map_or(0, |l| l.neurons())];
     let last = net.layers.len() - 1;
     let mut h: Vec<Vec<f64>> = net.layers.iter().map(|l| vec![0.0; l.neurons()]).collect();
     let mut fired: Vec<Vec<Option<u32>>> =
@@ -53,11 +57,21 @@ fn float_decision(net: &FoldedNetwork, pixels: &[u8]) -> Decision {
     for t in 1..=t_max {
         let mut active: Vec<usize> = (0..input.len()).filter(|&c| input[c] == Some(t)).collect();
         for (l, layer) in net.layers.iter().enumerate() {
-            let mut x: Vec<f64> = layer.bias.iter().map(|&b| f64::from(b)).collect();
+            let mut x: Vec<f64> = vec![0.0; layer.neurons()];
             for &j in &active {
                 for (i, w) in layer.synapses.row(j) {
                     x[i as usize] += f64::from(w);
                 }
+            }
+            if l == 0 && persists {
+                // The thermometer lines' current persists over the steps.
+                for (x, held) in x.iter_mut().zip(&mut held) {
+                    *held += *x;
+                    *x = *held;
+                }
+            }
+            for (x, &b) in x.iter_mut().zip(&layer.bias) {
+                *x += f64::from(b);
             }
             active.clear();
             for i in 0..layer.neurons() {
@@ -143,7 +157,7 @@ fn sixteen_bit_quantization_decides_like_the_float_model() {
         let mut golden = GoldenModel::new(&q.network);
         let mut golden8 = GoldenModel::new(&q8.network);
         for _ in 0..inputs_each {
-            let pixels: Vec<u8> = (0..net.input.channels())
+            let pixels: Vec<u8> = (0..net.input.pixels())
                 .map(|_| {
                     if rng.next() % 3 == 0 {
                         0

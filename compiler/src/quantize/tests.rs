@@ -243,3 +243,24 @@ fn malformed_networks_are_errors() {
     let e = quantize(&two_scales(), &t).unwrap_err().to_string();
     assert!(e.contains("1-bit weights"), "{e}");
 }
+
+#[test]
+fn thermometer_input_gives_the_first_layer_a_persistent_current() {
+    // Latency: every layer's current lasts one step (du = 2^D). Thermometer: the first layer's
+    // lines spike once at step 1, so its current must persist (du = 0); the rest is unchanged.
+    let latency = quantize(&two_scales(), &fixture("tiny")).unwrap();
+    assert_eq!(latency.network.layers[0].params.du, 1 << 12);
+    let mut net = two_scales();
+    net.input.encoding = InputEncoding::Thermometer { levels: 1 };
+    let q = quantize(&net, &fixture("tiny")).unwrap();
+    let (hidden, out) = (&q.network.layers[0], &q.network.layers[1]);
+    assert_eq!(
+        hidden.params,
+        NeuronParams {
+            du: 0,
+            ..latency.network.layers[0].params
+        }
+    );
+    assert_eq!(out.params, latency.network.layers[1].params);
+    assert_eq!(hidden.synapses, latency.network.layers[0].synapses);
+}

@@ -48,11 +48,13 @@ impl Rng {
     }
 }
 
-/// A random layered network: `inputs` channels, layers of `sizes` neurons, each synapse present
-/// with probability `density` with a nonzero 8-bit weight, random thresholds and biases; the
-/// last layer with the output neuron's parameters, the others the hidden neuron's.
+/// A random layered network: `inputs` pixels coded by `encoding`, layers of `sizes` neurons,
+/// each synapse present with probability `density` with a nonzero 8-bit weight, random
+/// thresholds and biases; the last layer with the output neuron's parameters, the others the
+/// hidden neuron's, and with the thermometer code a persistent current (`du = 0`) in the first.
 fn random_network(
     inputs: usize,
+    encoding: InputEncoding,
     sizes: &[usize],
     density: f64,
     time_steps: u32,
@@ -60,7 +62,7 @@ fn random_network(
     seed: u64,
 ) -> QuantNetwork {
     let mut rng = Rng::new(seed);
-    let mut sources = inputs;
+    let mut sources = inputs * encoding.lines_per_pixel() as usize;
     let count = sizes.len();
     let layers = sizes
         .iter()
@@ -84,10 +86,17 @@ fn random_network(
                 threshold: (0..n).map(|_| rng.range(1, 150) as i32).collect(),
                 bias: (0..n).map(|_| rng.range(-20, 30) as i32).collect(),
                 scale: vec![1.0; n],
-                params: if i + 1 == count {
-                    NeuronParams::ttfs_output(12)
-                } else {
-                    NeuronParams::ttfs_hidden(12)
+                params: {
+                    let base = if i + 1 == count {
+                        NeuronParams::ttfs_output(12)
+                    } else {
+                        NeuronParams::ttfs_hidden(12)
+                    };
+                    let persists = i == 0 && encoding != InputEncoding::Latency;
+                    NeuronParams {
+                        du: if persists { 0 } else { base.du },
+                        ..base
+                    }
                 },
             };
             sources = n;
@@ -97,7 +106,7 @@ fn random_network(
     QuantNetwork {
         input: InputDesc {
             shape: [1, 1, inputs],
-            encoding: InputEncoding::Latency,
+            encoding,
         },
         time_steps,
         registers: Registers {
@@ -156,19 +165,15 @@ fn expected(
             u64::from(t.event_overhead) + len.div_ceil(lanes) * u64::from(t.synop);
     };
     let mut host_packets = 0;
-    for (c, &p) in pixels.iter().enumerate() {
-        if config
-            .input
-            .encoding
-            .spike_step(p, config.time_steps)
-            .is_some()
-        {
-            for a in config.input.targets.row(c) {
+    config
+        .input
+        .encoding
+        .for_each_spike(pixels, config.time_steps, |c, _| {
+            for a in config.input.targets.row(c as usize) {
                 host_packets += 1;
                 pop(&mut busy, a.core, a.axon);
             }
-        }
-    }
+        });
     // (layer, index in the layer) -> (core, neuron on the core).
     let mut home: Vec<Vec<(u32, u32)>> = net
         .layers
@@ -265,6 +270,7 @@ fn check(
 fn emulator_equals_golden(
     target: &Target,
     inputs: usize,
+    levels: u32,
     sizes: &[usize],
     density: f64,
     time_steps: u32,
@@ -276,7 +282,13 @@ fn emulator_equals_golden(
     } else {
         TieBreak::PotentialAtEnd
     };
-    let net = random_network(inputs, sizes, density, time_steps, tie_break, seed);
+    let encoding = match levels {
+        0 => InputEncoding::Latency,
+        levels => InputEncoding::Thermometer { levels },
+    };
+    let net = random_network(
+        inputs, encoding, sizes, density, time_steps, tie_break, seed,
+    );
     let Ok(mapping) = map(&net, target, None) else {
         return Ok(());
     };
@@ -315,17 +327,19 @@ fn emulator_equals_golden(
 proptest! {
     #![proptest_config(ProptestConfig::with_cases(40))]
 
-    /// The emulator equals the golden model on the tiny target as shipped.
+    /// The emulator equals the golden model on the tiny target as shipped, with latency or
+    /// thermometer input (1 to 3 lines per pixel into a first layer with a persistent current).
     #[test]
     fn emulator_equals_golden_on_random_networks(
         inputs in 1usize..60,
+        levels in 0u32..4,
         sizes in proptest::collection::vec(1usize..70, 1..4),
         density in 0.05f64..0.6,
         time_steps in 1u32..8,
         at_decision in any::<bool>(),
         seed in any::<u64>(),
     ) {
-        emulator_equals_golden(&tiny(|_| {}), inputs, &sizes, density, time_steps, at_decision, seed)?;
+        emulator_equals_golden(&tiny(|_| {}), inputs, levels, &sizes, density, time_steps, at_decision, seed)?;
     }
 }
 
@@ -337,6 +351,7 @@ proptest! {
     #[test]
     fn emulator_equals_golden_with_one_event_queues(
         inputs in 1usize..60,
+        levels in 0u32..4,
         sizes in proptest::collection::vec(1usize..70, 1..4),
         density in 0.05f64..0.6,
         time_steps in 1u32..8,
@@ -347,7 +362,7 @@ proptest! {
             t.core.fifo_depth = 1;
             t.core.synapse_lanes = 3;
         });
-        emulator_equals_golden(&target, inputs, &sizes, density, time_steps, at_decision, seed)?;
+        emulator_equals_golden(&target, inputs, levels, &sizes, density, time_steps, at_decision, seed)?;
     }
 }
 
@@ -355,7 +370,15 @@ proptest! {
 fn one_event_queues_stall_and_change_only_the_timing() {
     // A fixed network with dense traffic into few cores: with queues of one event its senders
     // stall, and every spike stays the same as with the shipped queues of 16.
-    let net = random_network(40, &[60, 50, 10], 0.5, 4, TieBreak::PotentialAtEnd, 11);
+    let net = random_network(
+        40,
+        InputEncoding::Latency,
+        &[60, 50, 10],
+        0.5,
+        4,
+        TieBreak::PotentialAtEnd,
+        11,
+    );
     let deep = tiny(|_| {});
     let shallow = tiny(|t| t.core.fifo_depth = 1);
     let pixels = random_pixels(40, 5);
@@ -372,4 +395,43 @@ fn one_event_queues_stall_and_change_only_the_timing() {
     assert!(cycles[1].0 > 0, "{cycles:?}");
     assert_eq!(cycles[1].1, 1);
     assert!(cycles[0].1 > 1, "{cycles:?}");
+}
+
+#[test]
+fn thermometer_input_with_a_persistent_first_layer_current_matches() {
+    // 12 pixels x 3 lines = 36 channels: fits the tiny target's 64 axons, so it must map.
+    let target = tiny(|_| {});
+    let encoding = InputEncoding::Thermometer { levels: 3 };
+    for seed in 0..8u64 {
+        let net = random_network(
+            12,
+            encoding,
+            &[20, 5],
+            0.5,
+            6,
+            TieBreak::PotentialAtEnd,
+            seed,
+        );
+        assert_eq!(net.layers[0].params.du, 0);
+        assert_eq!(net.layers[1].params.du, 1 << 12);
+        let mapping = map(&net, &target, None).unwrap();
+        assert_eq!(mapping.config.input.targets.rows(), 36);
+        let mut emulator = Emulator::new(&mapping.config, &target).unwrap();
+        let mut golden = GoldenModel::new(&net);
+        let mut first_layer_spikes = 0;
+        for i in 0..4 {
+            let pixels = random_pixels(12, seed * 10 + i);
+            let g = golden.run(&pixels).unwrap();
+            let e = emulator.run(&pixels, RunOptions::default()).unwrap();
+            check(&e, &g, &mapping.config, &net, &target, &pixels).unwrap();
+            first_layer_spikes += g.spikes[0].len();
+            // Every host packet is an active line at step 1.
+            let lines: u32 = pixels.iter().map(|&p| encoding.active_lines(p)).sum();
+            assert!(e.counters.host_packets >= u64::from(lines));
+        }
+        assert!(
+            first_layer_spikes > 0,
+            "seed {seed}: the first layer never fired"
+        );
+    }
 }

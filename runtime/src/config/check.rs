@@ -281,13 +281,20 @@ impl ChipConfig {
     fn check_input(&self) -> Result {
         let input = &self.input;
         check_csr(&input.targets, || "the input map".to_owned())?;
-        let channels = product(&input.shape);
+        let lines = input.encoding.lines_per_pixel();
+        if !(1..=255).contains(&lines) {
+            return Err(invalid(format!(
+                "the input's thermometer code has {lines} levels; it takes 1 to 255"
+            )));
+        }
+        let channels = product(&input.shape).and_then(|p| p.checked_mul(u64::from(lines)));
         if channels != Some(input.targets.rows() as u64) {
             return Err(invalid(format!(
-                "the input map has {} channel rows, but the input shape {:?} holds {} channels",
+                "the input map has {} channel rows, but the input shape {:?} holds {} channels ({} per pixel)",
                 input.targets.rows(),
                 input.shape,
-                shown(channels)
+                shown(channels),
+                lines
             )));
         }
         for ch in 0..input.targets.rows() {
@@ -678,8 +685,19 @@ mod tests {
     fn an_input_map_that_does_not_match_its_shape() {
         assert_eq!(
             broken(|c| c.input.shape = vec![1, 2, 3]),
-            "the input map has 4 channel rows, but the input shape [1, 2, 3] holds 6 channels"
+            "the input map has 4 channel rows, but the input shape [1, 2, 3] holds 6 channels (1 per pixel)"
         );
+        // A thermometer code of 2 lines per pixel needs 8 rows for the 4 pixels of [1, 2, 2].
+        assert_eq!(
+            broken(|c| c.input.encoding = crate::config::InputEncoding::Thermometer { levels: 2 }),
+            "the input map has 4 channel rows, but the input shape [1, 2, 2] holds 8 channels (2 per pixel)"
+        );
+        for levels in [0, 256] {
+            assert_eq!(
+                broken(|c| c.input.encoding = crate::config::InputEncoding::Thermometer { levels }),
+                format!("the input's thermometer code has {levels} levels; it takes 1 to 255")
+            );
+        }
     }
 
     #[test]

@@ -226,26 +226,91 @@ pub struct InputMap {
     pub targets: Csr<AxonRef>,
 }
 
+impl InputMap {
+    /// Pixels of one input image (`C * H * W`); each owns
+    /// [`InputEncoding::lines_per_pixel`] channels.
+    pub fn pixels(&self) -> usize {
+        self.shape.iter().map(|&d| d as usize).product()
+    }
+}
+
 /// How the host turns an input value into spikes.
 #[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq)]
 pub enum InputEncoding {
     /// An 8-bit pixel `p > 0` spikes once at step `((255 - p) * (T - 1) + 127) / 255 + 1`
-    /// (integer division); `p = 0` never spikes.
+    /// (integer division); `p = 0` never spikes. One input channel per pixel.
     Latency,
+    /// Thermometer code of a pixel's grey level, all at step 1: pixel `p` owns `levels` input
+    /// channels (channel `pixel * levels + k`, `k = 0..levels`), and the first
+    /// `n = (2 * p * levels + 255) / 510` of them (integer division: `round(p * levels / 255)`,
+    /// which is never a tie) spike once at step 1. The compiler gives the first layer a current
+    /// that persists (`du = 0`), so its neurons integrate `W * n / levels` at every step: the
+    /// pixel value quantized to `levels` steps as an input current, as direct (analog) input
+    /// does, carried by spikes.
+    Thermometer {
+        /// Channels per pixel, 1 to 255.
+        levels: u32,
+    },
 }
 
 impl InputEncoding {
-    /// The step (1-based) at which a pixel spikes under this encoding, if it spikes.
+    /// The step (1-based) at which a pixel spikes under latency coding, if it spikes; the
+    /// thermometer code's channels spike at step 1 ([`InputEncoding::active_lines`] of them).
     pub fn spike_step(self, pixel: u8, time_steps: u32) -> Option<u32> {
+        if pixel == 0 || time_steps == 0 {
+            return None;
+        }
         match self {
             InputEncoding::Latency => {
-                if pixel == 0 || time_steps == 0 {
-                    return None;
-                }
                 let late = (u64::from(255 - pixel) * u64::from(time_steps - 1) + 127) / 255;
                 // late <= time_steps - 1 < u32::MAX.
                 Some(late as u32 + 1)
             }
+            InputEncoding::Thermometer { .. } => Some(1),
+        }
+    }
+
+    /// Input channels per pixel: 1 for latency coding, `levels` for the thermometer code.
+    pub fn lines_per_pixel(self) -> u32 {
+        match self {
+            InputEncoding::Latency => 1,
+            InputEncoding::Thermometer { levels } => levels,
+        }
+    }
+
+    /// How many of a pixel's channels spike: 1 or 0 for latency coding, `round(p * levels /
+    /// 255)` for the thermometer code.
+    pub fn active_lines(self, pixel: u8) -> u32 {
+        match self {
+            InputEncoding::Latency => u32::from(pixel > 0),
+            InputEncoding::Thermometer { levels } => {
+                // 2 * 255 * 255 fits easily; levels is at most 255 in a valid config.
+                let twice = 2 * u64::from(pixel) * u64::from(levels);
+                ((twice + 255) / 510) as u32
+            }
+        }
+    }
+
+    /// Calls `spike(channel, step)` for every input spike of one image (`pixels` row-major in
+    /// the input shape), pixel by pixel, with steps in `1..=time_steps`.
+    pub fn for_each_spike(self, pixels: &[u8], time_steps: u32, mut spike: impl FnMut(u32, u32)) {
+        let lines = self.lines_per_pixel();
+        for (i, &p) in pixels.iter().enumerate() {
+            let Some(t) = self.spike_step(p, time_steps) else {
+                continue;
+            };
+            let base = i as u32 * lines;
+            for k in 0..self.active_lines(p) {
+                spike(base + k, t);
+            }
+        }
+    }
+
+    /// A short name for reports: `latency` or `thermometer(levels)`.
+    pub fn describe(self) -> String {
+        match self {
+            InputEncoding::Latency => "latency".to_owned(),
+            InputEncoding::Thermometer { levels } => format!("thermometer({levels} levels)"),
         }
     }
 }
@@ -287,6 +352,42 @@ mod tests {
         // (255 - 128) * 7 = 889; (889 + 127) / 255 = 3 (1016 / 255 = 3.98); step 4.
         assert_eq!(e.spike_step(128, 8), Some(4));
         assert_eq!(e.spike_step(200, 1), Some(1));
+    }
+
+    #[test]
+    fn thermometer_lines_are_the_rounded_grey_level() {
+        for levels in [1u32, 2, 4, 8, 16, 255] {
+            let e = InputEncoding::Thermometer { levels };
+            assert_eq!(e.lines_per_pixel(), levels);
+            for p in 0..=255u8 {
+                // The integer rule equals round(p * levels / 255) in f64.
+                let expected = (f64::from(p) * f64::from(levels) / 255.0).round() as u32;
+                assert_eq!(e.active_lines(p), expected, "levels {levels} pixel {p}");
+            }
+            assert_eq!(e.active_lines(255), levels);
+            assert_eq!(e.active_lines(0), 0);
+        }
+        // 8 levels: pixel 16 is 0.50196 levels, just past the half: one line.
+        assert_eq!(InputEncoding::Thermometer { levels: 8 }.active_lines(16), 1);
+        assert_eq!(InputEncoding::Thermometer { levels: 8 }.active_lines(15), 0);
+    }
+
+    #[test]
+    fn every_spike_of_an_image_by_channel_and_step() {
+        let image = [0u8, 255, 128, 16];
+        let mut latency = Vec::new();
+        InputEncoding::Latency.for_each_spike(&image, 8, |c, t| latency.push((c, t)));
+        assert_eq!(latency, [(1, 1), (2, 4), (3, 8)]);
+        let mut thermo = Vec::new();
+        InputEncoding::Thermometer { levels: 4 }
+            .for_each_spike(&image, 8, |c, t| thermo.push((c, t)));
+        // Pixel 1 owns channels 4..8 (all four), pixel 2 channels 8..12 (round(2.008) = 2),
+        // pixel 3 channels 12..16 (round(0.251) = 0).
+        assert_eq!(thermo, [(4, 1), (5, 1), (6, 1), (7, 1), (8, 1), (9, 1)]);
+        let mut none = Vec::new();
+        InputEncoding::Thermometer { levels: 4 }
+            .for_each_spike(&image, 0, |c, t| none.push((c, t)));
+        assert!(none.is_empty(), "no step, no spike");
     }
 
     #[test]

@@ -35,8 +35,8 @@ pub fn summary(config: &ChipConfig, file_bytes: Option<u64>) -> String {
     );
     let _ = writeln!(
         s,
-        "input         {:?} coding, shape {:?}, {} channels, {} (core, axon) targets",
-        config.input.encoding,
+        "input         {} coding, shape {:?}, {} channels, {} (core, axon) targets",
+        config.input.encoding.describe(),
         config.input.shape,
         config.input.targets.rows(),
         config.input.targets.entries.len()

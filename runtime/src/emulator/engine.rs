@@ -209,11 +209,13 @@ impl<'a> Emulator<'a> {
     }
 
     fn run_inner(&mut self, input: &[u8], options: RunOptions) -> Result<Inference, EmulatorError> {
-        let channels = self.config.input.targets.rows();
-        if input.len() != channels {
+        // One value per pixel of the input shape (a pixel may own several channels).
+        let pixels = self.config.input.targets.rows()
+            / self.config.input.encoding.lines_per_pixel().max(1) as usize;
+        if input.len() != pixels {
             return Err(EmulatorError::InputLength {
                 found: input.len(),
-                expected: channels,
+                expected: pixels,
                 shape: self.config.input.shape.clone(),
             });
         }
@@ -241,11 +243,11 @@ impl<'a> Emulator<'a> {
     fn reset(&mut self, input: &[u8], options: RunOptions) {
         let t_steps = self.config.time_steps;
         self.inputs_at = vec![Vec::new(); t_steps as usize];
-        for (ch, &p) in input.iter().enumerate() {
-            if let Some(t) = self.config.input.encoding.spike_step(p, t_steps) {
-                self.inputs_at[t as usize - 1].push(ch as u32);
-            }
-        }
+        let inputs_at = &mut self.inputs_at;
+        self.config
+            .input
+            .encoding
+            .for_each_spike(input, t_steps, |ch, t| inputs_at[t as usize - 1].push(ch));
         for core in &mut self.cores {
             core.u.fill(0);
             core.v.fill(0);

@@ -96,7 +96,7 @@ pub enum EmulatorError {
     InputLength {
         /// Values given.
         found: usize,
-        /// Input channels of the configuration.
+        /// Pixels of the configuration's input shape (one value each).
         expected: usize,
         /// The configuration's input shape.
         shape: Vec<u32>,

@@ -20,6 +20,7 @@ use std::fmt;
 use std::str::FromStr;
 
 use serde::{Deserialize, Serialize};
+use ttfs_runtime::config::InputEncoding as ChipEncoding;
 
 use super::Dataset;
 
@@ -33,7 +34,18 @@ pub enum Encoding {
     /// The analog value `pixel / 255` (as `f32`), to be presented at every step by the trainer;
     /// needs a host-side or analog front end on a chip. Batch layout `[B, pixels]`.
     Direct,
+    /// The grey level quantized to `levels` steps, `n / levels` with `n = round(pixel * levels /
+    /// 255)` (the chip's integer rule), presented at every step like direct input. On a chip
+    /// this is a thermometer code: `n` of the pixel's `levels` input lines spike at step 1 into
+    /// a first layer whose current persists. Batch layout `[B, pixels]`.
+    Thermometer {
+        /// Quantization levels (input lines per pixel), 1 to 255.
+        levels: u32,
+    },
 }
+
+/// Quantization levels of `--input thermometer` when none are given.
+pub const DEFAULT_THERMOMETER_LEVELS: u32 = 8;
 
 impl Encoding {
     /// The shape of the buffer that [`encode_images`] fills: `[t_steps, batch, pixels]` for
@@ -41,7 +53,7 @@ impl Encoding {
     pub fn shape(self, t_steps: usize, batch: usize, pixels: usize) -> Vec<usize> {
         match self {
             Encoding::Latency => vec![t_steps, batch, pixels],
-            Encoding::Direct => vec![batch, pixels],
+            Encoding::Direct | Encoding::Thermometer { .. } => vec![batch, pixels],
         }
     }
 
@@ -50,6 +62,7 @@ impl Encoding {
         match self {
             Encoding::Latency => "latency",
             Encoding::Direct => "direct",
+            Encoding::Thermometer { .. } => "thermometer",
         }
     }
 }
@@ -64,12 +77,23 @@ impl FromStr for Encoding {
     type Err = String;
 
     fn from_str(s: &str) -> Result<Self, Self::Err> {
+        let unknown = || {
+            format!(
+                "unknown input encoding {s:?}: expected \"latency\", \"direct\", \"thermometer\" or \"thermometer:LEVELS\" (1 to 255)"
+            )
+        };
         match s {
             "latency" => Ok(Encoding::Latency),
             "direct" => Ok(Encoding::Direct),
-            _ => Err(format!(
-                "unknown input encoding {s:?}: expected \"latency\" or \"direct\""
-            )),
+            "thermometer" => Ok(Encoding::Thermometer {
+                levels: DEFAULT_THERMOMETER_LEVELS,
+            }),
+            _ => match s.strip_prefix("thermometer:").map(str::parse::<u32>) {
+                Some(Ok(levels)) if (1..=255).contains(&levels) => {
+                    Ok(Encoding::Thermometer { levels })
+                }
+                _ => Err(unknown()),
+            },
         }
     }
 }
@@ -122,6 +146,8 @@ pub fn encode_batch(
 ///   `p` of image `b` spikes at step `t + 1` ([`spike_step`]), else 0.0. Each pixel spikes at
 ///   most once over the `T` steps.
 /// - [`Encoding::Direct`]: `[B, P]`, `out[b * P + p] = pixel as f32 / 255.0`; `t_steps` is unused.
+/// - [`Encoding::Thermometer`]: `[B, P]`, `out[b * P + p] = n / levels` with `n` the pixel's
+///   active lines by the chip's rule (`ttfs_runtime`'s `InputEncoding::active_lines`).
 ///
 /// # Panics
 /// If the images do not all have the same number of pixels.
@@ -150,10 +176,16 @@ pub fn encode_images(images: &[&[u8]], encoding: Encoding, t_steps: usize, out: 
                 }
             }
         }
-        Encoding::Direct => {
+        Encoding::Direct | Encoding::Thermometer { .. } => {
             let mut level = [0f32; 256];
             for (value, l) in (0..=u8::MAX).zip(level.iter_mut()) {
-                *l = f32::from(value) / 255.0;
+                *l = match encoding {
+                    Encoding::Thermometer { levels } => {
+                        let chip = ChipEncoding::Thermometer { levels };
+                        chip.active_lines(value) as f32 / levels as f32
+                    }
+                    _ => f32::from(value) / 255.0,
+                };
             }
             out.reserve(images.len() * pixels);
             for image in images {
@@ -242,6 +274,47 @@ mod tests {
         assert_eq!(&out[..3], [0.0, 1.0, 0.2]);
         assert_eq!(out[3], 1.0 / 255.0);
         assert_eq!(Encoding::Direct.shape(8, 2, 3), [2, 3]);
+    }
+
+    #[test]
+    fn thermometer_batch_is_the_grey_level_in_levels_steps() {
+        // 8 levels: 255 -> 8/8; 128 -> round(4.016) = 4/8; 16 -> round(0.502) = 1/8;
+        // 15 -> round(0.471) = 0; 0 -> 0.
+        let a: &[u8] = &[0, 255, 128, 16, 15];
+        let mut out = Vec::new();
+        encode_images(&[a], Encoding::Thermometer { levels: 8 }, 8, &mut out);
+        assert_eq!(out, [0.0, 1.0, 0.5, 0.125, 0.0]);
+        assert_eq!(Encoding::Thermometer { levels: 8 }.shape(8, 2, 5), [2, 5]);
+        // Every value is n / levels with n = round(pixel * levels / 255), for every pixel.
+        let all: Vec<u8> = (0..=255).collect();
+        encode_images(&[&all], Encoding::Thermometer { levels: 3 }, 8, &mut out);
+        for (p, &v) in all.iter().zip(&out) {
+            let n = (f64::from(*p) * 3.0 / 255.0).round() as f32;
+            assert_eq!(v, n / 3.0, "pixel {p}");
+        }
+    }
+
+    #[test]
+    fn encodings_parse_by_name() {
+        assert_eq!("latency".parse(), Ok(Encoding::Latency));
+        assert_eq!("direct".parse(), Ok(Encoding::Direct));
+        assert_eq!(
+            "thermometer".parse(),
+            Ok(Encoding::Thermometer {
+                levels: DEFAULT_THERMOMETER_LEVELS
+            })
+        );
+        assert_eq!(
+            "thermometer:16".parse(),
+            Ok(Encoding::Thermometer { levels: 16 })
+        );
+        for bad in ["thermometer:0", "thermometer:256", "thermometer:x", "rate"] {
+            let parsed = bad.parse::<Encoding>();
+            assert!(
+                matches!(&parsed, Err(e) if e.starts_with(&format!("unknown input encoding {bad:?}"))),
+                "{parsed:?}"
+            );
+        }
     }
 
     #[test]

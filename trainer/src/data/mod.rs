@@ -22,7 +22,10 @@ pub mod shuffle;
 
 pub use augment::{crop_window, horizontal_flip, random_crop};
 pub use dataset::{Dataset, NUM_CLASSES, Split};
-pub use encode::{Encoding, encode_batch, encode_images, spike_step, spike_step_integer};
+pub use encode::{
+    DEFAULT_THERMOMETER_LEVELS, Encoding, encode_batch, encode_images, spike_step,
+    spike_step_integer,
+};
 pub use error::DataError;
 pub use idx::{Images, read_idx_images, read_idx_labels};
 pub use shuffle::epoch_permutation;
