@@ -9,6 +9,7 @@
 
 pub mod arch;
 pub mod atomic;
+pub mod bias;
 pub mod checkpoint;
 pub mod conv;
 pub mod cpu;

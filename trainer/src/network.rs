@@ -12,6 +12,7 @@ use candle_core::{DType, Device, Result, Tensor, Var};
 use rand_chacha::ChaCha8Rng;
 use ttfs_compiler::model::{LayerSpec, WeightNorm};
 
+use crate::bias::add_bias;
 use crate::conv::conv2d;
 use crate::init::uniform_weights;
 use crate::neuron::{FireConfig, fire};
@@ -292,7 +293,7 @@ impl Network {
                     LayerInput::Sparse { needs_grad } => sparse_linear(&x, &w, needs_grad)?,
                 };
                 match shift {
-                    Some(b) => y.broadcast_add(b.as_tensor()),
+                    Some(b) => add_bias(&y, b.as_tensor()),
                     None => Ok(y),
                 }
             }
@@ -306,7 +307,7 @@ impl Network {
                     }
                 };
                 match shift {
-                    Some(b) => y.broadcast_add(&b.as_tensor().reshape((1, (), 1, 1))?),
+                    Some(b) => add_bias(&y, b.as_tensor()),
                     None => Ok(y),
                 }
             }
