@@ -15,7 +15,7 @@ use ttfs_compiler::model::{LayerSpec, WeightNorm};
 use crate::bias::add_bias;
 use crate::conv::conv2d;
 use crate::init::uniform_weights;
-use crate::neuron::{FireConfig, fire};
+use crate::neuron::{FireConfig, fire_steps};
 use crate::pool::avg_pool;
 use crate::sparse::sparse_linear;
 use crate::weight_norm::weight_norm;
@@ -257,13 +257,14 @@ impl Network {
                         current = current.contiguous()?.reshape(folded)?;
                         time_folded = true;
                     }
-                    let shape = current.shape().clone();
+                    // The scan runs on the time-folded currents; the `[T, B, n]` views below
+                    // join the backward pass only where a loss term reads them.
+                    let spikes = fire_steps(&current, t, &self.fire)?;
                     let per_step = current.reshape((t, batch, ()))?;
-                    let spikes = fire(&per_step, &self.fire)?;
-                    layer_spikes.push(spikes.clone());
+                    layer_spikes.push(spikes.reshape((t, batch, ()))?);
                     layer_currents.push(per_step.clone());
                     last_currents = Some(per_step);
-                    x = spikes.reshape(shape)?;
+                    x = spikes;
                 }
             }
         }

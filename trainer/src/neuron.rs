@@ -20,7 +20,7 @@
 //! pass. The backward code is then the exact gradient of that smooth function, which is how the
 //! tests check the backward pass against finite differences.
 
-use candle_core::{CpuStorage, CustomOp1, Layout, Shape, Tensor};
+use candle_core::{CpuStorage, CustomOp1, Layout, Shape, Storage, Tensor};
 use rayon::prelude::*;
 
 use crate::cpu::f32_slice;
@@ -221,11 +221,15 @@ pub fn fire_backward(
     grad_currents
 }
 
-/// The Candle op: input currents `[T, ...]` in, spikes `[T, ...]` out.
+/// The Candle op: input currents in, spikes of the same shape out. The buffer is time-major,
+/// `[T, n]` in memory: shape `[T, ...]`, or `[T * B, ...]` with the time steps folded into the
+/// batch as the layers compute them.
 #[derive(Clone, Copy, Debug)]
 pub struct FireOp {
     /// Scan parameters.
     pub cfg: FireConfig,
+    /// Time steps `T`: the buffer's rows are split into `T` equal steps.
+    pub steps: usize,
 }
 
 impl CustomOp1 for FireOp {
@@ -239,8 +243,14 @@ impl CustomOp1 for FireOp {
         layout: &Layout,
     ) -> candle_core::Result<(CpuStorage, Shape)> {
         let currents = f32_slice(storage, layout, "spiking neuron", "input current")?;
-        let steps = layout.shape().dims().first().copied().unwrap_or(1);
-        let spikes = fire_forward(currents, steps, &self.cfg);
+        if self.steps == 0 || currents.len() % self.steps != 0 {
+            candle_core::bail!(
+                "spiking neuron: {} currents do not split into {} time steps",
+                currents.len(),
+                self.steps
+            );
+        }
+        let spikes = fire_forward(currents, self.steps, &self.cfg);
         Ok((CpuStorage::F32(spikes), layout.shape().clone()))
     }
 
@@ -250,10 +260,17 @@ impl CustomOp1 for FireOp {
         _res: &Tensor,
         grad_res: &Tensor,
     ) -> candle_core::Result<Option<Tensor>> {
-        let steps = arg.dim(0)?;
-        let currents = arg.flatten_all()?.to_vec1::<f32>()?;
-        let grad = grad_res.flatten_all()?.to_vec1::<f32>()?;
-        let grad_currents = fire_backward(&currents, &grad, steps, &self.cfg);
+        // Borrow both buffers (the conv layers' are about 100 MB): no copies.
+        let arg = arg.contiguous()?;
+        let grad_res = grad_res.contiguous()?;
+        let (a_storage, a_layout) = arg.storage_and_layout();
+        let (g_storage, g_layout) = grad_res.storage_and_layout();
+        let (Storage::Cpu(a), Storage::Cpu(g)) = (&*a_storage, &*g_storage) else {
+            candle_core::bail!("spiking neuron: CPU tensors only");
+        };
+        let currents = f32_slice(a, a_layout, "spiking neuron", "input current")?;
+        let grad = f32_slice(g, g_layout, "spiking neuron", "spike gradient")?;
+        let grad_currents = fire_backward(currents, grad, self.steps, &self.cfg);
         Ok(Some(Tensor::from_vec(
             grad_currents,
             arg.shape(),
@@ -264,7 +281,20 @@ impl CustomOp1 for FireOp {
 
 /// Applies the firing scan to currents of shape `[T, ...]`, returning spikes of the same shape.
 pub fn fire(currents: &Tensor, cfg: &FireConfig) -> candle_core::Result<Tensor> {
-    currents.contiguous()?.apply_op1(FireOp { cfg: *cfg })
+    fire_steps(currents, currents.dim(0)?, cfg)
+}
+
+/// Applies the firing scan to a time-major buffer of `steps` steps in any shape, e.g. a
+/// layer's currents `[T * B, C, H, W]` with time folded into the batch, returning spikes of the
+/// same shape (no reshape around the op, so no extra gradient buffers in Candle's backward).
+pub fn fire_steps(
+    currents: &Tensor,
+    steps: usize,
+    cfg: &FireConfig,
+) -> candle_core::Result<Tensor> {
+    currents
+        .contiguous()?
+        .apply_op1(FireOp { cfg: *cfg, steps })
 }
 
 /// One layer of [`reference_step_by_step`]: previous spikes of a step to this layer's current.
@@ -357,6 +387,58 @@ mod tests {
                 );
             }
         }
+    }
+
+    #[test]
+    fn the_op_on_time_folded_currents_equals_the_op_on_time_major_ones() {
+        // [T * B, C, W] and [T, B * C * W] are the same buffer: the same spikes and the same
+        // current gradients, whatever the shape; and steps that do not divide it are an error.
+        use candle_core::{Device, Var};
+        let (t, b, c, w) = (4, 3, 2, 5);
+        let values: Vec<f32> = (0..t * b * c * w)
+            .map(|i| ((i * 37 % 23) as f32 - 7.0) * 0.1)
+            .collect();
+        let dev = Device::Cpu;
+        let folded =
+            Var::from_tensor(&Tensor::from_vec(values.clone(), (t * b, c, w), &dev).unwrap())
+                .unwrap();
+        let major =
+            Var::from_tensor(&Tensor::from_vec(values, (t, b * c * w), &dev).unwrap()).unwrap();
+        let cfg = FireConfig::default();
+        let s_folded = fire_steps(folded.as_tensor(), t, &cfg).unwrap();
+        let s_major = fire(major.as_tensor(), &cfg).unwrap();
+        let flat = |x: &Tensor| x.flatten_all().unwrap().to_vec1::<f32>().unwrap();
+        assert_eq!(flat(&s_folded), flat(&s_major));
+        assert!(
+            flat(&s_major).iter().any(|&s| s == 1.0),
+            "some neurons fire"
+        );
+        let weights: Vec<f32> = (0..t * b * c * w).map(|i| (i % 7) as f32 - 3.0).collect();
+        let wf = Tensor::from_vec(weights.clone(), (t * b, c, w), &dev).unwrap();
+        let wm = Tensor::from_vec(weights, (t, b * c * w), &dev).unwrap();
+        let gf = (s_folded * wf)
+            .unwrap()
+            .sum_all()
+            .unwrap()
+            .backward()
+            .unwrap();
+        let gm = (s_major * wm)
+            .unwrap()
+            .sum_all()
+            .unwrap()
+            .backward()
+            .unwrap();
+        assert_eq!(
+            flat(gf.get(folded.as_tensor()).unwrap()),
+            flat(gm.get(major.as_tensor()).unwrap())
+        );
+        let err = fire_steps(folded.as_tensor(), 7, &cfg)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("120 currents do not split into 7 time steps"),
+            "{err}"
+        );
     }
 
     #[test]
