@@ -409,10 +409,7 @@ mod tests {
         let s_major = fire(major.as_tensor(), &cfg).unwrap();
         let flat = |x: &Tensor| x.flatten_all().unwrap().to_vec1::<f32>().unwrap();
         assert_eq!(flat(&s_folded), flat(&s_major));
-        assert!(
-            flat(&s_major).iter().any(|&s| s == 1.0),
-            "some neurons fire"
-        );
+        assert!(flat(&s_major).contains(&1.0), "some neurons fire");
         let weights: Vec<f32> = (0..t * b * c * w).map(|i| (i % 7) as f32 - 3.0).collect();
         let wf = Tensor::from_vec(weights.clone(), (t * b, c, w), &dev).unwrap();
         let wm = Tensor::from_vec(weights, (t, b * c * w), &dev).unwrap();
