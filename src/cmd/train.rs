@@ -82,21 +82,22 @@ pub struct TrainArgs {
     /// Surrogate gradient [default: sigmoid].
     #[arg(long, value_enum)]
     surrogate: Option<SurrogateArg>,
-    /// Surrogate steepness alpha [default: 4 for sigmoid, 2 for atan].
+    /// Surrogate steepness alpha [default: 4 for sigmoid (1 for fashion-mnist), 2 for atan].
     #[arg(long)]
     alpha: Option<f32>,
-    /// Gradient through the not-yet-fired mask [default: on].
+    /// Gradient through the not-yet-fired mask [default: on; off for fashion-mnist].
     #[arg(long, value_enum)]
     mask_grad: Option<Switch>,
     /// Pooling: avg (default, single-spike) or max (ablation; the chip refuses it).
     #[arg(long, value_enum, default_value = "avg")]
     pool: PoolArg,
-    /// Input: latency (one spike per pixel, default), direct (analog current every step; no chip
-    /// takes it) or thermometer (the grey level quantized to --levels steps as a current every
-    /// step; on chip, that many input lines per pixel spiking at step 1)
+    /// Input: latency (one spike per pixel; the default for mnist), direct (analog current every
+    /// step; no chip takes it) or thermometer (the grey level quantized to --levels steps as a
+    /// current every step; on chip, that many input lines per pixel spiking at step 1; the
+    /// default for fashion-mnist)
     #[arg(long, value_enum)]
     input: Option<InputArg>,
-    /// Quantization levels of --input thermometer, 1 to 255 [default: 8]
+    /// Quantization levels of thermometer input, 1 to 255 [default: 4]
     #[arg(long)]
     levels: Option<u32>,
     /// Tie-break between output neurons firing at the same step [default: end].
@@ -285,28 +286,42 @@ fn config_from(args: &TrainArgs) -> anyhow::Result<TrainConfig> {
     if let Some(v) = args.potential_weight {
         c.potential_weight = v;
     }
+    // The recipe's steepness stands unless --alpha or --surrogate says otherwise.
+    let recipe_alpha = match c.surrogate {
+        Surrogate::Sigmoid { alpha } => alpha,
+        Surrogate::Atan { .. } => 4.0,
+    };
     c.surrogate = match args.surrogate {
         Some(SurrogateArg::Atan) => Surrogate::Atan {
             alpha: args.alpha.unwrap_or(2.0),
         },
         _ => Surrogate::Sigmoid {
-            alpha: args.alpha.unwrap_or(4.0),
+            alpha: args.alpha.unwrap_or(recipe_alpha),
         },
     };
     if let Some(v) = args.mask_grad {
         c.mask_grad = v.on();
     }
-    match (args.input, args.levels) {
-        (Some(InputArg::Direct), None) => c.encoding = Encoding::Direct,
-        (Some(InputArg::Thermometer), levels) => {
-            let levels = levels.unwrap_or(DEFAULT_THERMOMETER_LEVELS);
-            if !(1..=255).contains(&levels) {
-                bail!("--levels takes 1 to 255 quantization levels, got {levels}");
+    match args.input {
+        Some(InputArg::Latency) => c.encoding = Encoding::Latency,
+        Some(InputArg::Direct) => c.encoding = Encoding::Direct,
+        Some(InputArg::Thermometer) => {
+            c.encoding = Encoding::Thermometer {
+                levels: DEFAULT_THERMOMETER_LEVELS,
             }
-            c.encoding = Encoding::Thermometer { levels };
         }
-        (_, Some(_)) => bail!("--levels applies to --input thermometer only"),
-        (Some(InputArg::Latency) | None, None) => {}
+        None => {}
+    }
+    if let Some(levels) = args.levels {
+        if !matches!(c.encoding, Encoding::Thermometer { .. }) {
+            bail!(
+                "--levels applies to thermometer input only (--input thermometer; the default for fashion-mnist)"
+            );
+        }
+        if !(1..=255).contains(&levels) {
+            bail!("--levels takes 1 to 255 quantization levels, got {levels}");
+        }
+        c.encoding = Encoding::Thermometer { levels };
     }
     if let Some(TieArg::Decision) = args.tie_break {
         c.tie_break = TieBreak::PotentialAtDecision;
@@ -537,7 +552,7 @@ mod tests {
         assert_eq!(c.crop_pad, None);
         assert_eq!(c.encoding, Encoding::Direct);
         let t = config(&["--input", "thermometer"]).unwrap();
-        assert_eq!(t.encoding, Encoding::Thermometer { levels: 8 });
+        assert_eq!(t.encoding, Encoding::Thermometer { levels: 4 });
         let t = config(&["--input", "thermometer", "--levels", "16"]).unwrap();
         assert_eq!(t.encoding, Encoding::Thermometer { levels: 16 });
         for (args, message) in [
@@ -551,7 +566,7 @@ mod tests {
             ),
             (
                 &["--levels", "8"][..],
-                "--levels applies to --input thermometer only",
+                "--levels applies to thermometer input only (--input thermometer; the default for fashion-mnist)",
             ),
         ] {
             let err = config(args).unwrap_err().to_string();
@@ -561,6 +576,53 @@ mod tests {
         // Defaults: the measured recipe (trainer/RECIPES.md row D).
         let d = config(&[]).unwrap();
         assert_eq!((d.optimizer.lr, d.crop_pad, d.epochs), (1e-2, Some(1), 20));
+        assert_eq!(
+            (d.encoding, d.mask_grad, d.surrogate),
+            (Encoding::Latency, true, Surrogate::Sigmoid { alpha: 4.0 })
+        );
+        // Fashion-MNIST: the thermometer recipe (RECIPES.md, Fashion-MNIST), each part of it
+        // overridable.
+        let f = config(&["--dataset", "fashion-mnist", "--data", "somewhere"]).unwrap();
+        assert_eq!(
+            (f.encoding, f.mask_grad, f.surrogate, f.crop_pad),
+            (
+                Encoding::Thermometer { levels: 4 },
+                false,
+                Surrogate::Sigmoid { alpha: 1.0 },
+                Some(2)
+            )
+        );
+        let f = config(&[
+            "--dataset",
+            "fashion-mnist",
+            "--data",
+            "somewhere",
+            "--levels",
+            "8",
+            "--alpha",
+            "4",
+            "--mask-grad",
+            "on",
+        ])
+        .unwrap();
+        assert_eq!(
+            (f.encoding, f.mask_grad, f.surrogate),
+            (
+                Encoding::Thermometer { levels: 8 },
+                true,
+                Surrogate::Sigmoid { alpha: 4.0 }
+            )
+        );
+        let f = config(&[
+            "--dataset",
+            "fashion-mnist",
+            "--data",
+            "x",
+            "--input",
+            "latency",
+        ])
+        .unwrap();
+        assert_eq!(f.encoding, Encoding::Latency);
     }
 
     #[test]

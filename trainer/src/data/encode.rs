@@ -45,7 +45,7 @@ pub enum Encoding {
 }
 
 /// Quantization levels of `--input thermometer` when none are given.
-pub const DEFAULT_THERMOMETER_LEVELS: u32 = 8;
+pub const DEFAULT_THERMOMETER_LEVELS: u32 = 4;
 
 impl Encoding {
     /// The shape of the buffer that [`encode_images`] fills: `[t_steps, batch, pixels]` for
