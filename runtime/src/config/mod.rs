@@ -222,7 +222,8 @@ pub struct InputMap {
     pub shape: Vec<u32>,
     /// How the host turns a pixel into a spike.
     pub encoding: InputEncoding,
-    /// One row per input channel: the (core, axon) pairs it is injected into.
+    /// One row per input channel (pixels times [`InputEncoding::lines_per_pixel`], channel
+    /// `pixel * lines + line`): the (core, axon) pairs it is injected into.
     pub targets: Csr<AxonRef>,
 }
 

@@ -19,7 +19,9 @@
 //! The ETTFS neuron is `du = 2^D` (the current lasts one step), `dv = 0` (no leak), refractory
 //! `UntilEnd`. Hidden layers use `Reset::To(0)` and `Frozen`: a neuron that fired is done.
 //! Output layers use `Reset::Hold` and `Integrate`: they fire once but keep integrating, so the
-//! host can read `v` at the decision step or at step T for the tie break.
+//! host can read `v` at the decision step or at step T for the tie break. With thermometer
+//! input the first layer runs `du = 0`: its input lines spike once at step 1 and the current
+//! they leave persists, so `v` grows by the same quantized grey-level current every step.
 
 use serde::{Deserialize, Serialize};
 
