@@ -174,6 +174,10 @@ pub fn fire_backward(
         .for_each(|(b, mut rows)| {
             let start = b * SCAN_BLOCK;
             let width = rows.first().map_or(0, |r| r.len());
+            if !cfg.soft {
+                backward_block_exact(currents, grad_spikes, n, start, &mut rows, cfg);
+                return;
+            }
             let row = |t: usize| t * n + start..t * n + start + width;
             // Recompute H and the mask before each step (M[t-1]), block-local `[T, width]`.
             let mut h_all = vec![0f32; steps * width];
@@ -219,6 +223,59 @@ pub fn fire_backward(
             }
         });
     grad_currents
+}
+
+/// [`fire_backward`] of one block of columns for the exact (0/1) neuron, column by column.
+///
+/// With a 0/1 mask the recurrence has a closed form once the firing step `f` of a column is
+/// known (the first `t` with `H[t] >= theta`, or none): steps after `f` get no gradient, and
+/// the gradient through the mask only carries, from the steps after `f` where `H` is over the
+/// threshold, the sum of the spike gradients down to `f` and from `f` to the earlier steps. This
+/// computes every product and sum of the general loop in the same order, so the result is
+/// bit-identical to it (tested), without its `[T, width]` buffers of potentials and masks.
+fn backward_block_exact(
+    currents: &[f32],
+    grad_spikes: &[f32],
+    n: usize,
+    start: usize,
+    rows: &mut [&mut [f32]],
+    cfg: &FireConfig,
+) {
+    let steps = rows.len();
+    let width = rows.first().map_or(0, |r| r.len());
+    let threshold = cfg.threshold;
+    let mut h = vec![0f32; steps];
+    for k in 0..width {
+        let mut potential = 0f32;
+        let mut fire = steps;
+        for (t, h_t) in h.iter_mut().enumerate() {
+            potential += currents[t * n + start + k];
+            *h_t = potential;
+            if fire == steps && potential >= threshold {
+                fire = t;
+            }
+        }
+        let mut grad_mask = 0f32;
+        let mut acc = 0f32;
+        for t in (0..steps).rev() {
+            let gs = grad_spikes[t * n + start + k];
+            rows[t][k] = if t > fire {
+                // Fired before: no gradient; the mask still carries the spike gradient of
+                // every step over the threshold.
+                if cfg.mask_grad && h[t] >= threshold {
+                    grad_mask += gs;
+                }
+                acc
+            } else {
+                let gs = if cfg.mask_grad { gs - grad_mask } else { gs };
+                if cfg.mask_grad && t == fire {
+                    grad_mask = gs;
+                }
+                acc += gs * cfg.surrogate.derivative(h[t] - threshold);
+                acc
+            };
+        }
+    }
 }
 
 /// The Candle op: input currents in, spikes of the same shape out. The buffer is time-major,
@@ -436,6 +493,79 @@ mod tests {
             err.contains("120 currents do not split into 7 time steps"),
             "{err}"
         );
+    }
+
+    /// The general recurrence of the backward scan (BPTT through `H`, `S` and `M`), one column
+    /// at a time, written out as in method.md section 2.
+    fn general_backward(currents: &[f32], grads: &[f32], cfg: &FireConfig) -> Vec<f32> {
+        let steps = currents.len();
+        let (mut h, mut mask) = (0f32, 1f32);
+        let (mut hs, mut masks) = (Vec::new(), Vec::new());
+        for &c in currents {
+            h += c;
+            hs.push(h);
+            masks.push(mask);
+            mask *= 1.0 - cfg.theta(h) * mask;
+        }
+        let (mut grad_mask, mut acc) = (0f32, 0f32);
+        let mut out = vec![0f32; steps];
+        for t in (0..steps).rev() {
+            let (m_prev, hv) = (masks[t], hs[t]);
+            let mut gs = grads[t];
+            if cfg.mask_grad {
+                gs -= grad_mask * m_prev;
+                let theta = cfg.theta(hv);
+                grad_mask = grad_mask * (1.0 - theta * m_prev) + gs * theta;
+            }
+            let gh = if m_prev == 0.0 {
+                0.0
+            } else {
+                gs * m_prev * cfg.surrogate.derivative(hv - cfg.threshold)
+            };
+            acc += gh;
+            out[t] = acc;
+        }
+        out
+    }
+
+    #[test]
+    fn exact_backward_equals_the_general_recurrence_bit_for_bit() {
+        let mut state = 99u32;
+        let mut next = || {
+            state = state.wrapping_mul(1_664_525).wrapping_add(1_013_904_223);
+            (state >> 8) as f32 / (1u32 << 24) as f32 - 0.35
+        };
+        let steps = 8;
+        for mask_grad in [true, false] {
+            let cfg = FireConfig {
+                mask_grad,
+                ..FireConfig::default()
+            };
+            let (mut fired, mut silent) = (0, 0);
+            for column in 0..500 {
+                let mut currents: Vec<f32> = (0..steps).map(|_| next()).collect();
+                if column % 50 == 0 {
+                    // Exactly at the threshold at step 3, then above and below it.
+                    currents = vec![0.25, 0.25, 0.5, 0.5, -0.75, 0.75, -2.0, 1.0];
+                }
+                let grads: Vec<f32> = (0..steps).map(|_| next() * 3.0).collect();
+                let ours = fire_backward(&currents, &grads, steps, &cfg);
+                let general = general_backward(&currents, &grads, &cfg);
+                for t in 0..steps {
+                    assert_eq!(
+                        ours[t].to_bits(),
+                        general[t].to_bits(),
+                        "mask_grad {mask_grad} column {column} step {t}: {ours:?} against {general:?}"
+                    );
+                }
+                if fire_forward(&currents, steps, &cfg).contains(&1.0) {
+                    fired += 1;
+                } else {
+                    silent += 1;
+                }
+            }
+            assert!(fired > 100 && silent > 50, "{fired} fired, {silent} silent");
+        }
     }
 
     #[test]
