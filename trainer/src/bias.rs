@@ -10,7 +10,7 @@
 use candle_core::{CpuStorage, CustomOp2, Layout, Result, Shape, Tensor};
 use rayon::prelude::*;
 
-use crate::cpu::f32_slice;
+use crate::cpu::{f32_slice, with_data};
 
 /// Rows (samples) per block of the bias gradient: fixed, so the summation order is too.
 const ROWS_PER_BLOCK: usize = 32;
@@ -68,12 +68,7 @@ impl CustomOp2 for AddBias {
     ) -> Result<(Option<Tensor>, Option<Tensor>)> {
         let (c, p) = geometry(x.shape(), b.shape())?;
         let grad = grad.contiguous()?;
-        let gb = {
-            let (storage, layout) = grad.storage_and_layout();
-            let g = match &*storage {
-                candle_core::Storage::Cpu(s) => f32_slice(s, layout, "add bias", "gradient")?,
-                _ => candle_core::bail!("add bias: the gradient must be on the CPU"),
-            };
+        let gb = with_data(&grad, "add bias", "the gradient", |g| {
             let row = (c * p).max(1);
             let partials: Vec<Vec<f32>> = g
                 .par_chunks(row * ROWS_PER_BLOCK)
@@ -94,7 +89,7 @@ impl CustomOp2 for AddBias {
                 }
             }
             total
-        };
+        })?;
         let gb = Tensor::from_vec(gb, b.shape(), b.device())?;
         Ok((Some(grad), Some(gb)))
     }

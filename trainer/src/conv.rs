@@ -10,9 +10,9 @@
 //! a few samples at a time. Every output sums its terms in a fixed order, independent of the
 //! thread count.
 
-use candle_core::{CpuStorage, CustomOp2, Layout, Result, Shape, Storage, Tensor};
+use candle_core::{CpuStorage, CustomOp2, Layout, Result, Shape, Tensor};
 
-use crate::cpu::f32_slice;
+use crate::cpu::{f32_slice, with_data};
 use rayon::prelude::*;
 
 /// Sizes of one convolution.
@@ -133,16 +133,6 @@ impl Geometry {
     }
 }
 
-/// Runs `f` on the data of a CPU `f32` tensor, without copying it when it is contiguous.
-fn with_data<R>(t: &Tensor, what: &str, f: impl FnOnce(&[f32]) -> R) -> Result<R> {
-    let t = t.contiguous()?;
-    let (storage, layout) = t.storage_and_layout();
-    match &*storage {
-        Storage::Cpu(s) => Ok(f(f32_slice(s, layout, "sparse conv2d", what)?)),
-        _ => candle_core::bail!("sparse conv2d: {what} must be on the CPU"),
-    }
-}
-
 /// `[rows, cols]` to `[cols, rows]`.
 fn transpose_into(src: &[f32], rows: usize, cols: usize, dst: &mut [f32]) {
     for r in 0..rows {
@@ -214,8 +204,8 @@ impl CustomOp2 for SparseConv2d {
         let g = Geometry::new(x.shape(), w.shape(), self.stride, self.padding)?;
         let (n, o) = (x.dim(0)?, w.dim(0)?);
         let (k, p) = (g.patch(), g.positions());
-        let gw = with_data(x, "input", |xv| {
-            with_data(grad, "gradient", |gv| {
+        let gw = with_data(x, "sparse conv2d", "input", |xv| {
+            with_data(grad, "sparse conv2d", "gradient", |gv| {
                 let partials: Vec<Vec<f32>> = xv
                     .par_chunks(g.input() * SAMPLES_PER_TASK)
                     .zip(gv.par_chunks(o * p * SAMPLES_PER_TASK))
@@ -256,7 +246,7 @@ impl CustomOp2 for SparseConv2d {
                 let cols = wt
                     .broadcast_as((len, k, o))?
                     .matmul(&grad.narrow(0, start, len)?)?;
-                with_data(&cols, "columns", |cols| {
+                with_data(&cols, "sparse conv2d", "columns", |cols| {
                     let mut part = vec![0f32; len * g.input()];
                     part.par_chunks_mut(g.input())
                         .zip(cols.par_chunks(k * p))

@@ -20,10 +20,10 @@
 //! pass. The backward code is then the exact gradient of that smooth function, which is how the
 //! tests check the backward pass against finite differences.
 
-use candle_core::{CpuStorage, CustomOp1, Layout, Shape, Storage, Tensor};
+use candle_core::{CpuStorage, CustomOp1, Layout, Shape, Tensor};
 use rayon::prelude::*;
 
-use crate::cpu::f32_slice;
+use crate::cpu::{f32_slice, with_data};
 
 /// The surrogate derivative used for `d step(x) / dx` in the backward pass.
 #[derive(Clone, Copy, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
@@ -318,16 +318,11 @@ impl CustomOp1 for FireOp {
         grad_res: &Tensor,
     ) -> candle_core::Result<Option<Tensor>> {
         // Borrow both buffers (the conv layers' are about 100 MB): no copies.
-        let arg = arg.contiguous()?;
-        let grad_res = grad_res.contiguous()?;
-        let (a_storage, a_layout) = arg.storage_and_layout();
-        let (g_storage, g_layout) = grad_res.storage_and_layout();
-        let (Storage::Cpu(a), Storage::Cpu(g)) = (&*a_storage, &*g_storage) else {
-            candle_core::bail!("spiking neuron: CPU tensors only");
-        };
-        let currents = f32_slice(a, a_layout, "spiking neuron", "input current")?;
-        let grad = f32_slice(g, g_layout, "spiking neuron", "spike gradient")?;
-        let grad_currents = fire_backward(currents, grad, self.steps, &self.cfg);
+        let grad_currents = with_data(arg, "spiking neuron", "input current", |currents| {
+            with_data(grad_res, "spiking neuron", "spike gradient", |grad| {
+                fire_backward(currents, grad, self.steps, &self.cfg)
+            })
+        })??;
         Ok(Some(Tensor::from_vec(
             grad_currents,
             arg.shape(),
