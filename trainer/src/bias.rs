@@ -51,11 +51,7 @@ impl CustomOp2 for AddBias {
         let x = f32_slice(s1, l1, "add bias", "currents")?;
         let b = f32_slice(s2, l2, "add bias", "bias")?;
         let mut y = x.to_vec();
-        y.par_chunks_mut((c * p).max(1)).for_each(|row| {
-            for (run, &bias) in row.chunks_mut(p.max(1)).zip(b) {
-                run.iter_mut().for_each(|v| *v += bias);
-            }
-        });
+        add_in_place(&mut y, b, c, p);
         Ok((CpuStorage::F32(y), l1.shape().clone()))
     }
 
@@ -68,31 +64,55 @@ impl CustomOp2 for AddBias {
     ) -> Result<(Option<Tensor>, Option<Tensor>)> {
         let (c, p) = geometry(x.shape(), b.shape())?;
         let grad = grad.contiguous()?;
-        let gb = with_data(&grad, "add bias", "the gradient", |g| {
-            let row = (c * p).max(1);
-            let partials: Vec<Vec<f32>> = g
-                .par_chunks(row * ROWS_PER_BLOCK)
-                .map(|rows| {
-                    let mut sum = vec![0f32; c];
-                    for r in rows.chunks(row) {
-                        for (s, run) in sum.iter_mut().zip(r.chunks(p.max(1))) {
-                            *s += run.iter().sum::<f32>();
-                        }
-                    }
-                    sum
-                })
-                .collect();
-            let mut total = vec![0f32; c];
-            for part in &partials {
-                for (t, v) in total.iter_mut().zip(part) {
-                    *t += v;
-                }
-            }
-            total
-        })?;
+        let gb = with_data(&grad, "add bias", "the gradient", |g| channel_sums(g, c, p))?;
         let gb = Tensor::from_vec(gb, b.shape(), b.device())?;
         Ok((Some(grad), Some(gb)))
     }
+}
+
+/// Adds `b[c]` to every value of channel `c` of `y` (`[N, C, P]` in memory), in place,
+/// samples in parallel.
+pub fn add_in_place(y: &mut [f32], b: &[f32], c: usize, p: usize) {
+    y.par_chunks_mut((c * p).max(1)).for_each(|row| {
+        if p == 1 {
+            // A linear layer's row: one value per neuron, added as a vector.
+            row.iter_mut().zip(b).for_each(|(v, &bias)| *v += bias);
+            return;
+        }
+        for (run, &bias) in row.chunks_mut(p.max(1)).zip(b) {
+            run.iter_mut().for_each(|v| *v += bias);
+        }
+    });
+}
+
+/// The bias gradient: the sum of `g` (`[N, C, P]` in memory) over `N` and `P` for each of
+/// the `C` channels, in blocks of rows whose partial sums are added in block order, so the
+/// result does not depend on the thread count.
+pub fn channel_sums(g: &[f32], c: usize, p: usize) -> Vec<f32> {
+    let row = (c * p).max(1);
+    let partials: Vec<Vec<f32>> = g
+        .par_chunks(row * ROWS_PER_BLOCK)
+        .map(|rows| {
+            let mut sum = vec![0f32; c];
+            for r in rows.chunks(row) {
+                if p == 1 {
+                    sum.iter_mut().zip(r).for_each(|(s, &g)| *s += g);
+                    continue;
+                }
+                for (s, run) in sum.iter_mut().zip(r.chunks(p.max(1))) {
+                    *s += run.iter().sum::<f32>();
+                }
+            }
+            sum
+        })
+        .collect();
+    let mut total = vec![0f32; c];
+    for part in &partials {
+        for (t, v) in total.iter_mut().zip(part) {
+            *t += v;
+        }
+    }
+    total
 }
 
 /// `x + b` with `b[c]` added to every value of channel `c` of `x` `[N, C, ...]` (`[N, C]` for

@@ -15,6 +15,7 @@ use ttfs_compiler::model::{LayerSpec, WeightNorm};
 use crate::bias::add_bias;
 use crate::conv::conv2d;
 use crate::init::uniform_weights;
+use crate::linear_fire::linear_fire;
 use crate::neuron::{FireConfig, fire_steps};
 use crate::pool::avg_pool;
 use crate::sparse::sparse_linear;
@@ -42,6 +43,16 @@ pub enum LayerInput {
     },
 }
 
+/// Which layers' input currents a forward pass must hand back as part of the graph.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Currents {
+    /// Every layer's (a loss term reads the hidden layers' potentials).
+    All,
+    /// The output layer's only: hidden linear layers of spiking input may then run as one
+    /// fused op ([`crate::linear_fire`]), which keeps its currents to itself.
+    OutputOnly,
+}
+
 /// What a forward pass returns.
 pub struct Forward {
     /// Output spikes `[T, B, K]`.
@@ -50,8 +61,9 @@ pub struct Forward {
     pub out_currents: Tensor,
     /// Spikes of every layer of neurons, `[T, B, n]` with `n` the layer's neuron count.
     pub layer_spikes: Vec<Tensor>,
-    /// Input currents of every layer of neurons, `[T, B, n]` (`H[t]` is their running sum).
-    pub layer_currents: Vec<Tensor>,
+    /// Input currents of every layer of neurons, `[T, B, n]` (`H[t]` is their running sum);
+    /// `None` for a layer that ran fused under [`Currents::OutputOnly`].
+    pub layer_currents: Vec<Option<Tensor>>,
 }
 
 /// A TTFS spiking network: a layer list (the model format's) and its Candle parameters.
@@ -202,9 +214,20 @@ impl Network {
         flat.reshape(shape)
     }
 
-    /// Runs the network on a batch. `input` is `[T, B, C*H*W]` for [`InputMode::Spikes`] or
-    /// `[B, C*H*W]` for [`InputMode::Direct`].
+    /// Runs the network on a batch, every layer's currents kept; see [`Network::forward_with`].
     pub fn forward(&self, input: &Tensor, mode: InputMode) -> Result<Forward> {
+        self.forward_with(input, mode, Currents::All)
+    }
+
+    /// Runs the network on a batch. `input` is `[T, B, C*H*W]` for [`InputMode::Spikes`] or
+    /// `[B, C*H*W]` for [`InputMode::Direct`]; `currents` says which layers' currents the
+    /// caller reads. Spikes and gradients are the same either way.
+    pub fn forward_with(
+        &self,
+        input: &Tensor,
+        mode: InputMode,
+        currents: Currents,
+    ) -> Result<Forward> {
         let t = self.steps;
         let [c, h, w] = self.input_shape;
         // `x` holds the current layer's input with time folded into the batch, except for
@@ -222,6 +245,7 @@ impl Network {
         let mut layer_spikes = Vec::new();
         let mut layer_currents = Vec::new();
         let mut last_currents = None;
+        let output_layer = self.layers.iter().rposition(|l| fan_in(l).is_some());
         for (i, layer) in self.layers.iter().enumerate() {
             match layer {
                 LayerSpec::Flatten => {
@@ -246,6 +270,29 @@ impl Network {
                     } else {
                         LayerInput::Sparse { needs_grad: !first }
                     };
+                    let shift = self.params.get(&format!("layers.{i}.shift"));
+                    if let (
+                        LayerSpec::Linear { .. },
+                        LayerInput::Sparse { needs_grad },
+                        Some(shift),
+                        Currents::OutputOnly,
+                    ) = (layer, input, shift, currents)
+                        && Some(i) != output_layer
+                    {
+                        let w = self.effective_weight(i)?;
+                        let spikes = linear_fire(
+                            &x.flatten_from(1)?,
+                            &w,
+                            shift.as_tensor(),
+                            t,
+                            &self.fire,
+                            needs_grad,
+                        )?;
+                        layer_spikes.push(spikes.reshape((t, batch, ()))?);
+                        layer_currents.push(None);
+                        x = spikes;
+                        continue;
+                    }
                     let mut current = self.layer_current(i, &x, input)?;
                     if !time_folded {
                         let dims = current.dims().to_vec();
@@ -262,7 +309,7 @@ impl Network {
                     let spikes = fire_steps(&current, t, &self.fire)?;
                     let per_step = current.reshape((t, batch, ()))?;
                     layer_spikes.push(spikes.reshape((t, batch, ()))?);
-                    layer_currents.push(per_step.clone());
+                    layer_currents.push(Some(per_step.clone()));
                     last_currents = Some(per_step);
                     x = spikes;
                 }
@@ -383,6 +430,58 @@ mod tests {
                 total += per_neuron.sum_all().unwrap().to_scalar::<f32>().unwrap();
             }
             assert!(total > 0.0, "{arch}: the test is vacuous, nothing fired");
+        }
+    }
+
+    /// Fusing the hidden linear layers changes nothing: the same output spikes and currents and
+    /// the same gradient of every parameter, bit for bit, on an MLP and a CNN's linear layers.
+    #[test]
+    fn fused_hidden_layers_give_the_same_spikes_and_gradients() {
+        for (seed, arch, shape) in [
+            (21u64, "48-40-30-10", [3, 4, 4]),
+            (22, "c6k3-a2-f20-10", [2, 8, 8]),
+        ] {
+            let t = 6;
+            let net = net(arch, shape, t, seed);
+            let mut rng = ChaCha8Rng::seed_from_u64(seed + 1);
+            let x = random_spikes(t, 7, shape.iter().product(), &mut rng);
+            let run = |currents| {
+                let out = net.forward_with(&x, InputMode::Spikes, currents).unwrap();
+                let h = out.out_currents.cumsum(0).unwrap();
+                let loss = (out.out_spikes.sum_all().unwrap()
+                    + h.sqr().unwrap().sum_all().unwrap())
+                .unwrap();
+                let grads = loss.backward().unwrap();
+                let mut values = vec![
+                    out.out_spikes
+                        .flatten_all()
+                        .unwrap()
+                        .to_vec1::<f32>()
+                        .unwrap(),
+                    out.out_currents
+                        .flatten_all()
+                        .unwrap()
+                        .to_vec1::<f32>()
+                        .unwrap(),
+                ];
+                for var in net.params.values() {
+                    let g = grads
+                        .get(var.as_tensor())
+                        .expect("every parameter has a gradient");
+                    values.push(g.flatten_all().unwrap().to_vec1::<f32>().unwrap());
+                }
+                (
+                    values,
+                    out.layer_currents.iter().filter(|c| c.is_none()).count(),
+                )
+            };
+            let (all, none_kept) = run(Currents::All);
+            let (fused, fused_layers) = run(Currents::OutputOnly);
+            assert_eq!(none_kept, 0);
+            assert!(fused_layers >= 1, "{arch}: no layer ran fused");
+            assert_eq!(all, fused, "{arch}");
+            let fired: f32 = all[0].iter().sum();
+            assert!(fired > 0.0, "{arch}: the test is vacuous, no output spike");
         }
     }
 

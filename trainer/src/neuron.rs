@@ -24,6 +24,7 @@ use candle_core::{CpuStorage, CustomOp1, Layout, Shape, Tensor};
 use rayon::prelude::*;
 
 use crate::cpu::{f32_slice, with_data};
+use crate::fastmath;
 
 /// The surrogate derivative used for `d step(x) / dx` in the backward pass.
 #[derive(Clone, Copy, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
@@ -45,7 +46,7 @@ impl Surrogate {
     /// The smooth function that stands in for `step(x)`.
     pub fn value(self, x: f32) -> f32 {
         match self {
-            Surrogate::Sigmoid { alpha } => 1.0 / (1.0 + (-alpha * x).exp()),
+            Surrogate::Sigmoid { alpha } => 1.0 / (1.0 + fastmath::exp(-alpha * x)),
             Surrogate::Atan { alpha } => {
                 (std::f32::consts::FRAC_PI_2 * alpha * x).atan() / std::f32::consts::PI + 0.5
             }
@@ -56,7 +57,7 @@ impl Surrogate {
     pub fn derivative(self, x: f32) -> f32 {
         match self {
             Surrogate::Sigmoid { alpha } => {
-                let s = 1.0 / (1.0 + (-alpha * x).exp());
+                let s = 1.0 / (1.0 + fastmath::exp(-alpha * x));
                 alpha * s * (1.0 - s)
             }
             Surrogate::Atan { alpha } => {
@@ -225,7 +226,10 @@ pub fn fire_backward(
     grad_currents
 }
 
-/// [`fire_backward`] of one block of columns for the exact (0/1) neuron, column by column.
+/// Columns the exact backward scan handles together, as SIMD lanes.
+const LANES: usize = 8;
+
+/// [`fire_backward`] of one block of columns for the exact (0/1) neuron.
 ///
 /// With a 0/1 mask the recurrence has a closed form once the firing step `f` of a column is
 /// known (the first `t` with `H[t] >= theta`, or none): steps after `f` get no gradient, and
@@ -233,6 +237,8 @@ pub fn fire_backward(
 /// threshold, the sum of the spike gradients down to `f` and from `f` to the earlier steps. This
 /// computes every product and sum of the general loop in the same order, so the result is
 /// bit-identical to it (tested), without its `[T, width]` buffers of potentials and masks.
+/// Columns go [`LANES`] at a time with selects instead of branches, so the surrogate's `exp`
+/// and the updates run as vector code.
 fn backward_block_exact(
     currents: &[f32],
     grad_spikes: &[f32],
@@ -241,39 +247,103 @@ fn backward_block_exact(
     rows: &mut [&mut [f32]],
     cfg: &FireConfig,
 ) {
-    let steps = rows.len();
     let width = rows.first().map_or(0, |r| r.len());
+    let mut potentials = vec![[0f32; LANES]; rows.len()];
+    let mut k = 0;
+    while k + LANES <= width {
+        backward_lanes::<LANES>(
+            currents,
+            grad_spikes,
+            n,
+            start + k,
+            rows,
+            k,
+            cfg,
+            &mut potentials,
+        );
+        k += LANES;
+    }
+    let mut single = vec![[0f32; 1]; rows.len()];
+    for k in k..width {
+        backward_lanes::<1>(
+            currents,
+            grad_spikes,
+            n,
+            start + k,
+            rows,
+            k,
+            cfg,
+            &mut single,
+        );
+    }
+}
+
+/// The exact backward scan of the `L` columns starting at `column` of the `[T, n]` buffers,
+/// written to `rows[t][offset..offset + L]`; `h` holds the potentials `[T][L]`.
+#[allow(clippy::too_many_arguments)]
+#[inline(always)]
+fn backward_lanes<const L: usize>(
+    currents: &[f32],
+    grad_spikes: &[f32],
+    n: usize,
+    column: usize,
+    rows: &mut [&mut [f32]],
+    offset: usize,
+    cfg: &FireConfig,
+    h: &mut [[f32; L]],
+) {
+    let steps = rows.len();
     let threshold = cfg.threshold;
-    let mut h = vec![0f32; steps];
-    for k in 0..width {
-        let mut potential = 0f32;
-        let mut fire = steps;
-        for (t, h_t) in h.iter_mut().enumerate() {
-            potential += currents[t * n + start + k];
-            *h_t = potential;
-            if fire == steps && potential >= threshold {
-                fire = t;
+    let mut potential = [0f32; L];
+    // Firing steps as f32 (`steps` if never): every lane operation is then an f32 compare or
+    // select, which SIMD does on any x86-64.
+    let never = steps as f32;
+    let mut fire = [never; L];
+    for (t, h_t) in h.iter_mut().enumerate() {
+        let c = &currents[t * n + column..][..L];
+        for l in 0..L {
+            potential[l] += c[l];
+            h_t[l] = potential[l];
+            if fire[l] == never && potential[l] >= threshold {
+                fire[l] = t as f32;
             }
         }
-        let mut grad_mask = 0f32;
-        let mut acc = 0f32;
-        for t in (0..steps).rev() {
-            let gs = grad_spikes[t * n + start + k];
-            rows[t][k] = if t > fire {
-                // Fired before: no gradient; the mask still carries the spike gradient of
-                // every step over the threshold.
-                if cfg.mask_grad && h[t] >= threshold {
-                    grad_mask += gs;
-                }
-                acc
+    }
+    let mut grad_mask = [0f32; L];
+    let mut acc = [0f32; L];
+    for t in (0..steps).rev() {
+        let step = t as f32;
+        let gs = &grad_spikes[t * n + column..][..L];
+        let h_t = &h[t];
+        let mut slope = [0f32; L];
+        for l in 0..L {
+            slope[l] = cfg.surrogate.derivative(h_t[l] - threshold);
+        }
+        let out = &mut rows[t][offset..offset + L];
+        for l in 0..L {
+            let fired_before = step > fire[l];
+            // After firing: no gradient; the mask carries the spike gradient of every step
+            // over the threshold.
+            let carried = if cfg.mask_grad && h_t[l] >= threshold {
+                grad_mask[l] + gs[l]
             } else {
-                let gs = if cfg.mask_grad { gs - grad_mask } else { gs };
-                if cfg.mask_grad && t == fire {
-                    grad_mask = gs;
-                }
-                acc += gs * cfg.surrogate.derivative(h[t] - threshold);
-                acc
+                grad_mask[l]
             };
+            // Up to the firing step: the spike gradient less what the mask carried.
+            let g = if cfg.mask_grad {
+                gs[l] - grad_mask[l]
+            } else {
+                gs[l]
+            };
+            let mask_here = if cfg.mask_grad && step == fire[l] {
+                g
+            } else {
+                grad_mask[l]
+            };
+            let summed = acc[l] + g * slope[l];
+            grad_mask[l] = if fired_before { carried } else { mask_here };
+            acc[l] = if fired_before { acc[l] } else { summed };
+            out[l] = acc[l];
         }
     }
 }

@@ -21,7 +21,7 @@ use crate::data::{self, DEFAULT_THERMOMETER_LEVELS, DataError, Dataset, Encoding
 use crate::decode::{Decision, Loss, Weighting, decide};
 use crate::export::{ExportError, export_model};
 use crate::init::Init;
-use crate::network::{Forward, InputMode, Network};
+use crate::network::{Currents, Forward, InputMode, Network};
 use crate::neuron::{FireConfig, Surrogate};
 use crate::optim::{AdamW, AdamWConfig, cosine_lr};
 use crate::regularize::Sparsity;
@@ -329,7 +329,7 @@ pub fn evaluate(
     let classes = net.num_classes();
     for chunk in indices.chunks(config.batch_size.max(1) * 2) {
         let (input, mode) = batch_input(ds, chunk, config.encoding, config.steps, &mut buffer)?;
-        let out = net.forward(&input, mode)?;
+        let out = net.forward_with(&input, mode, Currents::OutputOnly)?;
         let decisions = decisions_of(&out, classes, config.tie_break)?;
         for (d, &i) in decisions.iter().zip(chunk) {
             correct += usize::from(d.class == ds.labels[i] as usize);
@@ -629,16 +629,31 @@ fn train_step(
     targets: &Tensor,
     lr: f64,
 ) -> Result<(Forward, Tensor), TrainError> {
-    let out = net.forward(input, mode)?;
+    // The hidden layers' currents join the graph only when the sparse-firing term reads them.
+    let active = objective.sparsity.is_active();
+    let currents = if active {
+        Currents::All
+    } else {
+        Currents::OutputOnly
+    };
+    let out = net.forward_with(input, mode, currents)?;
     let mut loss = objective
         .loss
         .compute(&out.out_spikes, &out.out_currents, targets)?;
-    if let Some(term) =
-        objective
-            .sparsity
-            .term(&out.layer_spikes, &out.layer_currents, net.fire.threshold)?
-    {
-        loss = (loss + term)?;
+    if active {
+        let hidden = out
+            .layer_currents
+            .iter()
+            .cloned()
+            .collect::<Option<Vec<Tensor>>>()
+            .ok_or_else(|| candle_core::Error::Msg("a layer's currents were not kept".into()))?;
+        if let Some(term) =
+            objective
+                .sparsity
+                .term(&out.layer_spikes, &hidden, net.fire.threshold)?
+        {
+            loss = (loss + term)?;
+        }
     }
     let grads = loss.backward()?;
     optimizer.step(&net.params, &grads, lr)?;
@@ -667,7 +682,7 @@ pub fn firing_stats(
     }
     let mut buffer = Vec::new();
     let (input, mode) = batch_input(ds, &indices, config.encoding, config.steps, &mut buffer)?;
-    let out = net.forward(&input, mode)?;
+    let out = net.forward_with(&input, mode, Currents::OutputOnly)?;
     out.layer_spikes
         .iter()
         .map(|s| {

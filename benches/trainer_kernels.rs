@@ -1,0 +1,75 @@
+//! The trainer's hand-written kernels on the MLP's shapes (784-800-10, T = 8, batch 128), one
+//! at a time, to compare a change to one kernel with the kernel before it
+//! (`cargo bench --bench trainer_kernels -- --save-baseline before`, change, then
+//! `-- --baseline before`). The whole training step is measured by `ttfs train --bench`.
+//!
+//! Inputs are synthetic with the MLP's activity on MNIST: about 19 of 784 input spikes per
+//! row of `[T * B, 784]`, and hidden currents with which about half of the neurons fire.
+
+use std::hint::black_box;
+use std::time::Duration;
+
+use criterion::{Criterion, criterion_main};
+use rand::{Rng, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+use ttfs_trainer::neuron::{FireConfig, fire_backward, fire_forward};
+use ttfs_trainer::sparse::{sparse_forward, sparse_weight_grad};
+
+const STEPS: usize = 8;
+const BATCH: usize = 128;
+const INPUTS: usize = 784;
+const HIDDEN: usize = 800;
+
+fn spikes(rows: usize, cols: usize, rate: f64, rng: &mut ChaCha8Rng) -> Vec<f32> {
+    (0..rows * cols)
+        .map(|_| if rng.gen_bool(rate) { 1.0 } else { 0.0 })
+        .collect()
+}
+
+fn uniform(len: usize, range: std::ops::Range<f32>, rng: &mut ChaCha8Rng) -> Vec<f32> {
+    (0..len).map(|_| rng.gen_range(range.clone())).collect()
+}
+
+fn kernels(c: &mut Criterion) {
+    let mut rng = ChaCha8Rng::seed_from_u64(1);
+    let rows = STEPS * BATCH;
+    let x = spikes(rows, INPUTS, 19.0 / 784.0, &mut rng);
+    let w = uniform(HIDDEN * INPUTS, -0.05..0.05, &mut rng);
+    let grad_out = uniform(rows * HIDDEN, -1e-3..1e-3, &mut rng);
+    let currents = uniform(rows * HIDDEN, -0.1..0.35, &mut rng);
+    let cfg = FireConfig::default();
+    let no_mask = FireConfig {
+        mask_grad: false,
+        ..cfg
+    };
+    let mut group = c.benchmark_group("trainer_kernels");
+    group
+        .sample_size(20)
+        .measurement_time(Duration::from_secs(4))
+        .warm_up_time(Duration::from_secs(1));
+    group.bench_function("sparse_forward 1024x784 * 784x800", |b| {
+        b.iter(|| sparse_forward(black_box(&x), black_box(&w), rows, INPUTS, HIDDEN))
+    });
+    group.bench_function("sparse_weight_grad 800x784", |b| {
+        b.iter(|| sparse_weight_grad(black_box(&x), black_box(&grad_out), rows, INPUTS, HIDDEN))
+    });
+    group.bench_function("fire_forward 8x102400", |b| {
+        b.iter(|| fire_forward(black_box(&currents), STEPS, &cfg))
+    });
+    group.bench_function("fire_backward 8x102400", |b| {
+        b.iter(|| fire_backward(black_box(&currents), black_box(&grad_out), STEPS, &cfg))
+    });
+    group.bench_function("fire_backward 8x102400 no mask grad", |b| {
+        b.iter(|| fire_backward(black_box(&currents), black_box(&grad_out), STEPS, &no_mask))
+    });
+    group.finish();
+}
+
+/// Every benchmark of this file (what `criterion_group!` would generate, written out so that it
+/// carries a doc comment).
+fn benches() {
+    let mut criterion = Criterion::default().configure_from_args();
+    kernels(&mut criterion);
+}
+
+criterion_main!(benches);
