@@ -315,9 +315,13 @@ fn backward_lanes<const L: usize>(
         let step = t as f32;
         let gs = &grad_spikes[t * n + column..][..L];
         let h_t = &h[t];
+        // The surrogate's slope, needed only up to a lane's firing step: skipped once every
+        // lane has fired (most steps of a trained network, whose neurons fire early).
         let mut slope = [0f32; L];
-        for l in 0..L {
-            slope[l] = cfg.surrogate.derivative(h_t[l] - threshold);
+        if fire.iter().any(|&f| step <= f) {
+            for l in 0..L {
+                slope[l] = cfg.surrogate.derivative(h_t[l] - threshold);
+            }
         }
         let out = &mut rows[t][offset..offset + L];
         for l in 0..L {

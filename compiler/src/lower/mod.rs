@@ -162,6 +162,9 @@ pub fn lower(model: &Model) -> Result<FoldedNetwork, LowerError> {
         (encoding, layers.first_mut())
     {
         first.synapses = thermometer_lines(&first.synapses, levels);
+        if let Some(head) = first.name.strip_suffix(')') {
+            first.name = format!("{head}, thermometer input: {levels} lines per pixel)");
+        }
     }
     Ok(FoldedNetwork {
         input: InputDesc {

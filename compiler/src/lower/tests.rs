@@ -280,6 +280,13 @@ fn thermometer_input_repeats_each_pixel_row_per_line_with_the_weight_divided() {
     );
     assert_eq!((net.input.pixels(), net.input.channels()), (3, 12));
     assert!(net.input.first_layer_current_persists());
+    assert!(
+        net.layers[0]
+            .name
+            .ends_with(", thermometer input: 4 lines per pixel)"),
+        "{}",
+        net.layers[0].name
+    );
     let rows: Vec<Vec<(u32, f32)>> = (0..12)
         .map(|j| net.layers[0].synapses.row(j).collect())
         .collect();

@@ -29,7 +29,10 @@ pub enum MapError {
          core of target \"{target}\" has {field} = {limit} (exceeded by {excess}); what would fit: \
          at most {limit} distinct inputs per neuron{hint}",
         excess = fan_in - *limit as usize,
-        hint = if layer.contains("folded in") {
+        hint = if layer.contains("thermometer input") {
+            "; the thermometer input gives every pixel one input line per level, so fewer \
+             levels (`ttfs train --levels`) would shrink them"
+        } else if layer.contains("folded in") {
             "; folding average pooling into this layer multiplies each neuron's inputs by the \
              pooling window, so fewer channels or more pooling before it would shrink them"
         } else {

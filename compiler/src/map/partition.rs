@@ -220,5 +220,20 @@ mod tests {
         assert!(text.contains("layer 1 (linear 100->2)"), "{text}");
         assert!(text.contains("core.max_axons = 64"), "{text}");
         assert!(text.contains("exceeded by 36"), "{text}");
+        assert!(text.contains("a narrower layer"), "{text}");
+    }
+
+    #[test]
+    fn a_thermometer_first_layer_too_wide_names_the_levels_as_the_way_out() {
+        let name = "layer 0 (linear 25->2, thermometer input: 4 lines per pixel)";
+        let layer = dense_layer(name, 100, 2);
+        let text = partition_layer(0, &layer, &tiny_target())
+            .unwrap_err()
+            .to_string();
+        assert!(text.contains(name), "{text}");
+        assert!(
+            text.contains("fewer levels (`ttfs train --levels`)"),
+            "{text}"
+        );
     }
 }
