@@ -2,10 +2,20 @@
 //! decision and the counters the golden model also keeps.
 
 use ttfs_compiler::compile::compile;
-use ttfs_compiler::golden::GoldenModel;
-use ttfs_runtime::emulator::{Emulator, RunOptions};
+use ttfs_compiler::golden::{GoldenModel, GoldenRun};
+use ttfs_runtime::emulator::{Emulator, Inference, RunOptions};
 
 use crate::common::{mlp, mnist_test, target};
+
+/// The emulator's inference `e` of image `i` equals the golden model's `g`: every spike, the
+/// decision and its step, the output potentials; and no neuron fired twice on the chip.
+fn assert_same_inference(i: usize, e: &Inference, g: &GoldenRun) {
+    assert_eq!(e.spikes, g.spikes, "image {i}: spikes");
+    assert_eq!(e.decision.class, g.decision.class, "image {i}");
+    assert_eq!(e.decision.step, g.decision.step, "image {i}");
+    assert_eq!(e.output_potential, g.output_potential, "image {i}");
+    assert!(e.violations.is_empty(), "image {i}: {:?}", e.violations);
+}
 
 #[test]
 fn mlp_on_loihi_emulator_equals_golden_spike_for_spike() {
@@ -19,10 +29,7 @@ fn mlp_on_loihi_emulator_equals_golden_spike_for_spike() {
     for (i, image) in images.iter().enumerate() {
         let e = emulator.run(image, RunOptions::default()).unwrap();
         let g = golden.run(image).unwrap();
-        assert_eq!(e.spikes, g.spikes, "image {i}: spikes");
-        assert_eq!(e.decision.class, g.decision.class, "image {i}");
-        assert_eq!(e.decision.step, g.decision.step, "image {i}");
-        assert_eq!(e.output_potential, g.output_potential, "image {i}");
+        assert_same_inference(i, &e, &g);
         assert_eq!(
             e.counters.synaptic_ops_per_layer, g.synaptic_ops,
             "image {i}"
@@ -31,7 +38,6 @@ fn mlp_on_loihi_emulator_equals_golden_spike_for_spike() {
             e.counters.neuron_updates_per_layer, g.neuron_updates,
             "image {i}"
         );
-        assert!(e.violations.is_empty(), "image {i}: {:?}", e.violations);
         assert!(e.counters.cycles > 0);
     }
 }
@@ -59,11 +65,7 @@ fn thermometer_mlp_on_loihi_emulator_equals_golden_spike_for_spike() {
     for (i, image) in images.iter().enumerate() {
         let e = emulator.run(image, RunOptions::default()).unwrap();
         let g = golden.run(image).unwrap();
-        assert_eq!(e.spikes, g.spikes, "image {i}: spikes");
-        assert_eq!(e.decision.class, g.decision.class, "image {i}");
-        assert_eq!(e.decision.step, g.decision.step, "image {i}");
-        assert_eq!(e.output_potential, g.output_potential, "image {i}");
-        assert!(e.violations.is_empty(), "image {i}: {:?}", e.violations);
+        assert_same_inference(i, &e, &g);
         let lines: u64 = image
             .iter()
             .map(|&p| u64::from(encoding.active_lines(p)))

@@ -1,34 +1,52 @@
 //! `ttfs pipeline` end to end on a small slice of the fixtures: the files it writes and the
 //! numbers inside them.
 
+use std::path::Path;
 use std::process::Command;
 
 use crate::common::{repo, target};
 
-#[test]
-fn pipeline_trains_compiles_emulates_and_reports_consistent_numbers() {
-    let dir = tempfile::tempdir().unwrap();
-    let run_dir = dir.path().join("run");
+/// Runs `ttfs --threads 2 pipeline --run-dir RUN_DIR ARGS...` from the repository root and
+/// returns its `chip.run.json`, after checking that it succeeded and that `images` images ran
+/// on the emulator spike for spike as on the golden model, no neuron firing twice.
+fn pipeline(run_dir: &Path, args: &[&str], images: u64) -> serde_json::Value {
     let out = Command::new(env!("CARGO_BIN_EXE_ttfs"))
         .args(["--threads", "2", "pipeline", "--run-dir"])
-        .arg(&run_dir)
-        .args([
-            "--epochs",
-            "1",
-            "--train-limit",
-            "2000",
-            "--test-limit",
-            "200",
-            "--calibrate",
-            "50",
-            "--images",
-            "40",
-        ])
+        .arg(run_dir)
+        .args(args)
         .current_dir(repo(""))
         .output()
         .unwrap();
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(out.status.success(), "{stderr}");
+    let run: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(run_dir.join("chip.run.json")).unwrap())
+            .unwrap();
+    assert_eq!(run["images"], images);
+    assert_eq!(run["single_spike"]["verified"], true);
+    assert_eq!(run["single_spike"]["violations"], 0);
+    assert_eq!(run["golden"]["spikes_equal"], images);
+    assert_eq!(run["golden"]["decisions_equal"], images);
+    run
+}
+
+#[test]
+fn pipeline_trains_compiles_emulates_and_reports_consistent_numbers() {
+    let dir = tempfile::tempdir().unwrap();
+    let run_dir = dir.path().join("run");
+    let args = [
+        "--epochs",
+        "1",
+        "--train-limit",
+        "2000",
+        "--test-limit",
+        "200",
+        "--calibrate",
+        "50",
+        "--images",
+        "40",
+    ];
+    let run = pipeline(&run_dir, &args, 40);
 
     for file in [
         "model.safetensors",
@@ -56,20 +74,12 @@ fn pipeline_trains_compiles_emulates_and_reports_consistent_numbers() {
         assert!(summary.contains(link), "summary links {link}");
     }
 
-    let run: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(run_dir.join("chip.run.json")).unwrap())
-            .unwrap();
-    assert_eq!(run["images"], 40);
     // Ten classes: chance is 10%; one epoch on 2000 images reaches far above it.
     assert!(
         run["accuracy"].as_f64().unwrap() > 0.5,
         "{}",
         run["accuracy"]
     );
-    assert_eq!(run["single_spike"]["verified"], true);
-    assert_eq!(run["single_spike"]["violations"], 0);
-    assert_eq!(run["golden"]["spikes_equal"], 40);
-    assert_eq!(run["golden"]["decisions_equal"], 40);
 
     // Energy = mean counts x the target's costs + static power x mean time.
     let loihi = target("loihi");
@@ -95,39 +105,25 @@ fn a_thermometer_model_runs_on_the_chip_as_its_golden_model_does() {
     // The grey levels in 4 lines per pixel (fan-in 3,136, inside loihi's 4,096 axons), spiking
     // at step 1 into a first layer with a persistent current.
     let dir = tempfile::tempdir().unwrap();
-    let run_dir = dir.path().join("run");
-    let out = Command::new(env!("CARGO_BIN_EXE_ttfs"))
-        .args(["--threads", "2", "pipeline", "--run-dir"])
-        .arg(&run_dir)
-        .args([
-            "--arch",
-            "784-64-10",
-            "--input",
-            "thermometer",
-            "--levels",
-            "4",
-            "--epochs",
-            "1",
-            "--train-limit",
-            "1000",
-            "--test-limit",
-            "100",
-            "--calibrate",
-            "30",
-            "--images",
-            "30",
-        ])
-        .current_dir(repo(""))
-        .output()
-        .unwrap();
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(out.status.success(), "{stderr}");
-    let run: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(run_dir.join("chip.run.json")).unwrap())
-            .unwrap();
-    assert_eq!(run["golden"]["spikes_equal"], 30);
-    assert_eq!(run["golden"]["decisions_equal"], 30);
-    assert_eq!(run["single_spike"]["violations"], 0);
+    let args = [
+        "--arch",
+        "784-64-10",
+        "--input",
+        "thermometer",
+        "--levels",
+        "4",
+        "--epochs",
+        "1",
+        "--train-limit",
+        "1000",
+        "--test-limit",
+        "100",
+        "--calibrate",
+        "30",
+        "--images",
+        "30",
+    ];
+    let run = pipeline(&dir.path().join("run"), &args, 30);
     assert!(
         run["accuracy"].as_f64().unwrap() > 0.3,
         "{}",
