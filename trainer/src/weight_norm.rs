@@ -17,7 +17,7 @@
 
 use candle_core::{CpuStorage, CustomOp2, Layout, Result, Shape, Tensor};
 
-use crate::cpu::f32_slice;
+use crate::cpu::{f32_slice, with_data};
 use rayon::prelude::*;
 
 /// The fused op: `(w [M, n], gamma [M]) -> W_eff [M, n]`.
@@ -29,11 +29,33 @@ pub struct WeightNormOp {
     pub eps: f32,
 }
 
+/// Partial sums of [`lane_sum`]: enough independent chains for the loop to vectorise.
+const SUM_LANES: usize = 8;
+
+/// The sum of `term(a[k], b[k])` in f64, as [`SUM_LANES`] interleaved partial sums added at
+/// the end: a fixed order (the same result on every run), without one long chain of
+/// dependent additions.
+fn lane_sum(a: &[f32], b: &[f32], term: impl Fn(f32, f32) -> f64) -> f64 {
+    let mut acc = [0f64; SUM_LANES];
+    let (a_chunks, b_chunks) = (a.chunks_exact(SUM_LANES), b.chunks_exact(SUM_LANES));
+    let (a_rest, b_rest) = (a_chunks.remainder(), b_chunks.remainder());
+    for (ca, cb) in a_chunks.zip(b_chunks) {
+        for l in 0..SUM_LANES {
+            acc[l] += term(ca[l], cb[l]);
+        }
+    }
+    let mut total = acc.iter().sum::<f64>();
+    for (&x, &y) in a_rest.iter().zip(b_rest) {
+        total += term(x, y);
+    }
+    total
+}
+
 /// Mean and `1 / sqrt(var + eps)` of one row, in f64 for stability.
 fn row_stats(row: &[f32], eps: f32) -> (f32, f32) {
     let n = row.len() as f64;
-    let mean = row.iter().map(|&v| v as f64).sum::<f64>() / n;
-    let var = row.iter().map(|&v| (v as f64 - mean).powi(2)).sum::<f64>() / n;
+    let mean = lane_sum(row, row, |v, _| f64::from(v)) / n;
+    let var = lane_sum(row, row, |v, _| (f64::from(v) - mean).powi(2)) / n;
     (mean as f32, (1.0 / (var + eps as f64).sqrt()) as f32)
 }
 
@@ -67,12 +89,8 @@ impl WeightNormOp {
                 let row = &w[o * n..(o + 1) * n];
                 let d_row = &d[o * n..(o + 1) * n];
                 let (mean, inv_std) = row_stats(row, self.eps);
-                let (mut sum_d, mut sum_dw) = (0f64, 0f64);
-                for (&v, &dv) in row.iter().zip(d_row) {
-                    let w_hat = (v - mean) * inv_std;
-                    sum_d += dv as f64;
-                    sum_dw += (dv * w_hat) as f64;
-                }
+                let sum_d = lane_sum(d_row, d_row, |dv, _| f64::from(dv));
+                let sum_dw = lane_sum(row, d_row, |v, dv| f64::from(dv * ((v - mean) * inv_std)));
                 *gg_o = base * sum_dw as f32;
                 let a = base * gamma[o] * inv_std;
                 let (mean_d, mean_dw) = ((sum_d / n as f64) as f32, (sum_dw / n as f64) as f32);
@@ -117,10 +135,13 @@ impl CustomOp2 for WeightNormOp {
         grad: &Tensor,
     ) -> Result<(Option<Tensor>, Option<Tensor>)> {
         let n = w.dim(1)?;
-        let wv = w.flatten_all()?.to_vec1::<f32>()?;
-        let gv = gamma.to_vec1::<f32>()?;
-        let dv = grad.flatten_all()?.to_vec1::<f32>()?;
-        let (gw, gg) = self.backward(&wv, &gv, &dv, n);
+        let (gw, gg) = with_data(w, "weight norm", "weight", |wv| {
+            with_data(gamma, "weight norm", "gamma", |gv| {
+                with_data(grad, "weight norm", "gradient", |dv| {
+                    self.backward(wv, gv, dv, n)
+                })
+            })
+        })???;
         Ok((
             Some(Tensor::from_vec(gw, w.shape(), w.device())?),
             Some(Tensor::from_vec(gg, gamma.shape(), gamma.device())?),
