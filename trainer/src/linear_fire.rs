@@ -8,7 +8,7 @@
 //! runs the three backward kernels in turn. Both the spikes and every gradient are bit-identical
 //! to the composed ops (tested): the same kernels run on the same values in the same order.
 
-use std::sync::{Arc, Mutex, PoisonError};
+use std::sync::{Mutex, PoisonError};
 
 use candle_core::{CpuStorage, CustomOp3, Layout, Result, Shape, Tensor};
 
@@ -28,7 +28,7 @@ struct LinearFire {
     input_grad: bool,
     /// The currents `x W^T + b` of the forward pass, kept for the backward (which recomputes
     /// them if they are gone).
-    currents: Mutex<Option<Arc<Vec<f32>>>>,
+    currents: Mutex<Option<Vec<f32>>>,
 }
 
 /// Rows `N`, inputs `K` and neurons `M` of the operands, checked against each other.
@@ -77,7 +77,7 @@ impl CustomOp3 for LinearFire {
         let b = f32_slice(s3, l3, "linear layer", "shift")?;
         let y = currents(x, w, b, n, k, m);
         let spikes = fire_forward(&y, self.steps, &self.fire);
-        *self.currents.lock().unwrap_or_else(PoisonError::into_inner) = Some(Arc::new(y));
+        *self.currents.lock().unwrap_or_else(PoisonError::into_inner) = Some(y);
         Ok((CpuStorage::F32(spikes), Shape::from((n, m))))
     }
 
@@ -97,13 +97,13 @@ impl CustomOp3 for LinearFire {
             .take();
         let y = match kept {
             Some(y) => y,
-            None => Arc::new(with_data(x, "linear layer", "input", |xv| {
+            None => with_data(x, "linear layer", "input", |xv| {
                 with_data(w, "linear layer", "weight", |wv| {
                     with_data(b, "linear layer", "shift", |bv| {
                         currents(xv, wv, bv, n, k, m)
                     })
                 })
-            })???),
+            })???,
         };
         let grad_currents = with_data(grad, "linear layer", "spike gradient", |g| {
             fire_backward(&y, g, self.steps, &self.fire)

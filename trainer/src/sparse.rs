@@ -169,21 +169,26 @@ mod tests {
     use rand::{Rng, SeedableRng};
     use rand_chacha::ChaCha8Rng;
 
+    /// `len` values, each non-zero (uniform in -1..1) with probability `density`.
+    fn sparse_values(len: usize, density: f64, rng: &mut ChaCha8Rng) -> Vec<f32> {
+        (0..len)
+            .map(|_| {
+                if rng.gen_bool(density) {
+                    rng.gen_range(-1.0..1.0)
+                } else {
+                    0.0
+                }
+            })
+            .collect()
+    }
+
     /// The banded weight gradient and the tiled transposes against plain loops that sum in the
     /// same order (rows ascending), bit for bit, on shapes that leave partial bands and tiles.
     #[test]
     fn weight_gradient_over_bands_equals_the_plain_loop_bit_for_bit() {
         let mut rng = ChaCha8Rng::seed_from_u64(5);
         let (n, k, m) = (45, 37, 41);
-        let x: Vec<f32> = (0..n * k)
-            .map(|_| {
-                if rng.gen_bool(0.3) {
-                    rng.gen_range(-1.0..1.0)
-                } else {
-                    0.0
-                }
-            })
-            .collect();
+        let x = sparse_values(n * k, 0.3, &mut rng);
         let g: Vec<f32> = (0..n * m).map(|_| rng.gen_range(-1.0..1.0)).collect();
         let mut plain = vec![0f32; m * k];
         for mm in 0..m {
@@ -211,15 +216,7 @@ mod tests {
     fn sparse_product_and_gradients_equal_the_dense_ones() {
         let mut rng = ChaCha8Rng::seed_from_u64(3);
         let (n, k, m) = (70, 13, 9);
-        let x: Vec<f32> = (0..n * k)
-            .map(|_| {
-                if rng.gen_bool(0.2) {
-                    rng.gen_range(-1.0..1.0)
-                } else {
-                    0.0
-                }
-            })
-            .collect();
+        let x = sparse_values(n * k, 0.2, &mut rng);
         let w: Vec<f32> = (0..m * k).map(|_| rng.gen_range(-1.0..1.0)).collect();
         let dev = Device::Cpu;
         let xs = Var::from_tensor(&Tensor::from_vec(x, (n, k), &dev).unwrap()).unwrap();
