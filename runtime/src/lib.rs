@@ -6,6 +6,7 @@
 //! target and configuration formats, never the other way round. Its modules arrive with the
 //! compiler and runtime issues; until then the crate only fixes its place in the workspace.
 
+pub mod atomic;
 pub mod config;
 pub mod emulator;
 pub mod target;

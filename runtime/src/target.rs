@@ -237,22 +237,17 @@ impl Target {
         serde_json::to_string_pretty(self).unwrap_or_default()
     }
 
-    /// Writes the description to `path` as pretty JSON, through a temporary file and a rename.
+    /// Writes the description to `path` as pretty JSON ([`crate::atomic::write_atomic`]).
     ///
     /// # Errors
     /// [`TargetError::Io`] naming `path`.
     pub fn save(&self, path: &Path) -> Result<(), TargetError> {
-        let io = |source| TargetError::Io {
-            origin: path.display().to_string(),
-            source,
-        };
-        let mut tmp = path.as_os_str().to_owned();
-        tmp.push(".tmp");
-        let tmp = std::path::PathBuf::from(tmp);
         let mut text = self.to_json_pretty();
         text.push('\n');
-        std::fs::write(&tmp, text).map_err(io)?;
-        std::fs::rename(&tmp, path).map_err(io)
+        crate::atomic::write_atomic(path, text.as_bytes()).map_err(|e| TargetError::Io {
+            origin: path.display().to_string(),
+            source: e.into(),
+        })
     }
 
     fn check(&self, origin: &str) -> Result<(), TargetError> {

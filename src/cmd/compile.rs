@@ -160,7 +160,7 @@ pub fn run(args: CompileArgs) -> anyhow::Result<()> {
         mapping: &mapping.report,
     };
     let json = serde_json::to_string_pretty(&report)?;
-    ttfs_trainer::atomic::write_atomic(&report_path, json.as_bytes())
+    ttfs_runtime::atomic::write_atomic(&report_path, json.as_bytes())
         .with_context(|| format!("{}: could not write the report", report_path.display()))?;
     let map_path = sibling(&out, "cores.svg");
     draw_core_map(

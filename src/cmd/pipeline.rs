@@ -56,7 +56,7 @@ pub fn run(args: PipelineArgs) -> anyhow::Result<()> {
     let done = stages.run(args.train, &dir)?;
     let summary = dir.join("summary.md");
     let text = summary_text(&dir, &done.times, started.elapsed().as_secs_f64())?;
-    ttfs_trainer::atomic::write_atomic(&summary, text.as_bytes())
+    ttfs_runtime::atomic::write_atomic(&summary, text.as_bytes())
         .with_context(|| format!("{}: could not write the summary", summary.display()))?;
     println!(
         "\npipeline done in {:.0} s: {}",

@@ -378,7 +378,7 @@ fn write_outputs(
 ) -> anyhow::Result<()> {
     let o = &s.outputs;
     let json = serde_json::to_string_pretty(report)?;
-    ttfs_trainer::atomic::write_atomic(&o.json, json.as_bytes())
+    ttfs_runtime::atomic::write_atomic(&o.json, json.as_bytes())
         .with_context(|| format!("{}: could not write the report", o.json.display()))?;
 
     let who = format!("{} on {}", o.stem, s.target.name);
@@ -434,7 +434,7 @@ fn write_trace(path: &Path, trace: &[TraceEvent]) -> anyhow::Result<()> {
         text.push_str(&serde_json::to_string(event)?);
         text.push('\n');
     }
-    ttfs_trainer::atomic::write_atomic(path, text.as_bytes())
+    ttfs_runtime::atomic::write_atomic(path, text.as_bytes())
         .with_context(|| format!("{}: could not write the trace", path.display()))
 }
 

@@ -94,7 +94,7 @@ pub fn run(args: SweepArgs) -> anyhow::Result<()> {
     }
     let json = serde_json::to_string_pretty(&rows)?;
     let json_path = args.run_dir.join("sweep.json");
-    ttfs_trainer::atomic::write_atomic(&json_path, json.as_bytes())
+    ttfs_runtime::atomic::write_atomic(&json_path, json.as_bytes())
         .with_context(|| format!("{}: could not write", json_path.display()))?;
     let svg_path = args.run_dir.join("sweep.svg");
     let picture: Vec<TradeOffPoint> = rows

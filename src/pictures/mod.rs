@@ -73,8 +73,8 @@ fn write_svg(
         path: path.to_owned(),
         message,
     })?;
-    ttfs_trainer::atomic::write_atomic(path, svg.as_bytes()).map_err(|source| PictureError::Io {
+    ttfs_runtime::atomic::write_atomic(path, svg.as_bytes()).map_err(|source| PictureError::Io {
         path: path.to_owned(),
-        source,
+        source: source.into(),
     })
 }

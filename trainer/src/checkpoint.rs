@@ -12,9 +12,9 @@ use std::path::{Path, PathBuf};
 use candle_core::{Device, Tensor};
 use safetensors::{Dtype, SafeTensors, View};
 
-use crate::atomic::write_atomic;
 use crate::report::EpochRecord;
 use crate::train::TrainConfig;
+use ttfs_runtime::atomic::write_atomic;
 
 /// Version of the checkpoint layout.
 pub const CHECKPOINT_VERSION: u32 = 1;
@@ -126,7 +126,7 @@ impl Checkpoint {
                 .map_err(|e| format(e.to_string()))?;
         write_atomic(path, &bytes).map_err(|source| CheckpointError::Io {
             path: path.to_path_buf(),
-            source,
+            source: source.into(),
         })
     }
 

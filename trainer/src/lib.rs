@@ -8,7 +8,6 @@
 //! chips, cores or cycles. It is the only crate of the workspace that depends on Candle.
 
 pub mod arch;
-pub mod atomic;
 pub mod bias;
 pub mod checkpoint;
 pub mod conv;

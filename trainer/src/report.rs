@@ -8,10 +8,10 @@
 //! That is plenty for curves and for finding where a run stopped; exact state lives in checkpoints.
 //! The plot is written to a temporary file and renamed, so a reader never sees half a picture.
 
-use crate::atomic::write_atomic;
 use std::fs::{self, OpenOptions};
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
+use ttfs_runtime::atomic::write_atomic;
 
 use plotters::prelude::*;
 use serde::{Deserialize, Deserializer, Serialize};
@@ -305,7 +305,7 @@ fn span(values: impl Iterator<Item = f64>, default: f64) -> (f64, f64) {
 fn write_atomically(path: &Path, bytes: &[u8]) -> Result<(), ReportError> {
     write_atomic(path, bytes).map_err(|source| ReportError::Io {
         path: path.to_owned(),
-        source,
+        source: source.into(),
     })
 }
 

@@ -1,18 +1,16 @@
 //! [`read`] and [`write`](fn@write) of model files, and their in-memory halves [`decode`] and
 //! [`encode`].
 //!
-//! [`write`](fn@write) validates first and then writes a temporary file next to the target and
-//! renames it, so the target is either the old file or the complete new one, never half
-//! written. [`read`] checks, in order: safetensors framing, the [`METADATA_KEY`] metadata,
+//! [`write`](fn@write) validates first and then writes through the toolchain's one atomic
+//! write ([`ttfs_runtime::atomic`]), so the target is either the old file or the complete new
+//! one, never half written. [`read`] checks, in order: safetensors framing, the [`METADATA_KEY`] metadata,
 //! the JSON, the format version (before the rest of the JSON, so a newer file says
 //! "version 2 is not supported" rather than "missing field"), tensor dtypes, then
 //! [`Model::validate`]. Every error from either names the file.
 
 use std::collections::{BTreeMap, HashMap};
 use std::fs;
-use std::io::Write as _;
-use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::path::Path;
 
 use safetensors::tensor::TensorView;
 use safetensors::{Dtype, SafeTensors};
@@ -33,7 +31,7 @@ pub fn read(path: &Path) -> Result<Model, ModelError> {
     decode(&bytes).map_err(|e| e.in_file(path))
 }
 
-/// Validates a model and writes it to `path` atomically (temporary file, then rename).
+/// Validates a model and writes it to `path` atomically ([`ttfs_runtime::atomic::write_atomic`]).
 /// On error nothing is left at `path` that was not there before.
 pub fn write(path: &Path, model: &Model) -> Result<(), ModelError> {
     let bytes = encode(model).map_err(|e| e.in_file(path))?;
@@ -126,55 +124,12 @@ pub fn encode(model: &Model) -> Result<Vec<u8>, ModelError> {
     safetensors::serialize(views, Some(metadata)).map_err(|e| encode_error(e.to_string()))
 }
 
-/// Writes `bytes` to a fresh temporary file in the directory of `path`, syncs it, and
-/// renames it over `path`. The temporary file is removed on any error.
+/// [`ttfs_runtime::atomic::write_atomic`], its error as a [`ModelError::Io`] naming the step.
 fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), ModelError> {
-    let io = |action: &'static str| move |error| ModelError::Io { action, error };
-    let (mut file, temp) = create_temp(path).map_err(io("create a temporary file"))?;
-    let written = file
-        .write_all(bytes)
-        .and_then(|()| file.sync_all())
-        .map_err(io("write the temporary file"));
-    drop(file);
-    let result =
-        written.and_then(|()| fs::rename(&temp, path).map_err(io("rename the temporary file")));
-    if result.is_err() {
-        // Best effort: the original error is the one worth reporting.
-        let _ = fs::remove_file(&temp);
-    }
-    result
-}
-
-/// Creates `.{name}.{pid}.{n}.tmp` next to `path`, with a name no one else holds.
-fn create_temp(path: &Path) -> std::io::Result<(fs::File, PathBuf)> {
-    static COUNTER: AtomicU64 = AtomicU64::new(0);
-    let name = path.file_name().ok_or_else(|| {
-        std::io::Error::new(
-            std::io::ErrorKind::InvalidInput,
-            "the path has no file name",
-        )
-    })?;
-    let dir = match path.parent() {
-        Some(dir) if !dir.as_os_str().is_empty() => dir,
-        _ => Path::new("."),
-    };
-    loop {
-        let n = COUNTER.fetch_add(1, Ordering::Relaxed);
-        let temp = dir.join(format!(
-            ".{}.{}.{n}.tmp",
-            name.to_string_lossy(),
-            std::process::id()
-        ));
-        match fs::OpenOptions::new()
-            .write(true)
-            .create_new(true)
-            .open(&temp)
-        {
-            Ok(file) => return Ok((file, temp)),
-            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => continue,
-            Err(e) => return Err(e),
-        }
-    }
+    ttfs_runtime::atomic::write_atomic(path, bytes).map_err(|e| ModelError::Io {
+        action: e.step.action(),
+        error: e.source,
+    })
 }
 
 #[cfg(test)]

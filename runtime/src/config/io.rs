@@ -17,13 +17,12 @@
 //! longer than its remaining input before serde preallocates (serde also caps preallocation at
 //! 1 MiB), so a hostile length is a [`ConfigError::Corrupt`] error, not an abort.
 //!
-//! [`write`](fn@write) writes `<path>.tmp` next to `path`, syncs it and renames it over `path`,
-//! so `path` is either the old file or the complete new one; on any error the temporary file is
+//! [`write`](fn@write) goes through the toolchain's one atomic write ([`crate::atomic`]), so
+//! `path` is either the old file or the complete new one; on any error the temporary file is
 //! removed. Every error of [`read`] and [`write`](fn@write) names the file.
 
 use std::fs;
-use std::io::Write as _;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use super::{CONFIG_VERSION, ChipConfig, ConfigError, Header, MAGIC};
 use crate::target::Fnv1a64;
@@ -47,8 +46,8 @@ pub fn read(path: &Path) -> Result<ChipConfig, ConfigError> {
     decode(&bytes).map_err(|e| e.in_file(path))
 }
 
-/// Validates `config` and writes it to `path` atomically (a temporary file `<path>.tmp`, then
-/// a rename). On error nothing new is left at `path` or next to it.
+/// Validates `config` and writes it to `path` atomically ([`crate::atomic::write_atomic`]). On
+/// error nothing new is left at `path` or next to it.
 ///
 /// # Errors
 /// Any error of [`encode`], [`ConfigError::Io`] if the file cannot be written; each wrapped in
@@ -189,39 +188,12 @@ fn split_header(bytes: &[u8]) -> Result<(u32, Header, &[u8]), ConfigError> {
     }
 }
 
-/// Writes `bytes` to `<path>.tmp`, syncs it and renames it over `path`; removes the temporary
-/// file on any error.
+/// [`crate::atomic::write_atomic`], its error as a [`ConfigError::Io`] naming the step.
 fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), ConfigError> {
-    let io = |action: &'static str| move |error| ConfigError::Io { action, error };
-    if path.file_name().is_none() {
-        let error = std::io::Error::new(
-            std::io::ErrorKind::InvalidInput,
-            "the path has no file name",
-        );
-        return Err(io("write the configuration")(error));
-    }
-    let temp = temp_path(path);
-    let result = write_synced(&temp, bytes)
-        .map_err(io("write the temporary file next to it"))
-        .and_then(|()| fs::rename(&temp, path).map_err(io("rename the temporary file over it")));
-    if result.is_err() {
-        // Best effort (it may never have been created): the first error is the one to report.
-        let _ = fs::remove_file(&temp);
-    }
-    result
-}
-
-fn write_synced(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
-    let mut file = fs::File::create(path)?;
-    file.write_all(bytes)?;
-    file.sync_all()
-}
-
-/// `<path>.tmp`.
-fn temp_path(path: &Path) -> PathBuf {
-    let mut temp = path.as_os_str().to_owned();
-    temp.push(".tmp");
-    PathBuf::from(temp)
+    crate::atomic::write_atomic(path, bytes).map_err(|e| ConfigError::Io {
+        action: e.step.action(),
+        error: e.source,
+    })
 }
 
 #[cfg(test)]
