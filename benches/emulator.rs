@@ -20,7 +20,7 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use criterion::{Criterion, Throughput, criterion_main};
-use ttfs_compiler::compile::compile;
+use ttfs_compiler::compile::{CompileOptions, compile};
 use ttfs_runtime::config::ChipConfig;
 use ttfs_runtime::emulator::{Emulator, RunOptions};
 use ttfs_runtime::target::Target;
@@ -62,7 +62,7 @@ fn wide_loihi() -> Target {
 /// Compiles the model at `path` for `target`.
 fn compiled(path: &Path, target: &Target) -> ChipConfig {
     let model = ttfs_compiler::model::read(path).expect("the model file reads");
-    compile(&model, target)
+    compile(&model, target, &CompileOptions::default())
         .expect("the model compiles for the target")
         .mapping
         .config

@@ -1,21 +1,29 @@
-//! The compiler driver: the passes in order, each followed by its verifier.
+//! The compile driver, the one order of the passes: every caller (the CLI, the golden
+//! cross-check, the tests, the benchmarks) compiles through [`compile`], or through
+//! [`quantized`] for the passes before mapping.
 //!
-//! `lower` (fold weight norm, affine and average pooling into plain synapses) -> `quantize`
-//! (to the target's bit widths) -> `map` (partition, place, route, emit). The emitted
-//! configuration is then checked against every limit of the target by the runtime's own
-//! [`ChipConfig::check_target`](ttfs_runtime::config::ChipConfig::check_target), the verifier
-//! of the last pass, so a mapping bug surfaces here and not in the emulator.
+//! `lower` (fold weight norm, affine and average pooling into plain synapses), then
+//! [`FoldedNetwork::verify`] -> `quantize` (to the target's bit widths), then
+//! [`QuantNetwork::verify`](crate::ir::QuantNetwork::verify) -> `calibrate` (only with calibration images: the float and golden
+//! models on them, for the register peaks and the firing rates that weight the placement) ->
+//! `map` (partition, place, route, emit), then the runtime's own
+//! [`ChipConfig::check_target`](ttfs_runtime::config::ChipConfig::check_target). As in tract's
+//! optimiser and cranelift's `verify_if`, each verifier runs right after its pass and its error
+//! names the pass, so a broken invariant is caught where it was introduced, not in the
+//! emulator.
 
 use std::time::Instant;
 
-use ttfs_runtime::config::ConfigError;
+use serde::Serialize;
+use ttfs_runtime::config::ChipConfig;
 use ttfs_runtime::target::Target;
 
+use crate::evaluate::{Evaluation, evaluate};
 use crate::ir::FoldedNetwork;
 use crate::lower::{LowerError, lower};
-use crate::map::{MapError, Mapping, map};
+use crate::map::{MapError, Mapping, MappingReport, map};
 use crate::model::{LayerSpec, Model};
-use crate::quantize::{QuantizeError, Quantized, quantize};
+use crate::quantize::{LayerQuantReport, QuantizeError, Quantized, quantize};
 
 /// Why a model could not be compiled for a target.
 #[derive(Debug, thiserror::Error)]
@@ -26,16 +34,68 @@ pub enum CompileError {
     /// Quantization refused it (a bias on a chip without one, a refractory period too short).
     #[error(transparent)]
     Quantize(#[from] QuantizeError),
+    /// The calibration images do not fit the model's input.
+    #[error("images have {found} pixels but the model's input has {expected}")]
+    ImageSize {
+        /// Pixels per calibration image.
+        found: usize,
+        /// Pixels of the model's input.
+        expected: usize,
+    },
+    /// The calibration images and labels do not pair up.
+    #[error("{images} calibration images but {labels} labels")]
+    Labels {
+        /// Images given.
+        images: usize,
+        /// Labels given.
+        labels: usize,
+    },
     /// It does not fit the target.
     #[error(transparent)]
     Map(#[from] MapError),
-    /// The emitted configuration broke an invariant or a limit: a compiler bug.
-    #[error("internal error, the emitted configuration is invalid: {0}")]
-    Verify(#[from] ConfigError),
+    /// A pass broke an invariant of what it produced: a compiler bug.
+    #[error("internal error: after pass {pass}, {reason}")]
+    Invariant {
+        /// The pass that ran last.
+        pass: &'static str,
+        /// The verifier's error.
+        reason: String,
+    },
 }
 
 /// Wall time of each pass in seconds, in order.
 pub type PassTimes = Vec<(&'static str, f64)>;
+
+/// Labelled test images to calibrate on (register peaks, firing rates for the placement) and
+/// to compare the float and golden models on.
+#[derive(Clone, Copy, Debug)]
+pub struct Calibration<'a> {
+    /// Row-major `u8` pixels, one slice per image, as many as the model's input has.
+    pub images: &'a [&'a [u8]],
+    /// One label per image.
+    pub labels: &'a [u8],
+}
+
+/// A pass's result, handed to [`CompileOptions::observer`] as soon as the pass is done (so a
+/// long compile can show each report as it comes, and a failed one what came before).
+#[derive(Clone, Copy, Debug)]
+pub enum PassOutput<'a> {
+    /// `quantize` is done (and verified).
+    Quantized(&'a Quantized),
+    /// `calibrate` is done.
+    Calibrated(&'a Evaluation),
+    /// `map` is done (and its configuration verified against the target).
+    Mapped(&'a Mapping),
+}
+
+/// Settings of a compile beyond the model and the target.
+#[derive(Clone, Copy, Default)]
+pub struct CompileOptions<'a> {
+    /// Images to calibrate on (`None`: no calibration, every route weighs the same).
+    pub calibration: Option<Calibration<'a>>,
+    /// Called with each pass's result as it is done.
+    pub observer: Option<&'a dyn Fn(PassOutput<'_>)>,
+}
 
 /// Everything the passes produced.
 #[derive(Clone, Debug)]
@@ -44,52 +104,155 @@ pub struct Compiled {
     pub folded: FoldedNetwork,
     /// After quantization, with its report.
     pub quantized: Quantized,
+    /// The float vs golden comparison on the calibration images, if there were any.
+    pub evaluation: Option<Evaluation>,
     /// The configuration and the mapping report.
     pub mapping: Mapping,
     /// Wall time of each pass in seconds, in order.
     pub pass_seconds: PassTimes,
 }
 
-/// Folds and quantizes `model` for `target` (the passes before mapping), with their times.
-pub fn lower_and_quantize(
+/// What a compile reports (the body of `ttfs compile`'s `.map.json`).
+#[derive(Clone, Copy, Debug, Serialize)]
+pub struct CompileReport<'a> {
+    /// The target's name.
+    pub target: &'a str,
+    /// Wall time of each pass in seconds, in order.
+    pub pass_seconds: &'a [(&'static str, f64)],
+    /// What rounding did to each layer.
+    pub quantization: &'a [LayerQuantReport],
+    /// The float vs golden comparison, if calibrated.
+    pub evaluation: Option<&'a Evaluation>,
+    /// Cores, utilisation and placement.
+    pub mapping: &'a MappingReport,
+}
+
+impl Compiled {
+    /// The chip configuration.
+    pub fn config(&self) -> &ChipConfig {
+        &self.mapping.config
+    }
+
+    /// The report of the compile.
+    pub fn report(&self) -> CompileReport<'_> {
+        CompileReport {
+            target: &self.mapping.report.target,
+            pass_seconds: &self.pass_seconds,
+            quantization: &self.quantized.report,
+            evaluation: self.evaluation.as_ref(),
+            mapping: &self.mapping.report,
+        }
+    }
+}
+
+/// A verifier's result as the driver's error, naming the pass that ran before it.
+fn verified<E: std::fmt::Display>(
+    pass: &'static str,
+    result: Result<(), E>,
+) -> Result<(), CompileError> {
+    result.map_err(|e| CompileError::Invariant {
+        pass,
+        reason: e.to_string(),
+    })
+}
+
+/// Runs `pass`, records its wall time under `name`.
+fn timed<T>(times: &mut PassTimes, name: &'static str, pass: impl FnOnce() -> T) -> T {
+    let start = Instant::now();
+    let out = pass();
+    times.push((name, start.elapsed().as_secs_f64()));
+    out
+}
+
+/// The passes before mapping, each followed by its verifier: `lower`, then `quantize`.
+///
+/// # Errors
+/// [`CompileError::Lower`] or [`CompileError::Quantize`] when the model cannot be folded or
+/// quantized for the target; [`CompileError::Invariant`] for a pass that broke the IR.
+pub fn quantized(
     model: &Model,
     target: &Target,
 ) -> Result<(FoldedNetwork, Quantized, PassTimes), CompileError> {
-    let start = Instant::now();
-    let folded = lower(model)?;
-    let lowered = start.elapsed().as_secs_f64();
-    let start = Instant::now();
-    let quantized = quantize(&folded, target)?;
-    let times = vec![
-        ("lower", lowered),
-        ("quantize", start.elapsed().as_secs_f64()),
-    ];
+    let mut times = PassTimes::new();
+    let folded = timed(&mut times, "lower", || lower(model))?;
+    verified("lower", folded.verify())?;
+    let quantized = timed(&mut times, "quantize", || quantize(&folded, target))?;
+    verified("quantize", quantized.network.verify())?;
     Ok((folded, quantized, times))
 }
 
-/// Maps a quantized network and verifies the configuration against the target. `firing`
-/// optionally weights the placement by measured firing probabilities (per layer, per neuron);
-/// `ann_macs` (from [`ann_macs`]) goes into the configuration's layer list for energy reports.
-pub fn map_and_verify(
-    quantized: &Quantized,
+/// Compiles `model` for `target`: every pass in order, each followed by its verifier.
+///
+/// # Errors
+/// [`CompileError`]: a model the passes refuse, calibration images that do not fit it, a model
+/// that does not fit the target, or (a compiler bug) a broken invariant.
+pub fn compile(
+    model: &Model,
     target: &Target,
-    firing: Option<&[Vec<f64>]>,
-    ann_macs: &[u64],
-) -> Result<(Mapping, PassTimes), CompileError> {
-    let start = Instant::now();
-    let mut mapping = map(&quantized.network, target, firing)?;
-    for (info, &macs) in mapping.config.layers.iter_mut().zip(ann_macs) {
+    options: &CompileOptions<'_>,
+) -> Result<Compiled, CompileError> {
+    let observe = |output: PassOutput<'_>| {
+        if let Some(observer) = options.observer {
+            observer(output);
+        }
+    };
+    let (folded, quantized, mut pass_seconds) = quantized(model, target)?;
+    observe(PassOutput::Quantized(&quantized));
+    let evaluation = match options.calibration {
+        Some(c) => {
+            check_calibration(&c, &folded)?;
+            let evaluation = timed(&mut pass_seconds, "calibrate", || {
+                evaluate(&folded, &quantized.network, c.images, c.labels)
+            });
+            observe(PassOutput::Calibrated(&evaluation));
+            Some(evaluation)
+        }
+        None => None,
+    };
+    let macs = ann_macs(model)?;
+    let firing = evaluation.as_ref().map(|e| e.firing.as_slice());
+    let mut mapping = timed(&mut pass_seconds, "map", || {
+        map(&quantized.network, target, firing)
+    })?;
+    for (info, &macs) in mapping.config.layers.iter_mut().zip(&macs) {
         info.ann_macs = macs;
     }
-    let mapped = start.elapsed().as_secs_f64();
-    let start = Instant::now();
-    mapping.config.check_target(target)?;
-    let times = vec![("map", mapped), ("verify", start.elapsed().as_secs_f64())];
-    Ok((mapping, times))
+    timed(&mut pass_seconds, "verify", || {
+        verified("map", mapping.config.check_target(target))
+    })?;
+    observe(PassOutput::Mapped(&mapping));
+    Ok(Compiled {
+        folded,
+        quantized,
+        evaluation,
+        mapping,
+        pass_seconds,
+    })
+}
+
+/// Every calibration image has the model's pixels, and every image a label.
+fn check_calibration(c: &Calibration<'_>, folded: &FoldedNetwork) -> Result<(), CompileError> {
+    if c.images.len() != c.labels.len() {
+        return Err(CompileError::Labels {
+            images: c.images.len(),
+            labels: c.labels.len(),
+        });
+    }
+    let expected = folded.input.pixels();
+    match c.images.iter().find(|image| image.len() != expected) {
+        Some(image) => Err(CompileError::ImageSize {
+            found: image.len(),
+            expected,
+        }),
+        None => Ok(()),
+    }
 }
 
 /// Multiply-accumulates per inference of each weighted layer of `model` as a conventional
 /// network (linear: inputs x outputs; conv: output positions x channels in x kernel), in order.
+///
+/// # Errors
+/// [`CompileError::Lower`] if the model's shapes do not chain.
 pub fn ann_macs(model: &Model) -> Result<Vec<u64>, CompileError> {
     let shapes = model.layer_shapes().map_err(LowerError::from)?;
     let mut macs = Vec::new();
@@ -111,18 +274,4 @@ pub fn ann_macs(model: &Model) -> Result<Vec<u64>, CompileError> {
         }
     }
     Ok(macs)
-}
-
-/// All passes, without calibration data.
-pub fn compile(model: &Model, target: &Target) -> Result<Compiled, CompileError> {
-    let (folded, quantized, mut pass_seconds) = lower_and_quantize(model, target)?;
-    let macs = ann_macs(model)?;
-    let (mapping, times) = map_and_verify(&quantized, target, None, &macs)?;
-    pass_seconds.extend(times);
-    Ok(Compiled {
-        folded,
-        quantized,
-        mapping,
-        pass_seconds,
-    })
 }

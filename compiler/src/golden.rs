@@ -26,8 +26,8 @@
 
 use ttfs_runtime::config::{Refractory, Reset, WhileRefractory};
 
-use crate::decision::{Decision, decide};
 use crate::ir::{QuantLayer, QuantNetwork, register_max, register_min};
+use ttfs_runtime::decision::{Decision, DecisionRule, decide};
 
 /// Why the golden model cannot run.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
@@ -132,11 +132,15 @@ pub struct GoldenModel<'a> {
 }
 
 impl<'a> GoldenModel<'a> {
-    /// Prepares the model of `net`, checking the invariants it relies on (shapes, CSR rows,
-    /// register widths 2..=32, decay factors within `2^D`, `T >= 1`, a non-empty output layer);
-    /// a broken one makes every [`run`](Self::run) return [`GoldenError::Malformed`].
+    /// Prepares the model of `net`, checking the invariants it relies on with the IR's own
+    /// verifier ([`QuantNetwork::verify`]: shapes, CSR rows, register widths 2..=32, decay
+    /// factors within `2^D`, `T >= 1`, a non-empty output layer); a broken one makes every
+    /// [`run`](Self::run) return [`GoldenError::Malformed`].
     pub fn new(net: &'a QuantNetwork) -> Self {
-        let invalid = check(net).err().map(GoldenError::Malformed);
+        let invalid = net
+            .verify()
+            .err()
+            .map(|e| GoldenError::Malformed(e.to_string()));
         let r = net.registers;
         // Register bounds; a network that failed the checks never runs, so any value will do.
         let bounds = |bits: u32| match invalid {
@@ -250,9 +254,12 @@ impl<'a> GoldenModel<'a> {
         }
 
         let first = first_steps(&spikes[n_layers - 1], out_n);
-        let decision = decide(&first, t_max, net.tie_break, |k, t| {
-            output_potential[k][t as usize - 1]
-        });
+        let decision = decide(
+            &first,
+            t_max,
+            DecisionRule::full_run(net.tie_break),
+            |k, t| output_potential[k][t as usize - 1],
+        );
         Ok(GoldenRun {
             spikes,
             output_potential,
@@ -352,62 +359,6 @@ impl LayerState {
         }
         updates
     }
-}
-
-/// The invariants the simulation indexes by, as a sentence on the first one broken.
-fn check(net: &QuantNetwork) -> Result<(), String> {
-    let r = net.registers;
-    for (name, bits) in [
-        ("current_bits", r.current_bits),
-        ("potential_bits", r.potential_bits),
-    ] {
-        if !(2..=32).contains(&bits) {
-            return Err(format!("{name} is {bits}, must be between 2 and 32"));
-        }
-    }
-    if r.decay_bits > 24 {
-        return Err(format!(
-            "decay_bits is {}, must be at most 24",
-            r.decay_bits
-        ));
-    }
-    if net.time_steps == 0 {
-        return Err("the network has 0 time steps".to_owned());
-    }
-    match net.layers.last() {
-        None => return Err("the network has no neuron layer".to_owned()),
-        Some(l) if l.neurons() == 0 => return Err(format!("{}: no output neurons", l.name)),
-        Some(_) => {}
-    }
-    let mut sources = net.input.channels();
-    for l in &net.layers {
-        let (s, n) = (&l.synapses, l.neurons());
-        let one = 1u32 << r.decay_bits;
-        let ok = s.sources == sources
-            && s.targets == n
-            && l.bias.len() == n
-            && s.offsets.len() == sources + 1
-            && s.offsets.first() == Some(&0)
-            && s.offsets.windows(2).all(|w| w[0] <= w[1])
-            && s.offsets.last() == Some(&s.target.len())
-            && s.weight.len() == s.target.len()
-            && s.target.iter().all(|&i| (i as usize) < n);
-        if !ok {
-            return Err(format!(
-                "{}: synapses, biases or thresholds do not match {sources} sources and {n} \
-                 neurons",
-                l.name
-            ));
-        }
-        if l.params.du > one || l.params.dv > one {
-            return Err(format!(
-                "{}: decay factors du = {}, dv = {} exceed 2^D = {one}",
-                l.name, l.params.du, l.params.dv
-            ));
-        }
-        sources = n;
-    }
-    Ok(())
 }
 
 #[cfg(test)]

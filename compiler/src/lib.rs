@@ -12,7 +12,7 @@
 //! the model file.
 
 pub mod compile;
-pub mod decision;
+pub mod crosscheck;
 pub mod evaluate;
 pub mod float;
 pub mod golden;

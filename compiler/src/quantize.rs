@@ -31,8 +31,9 @@
 //!   `t + 1 ..= t + T` cover the rest of any inference.
 //! - Registers are copied from the target.
 //!
-//! Before quantizing, the pass checks the target's ranges and the folded network's invariants
-//! (shapes, CSR offsets, finite values), so malformed input is an error, never a panic.
+//! Before quantizing, the pass checks the target's ranges. It relies on the folded network's
+//! invariants (shapes, CSR offsets, finite values), which [`FoldedNetwork::verify`] checks: the
+//! compile driver runs that verifier after `lower`, before this pass.
 
 mod report;
 
@@ -104,14 +105,6 @@ pub enum QuantizeError {
     /// The target description breaks one of its range rules.
     #[error(transparent)]
     Target(#[from] TargetError),
-    /// The folded network breaks an invariant of the IR.
-    #[error("{layer}: {reason}")]
-    Malformed {
-        /// The layer's name, or `the network` for a network-wide value.
-        layer: String,
-        /// What is wrong, as a sentence fragment.
-        reason: String,
-    },
 }
 
 /// Quantizes `net` for `target` (see the module doc for the rules).
@@ -119,8 +112,10 @@ pub enum QuantizeError {
 /// # Errors
 /// [`QuantizeError::BiasUnsupported`] and [`QuantizeError::RefractoryTooShort`] when the network
 /// needs what the target lacks, [`QuantizeError::WeightBitsTooNarrow`] for 1-bit weights,
-/// [`QuantizeError::Target`] for a target out of its ranges, [`QuantizeError::Malformed`] for a
-/// folded network that breaks the IR's invariants.
+/// [`QuantizeError::Target`] for a target out of its ranges.
+///
+/// `net` must hold the invariants of [`FoldedNetwork::verify`] (the compile driver checks them
+/// after `lower`); on a network that breaks them this pass may panic.
 pub fn quantize(net: &FoldedNetwork, target: &Target) -> Result<Quantized, QuantizeError> {
     target.validate()?;
     if target.core.weight_bits < 2 {
@@ -129,7 +124,6 @@ pub fn quantize(net: &FoldedNetwork, target: &Target) -> Result<Quantized, Quant
             bits: target.core.weight_bits,
         });
     }
-    check_network(net)?;
     let refractory = refractory_for(net.time_steps, target)?;
     let d = target.neuron.decay_bits;
     let last = net.layers.len() - 1;
@@ -302,6 +296,7 @@ fn quantize_layer(
     let quant = QuantLayer {
         name: layer.name.clone(),
         model_layer: layer.model_layer,
+        folded: layer.folded.clone(),
         shape: layer.shape.clone(),
         synapses: SynapseMatrix {
             sources: syn.sources,
@@ -316,65 +311,6 @@ fn quantize_layer(
         params,
     };
     Ok((quant, report))
-}
-
-/// Checks what quantization relies on: at least one layer and one time step, a positive finite
-/// threshold, and per layer at least one neuron, sources matching the layer before, well-formed
-/// CSR rows with targets in range, and finite weights and biases.
-fn check_network(net: &FoldedNetwork) -> Result<(), QuantizeError> {
-    let whole = |reason: String| QuantizeError::Malformed {
-        layer: "the network".to_owned(),
-        reason,
-    };
-    if net.layers.is_empty() {
-        return Err(whole("has no neuron layer".to_owned()));
-    }
-    if net.time_steps == 0 {
-        return Err(whole("has 0 time steps".to_owned()));
-    }
-    if !(net.threshold.is_finite() && net.threshold > 0.0) {
-        return Err(whole(format!(
-            "threshold is {}, must be positive and finite",
-            net.threshold
-        )));
-    }
-    let mut sources = net.input.channels();
-    for layer in &net.layers {
-        let bad = |reason: String| QuantizeError::Malformed {
-            layer: layer.name.clone(),
-            reason,
-        };
-        let syn = &layer.synapses;
-        let n = layer.neurons();
-        if n == 0 {
-            return Err(bad("has no neurons".to_owned()));
-        }
-        if syn.sources != sources || syn.targets != n {
-            return Err(bad(format!(
-                "synapses are {}x{} (sources x targets), expected {sources}x{n}",
-                syn.sources, syn.targets
-            )));
-        }
-        let offsets_ok = syn.offsets.len() == sources + 1
-            && syn.offsets.first() == Some(&0)
-            && syn.offsets.windows(2).all(|w| w[0] <= w[1])
-            && syn.offsets.last() == Some(&syn.target.len())
-            && syn.weight.len() == syn.target.len();
-        if !offsets_ok {
-            return Err(bad("synapse offsets are inconsistent".to_owned()));
-        }
-        if let Some(t) = syn.target.iter().find(|&&t| t as usize >= n) {
-            return Err(bad(format!("a synapse targets neuron {t} of {n}")));
-        }
-        if syn.weight.iter().any(|w| !w.is_finite()) {
-            return Err(bad("has a weight that is not finite".to_owned()));
-        }
-        if layer.bias.iter().any(|b| !b.is_finite()) {
-            return Err(bad("has a bias that is not finite".to_owned()));
-        }
-        sources = n;
-    }
-    Ok(())
 }
 
 #[cfg(test)]

@@ -7,6 +7,10 @@
 //! compiler and runtime issues; until then the crate only fixes its place in the workspace.
 
 pub mod atomic;
+pub mod batch;
 pub mod config;
+pub mod decision;
 pub mod emulator;
+pub mod energy;
+pub mod report;
 pub mod target;

@@ -4,13 +4,17 @@
 use std::path::PathBuf;
 use std::time::Instant;
 
-use anyhow::{Context, bail};
+use anyhow::Context;
 use clap::Args;
 use serde::Serialize;
-use ttfs_compiler::compile::{lower_and_quantize, map_and_verify};
-use ttfs_compiler::evaluate::{Evaluation, evaluate};
-use ttfs_compiler::map::MappingReport;
+use ttfs_compiler::compile::{
+    Calibration, CompileError, CompileOptions, Compiled, PassOutput, compile,
+};
+use ttfs_compiler::evaluate::{Evaluation, format_evaluation};
+use ttfs_compiler::map::{MappingReport, format_mapping};
+use ttfs_compiler::model::Model;
 use ttfs_compiler::quantize::{LayerQuantReport, format_report};
+use ttfs_runtime::target::Target;
 use ttfs_trainer::data::{Dataset, Split};
 
 use super::paths::{resolve_data, resolve_target, sibling};
@@ -58,28 +62,46 @@ impl CompileArgs {
     }
 }
 
-/// The JSON report written next to the configuration.
+/// The JSON report written next to the configuration: the files, then the driver's report.
 #[derive(Serialize)]
-struct CompileReport<'a> {
+struct ReportFile<'a> {
     model: String,
-    target: String,
+    target: &'a str,
     config: String,
     config_bytes: u64,
-    pass_seconds: Vec<(&'static str, f64)>,
+    pass_seconds: &'a [(&'static str, f64)],
     quantization: &'a [LayerQuantReport],
     evaluation: Option<&'a Evaluation>,
     mapping: &'a MappingReport,
 }
 
+/// What `ttfs compile` produced, for the stages after it.
+pub struct CompileOutput {
+    /// The passes' results: configuration, networks, evaluation, reports.
+    pub compiled: Compiled,
+    /// The target it was compiled for.
+    pub target: Target,
+    /// The target's file.
+    pub target_path: PathBuf,
+    /// The configuration file written.
+    pub config_path: PathBuf,
+}
+
 /// Runs `ttfs compile`.
 pub fn run(args: CompileArgs) -> anyhow::Result<()> {
-    let started = Instant::now();
     let model = ttfs_compiler::model::read(&args.model).with_context(|| {
         format!(
             "{} is not a model this compiler reads (expected a model file written by `ttfs train`)",
             args.model.display()
         )
     })?;
+    compile_model(&args, &model).map(|_| ())
+}
+
+/// Compiles `model` (read from, or written to, `args.model`) as `args` say: prints the reports
+/// and writes the configuration, the JSON report and the two pictures.
+pub fn compile_model(args: &CompileArgs, model: &Model) -> anyhow::Result<CompileOutput> {
+    let started = Instant::now();
     let (target_path, target) = resolve_target(&args.target)?;
     let out = args.out.clone().unwrap_or_else(|| {
         let stem = args
@@ -99,69 +121,72 @@ pub fn run(args: CompileArgs) -> anyhow::Result<()> {
         target_path.display()
     );
 
-    let (folded, quantized, mut pass_seconds) = lower_and_quantize(&model, &target)
-        .with_context(|| format!("{} does not compile", args.model.display()))?;
-    println!("\nquantization to {}-bit weights:", target.core.weight_bits);
-    print!("{}", format_report(&quantized.report));
-
-    let evaluation = if args.limit > 0 {
+    let data = if args.limit > 0 {
         let dir = resolve_data(args.data.as_deref(), &model.description.dataset)?;
         let test = Dataset::load(&dir, Split::Test)?;
-        let n = args.limit.min(test.len());
-        if test.pixels_per_image() != folded.input.pixels() {
-            bail!(
-                "{}: images have {} pixels but the model's input has {}",
-                dir.display(),
-                test.pixels_per_image(),
-                folded.input.pixels()
-            );
-        }
-        let images: Vec<&[u8]> = (0..n).map(|i| test.image(i)).collect();
-        let labels = &test.labels[..n];
-        let start = Instant::now();
-        let evaluation = evaluate(&folded, &quantized.network, &images, labels);
-        pass_seconds.push(("calibrate", start.elapsed().as_secs_f64()));
-        print!(
-            "\n{}",
-            ttfs_compiler::evaluate::format_evaluation(&evaluation)
-        );
-        Some(evaluation)
+        Some((dir, test))
     } else {
         None
     };
-
-    let firing = evaluation.as_ref().map(|e| e.firing.as_slice());
-    let macs = ttfs_compiler::compile::ann_macs(&model)?;
-    let (mapping, times) =
-        map_and_verify(&quantized, &target, firing, &macs).with_context(|| {
-            format!(
+    let images: Vec<&[u8]> = data.as_ref().map_or_else(Vec::new, |(_, test)| {
+        (0..args.limit.min(test.len()))
+            .map(|i| test.image(i))
+            .collect()
+    });
+    let weight_bits = target.core.weight_bits;
+    let show = |output: PassOutput<'_>| match output {
+        PassOutput::Quantized(q) => {
+            println!("\nquantization to {weight_bits}-bit weights:");
+            print!("{}", format_report(&q.report));
+        }
+        PassOutput::Calibrated(e) => print!("\n{}", format_evaluation(e)),
+        PassOutput::Mapped(m) => print!("\n{}", format_mapping(&m.report)),
+    };
+    let options = CompileOptions {
+        calibration: data.as_ref().map(|(_, test)| Calibration {
+            images: &images,
+            labels: &test.labels[..images.len()],
+        }),
+        observer: Some(&show),
+    };
+    let mut compiled = compile(model, &target, &options).map_err(|e| {
+        let context = match &e {
+            CompileError::Map(_) => format!(
                 "{} does not fit target \"{}\"",
                 args.model.display(),
                 target.name
-            )
-        })?;
-    pass_seconds.extend(times);
-    print!("\n{}", ttfs_compiler::map::format_mapping(&mapping.report));
+            ),
+            CompileError::ImageSize { .. } | CompileError::Labels { .. } => data
+                .as_ref()
+                .map_or_else(String::new, |(dir, _)| dir.display().to_string()),
+            _ => format!("{} does not compile", args.model.display()),
+        };
+        anyhow::Error::new(e).context(context)
+    })?;
 
     let start = Instant::now();
-    ttfs_runtime::config::write(&out, &mapping.config)?;
-    pass_seconds.push(("write", start.elapsed().as_secs_f64()));
+    ttfs_runtime::config::write(&out, compiled.config())?;
+    compiled
+        .pass_seconds
+        .push(("write", start.elapsed().as_secs_f64()));
     let config_bytes = std::fs::metadata(&out).map(|m| m.len()).unwrap_or(0);
 
     let report_path = sibling(&out, "map.json");
-    let report = CompileReport {
+    let report = compiled.report();
+    let file = ReportFile {
         model: args.model.display().to_string(),
-        target: target.name.clone(),
+        target: report.target,
         config: out.display().to_string(),
         config_bytes,
-        pass_seconds: pass_seconds.clone(),
-        quantization: &quantized.report,
-        evaluation: evaluation.as_ref(),
-        mapping: &mapping.report,
+        pass_seconds: report.pass_seconds,
+        quantization: report.quantization,
+        evaluation: report.evaluation,
+        mapping: report.mapping,
     };
-    let json = serde_json::to_string_pretty(&report)?;
+    let json = serde_json::to_string_pretty(&file)?;
     ttfs_runtime::atomic::write_atomic(&report_path, json.as_bytes())
         .with_context(|| format!("{}: could not write the report", report_path.display()))?;
+    let mapping = &compiled.mapping;
     let map_path = sibling(&out, "cores.svg");
     draw_core_map(
         &map_path,
@@ -173,7 +198,8 @@ pub fn run(args: CompileArgs) -> anyhow::Result<()> {
     )?;
 
     let weights_path = sibling(&out, "weights.svg");
-    let weights: Vec<(String, Vec<i32>)> = quantized
+    let weights: Vec<(String, Vec<i32>)> = compiled
+        .quantized
         .network
         .layers
         .iter()
@@ -189,7 +215,8 @@ pub fn run(args: CompileArgs) -> anyhow::Result<()> {
         ),
     )?;
 
-    let times = pass_seconds
+    let times = compiled
+        .pass_seconds
         .iter()
         .map(|(name, s)| format!("{name} {s:.2} s"))
         .collect::<Vec<_>>()
@@ -203,5 +230,10 @@ pub fn run(args: CompileArgs) -> anyhow::Result<()> {
         weights_path.display(),
         started.elapsed().as_secs_f64()
     );
-    Ok(())
+    Ok(CompileOutput {
+        compiled,
+        target,
+        target_path,
+        config_path: out,
+    })
 }

@@ -11,10 +11,12 @@ use std::time::Instant;
 use anyhow::Context;
 use clap::Args;
 
-use super::compile::CompileArgs;
-use super::run::RunArgs;
-use super::train::TrainArgs;
+use ttfs_runtime::report::RunReport;
 use ttfs_trainer::train::TrainOutcome;
+
+use super::compile::{CompileArgs, CompileOutput};
+use super::run::{Golden, RunArgs, Setup};
+use super::train::TrainArgs;
 
 /// Epochs of the pipeline's default training run: short enough for a few minutes on 2 cores.
 const DEFAULT_EPOCHS: u32 = 3;
@@ -55,7 +57,7 @@ pub fn run(args: PipelineArgs) -> anyhow::Result<()> {
     };
     let done = stages.run(args.train, &dir)?;
     let summary = dir.join("summary.md");
-    let text = summary_text(&dir, &done.times, started.elapsed().as_secs_f64())?;
+    let text = summary_text(&done, started.elapsed().as_secs_f64());
     ttfs_runtime::atomic::write_atomic(&summary, text.as_bytes())
         .with_context(|| format!("{}: could not write the summary", summary.display()))?;
     println!(
@@ -79,20 +81,22 @@ pub struct Stages {
     pub early_exit: bool,
 }
 
-/// What the three stages produced.
+/// What the three stages produced, as the stages returned it.
 pub struct StagesDone {
-    /// The training outcome (accuracy, firing per layer).
+    /// The training outcome (the model, accuracy, firing per layer).
     pub train: TrainOutcome,
-    /// The compile report (`chip.map.json`).
-    pub map: serde_json::Value,
-    /// The emulation report (`chip.run.json`).
-    pub run: serde_json::Value,
+    /// The compile stage's result (configuration, evaluation, mapping report).
+    pub compile: CompileOutput,
+    /// The emulation report.
+    pub run: RunReport,
     /// Wall time per stage.
     pub times: Vec<(&'static str, f64)>,
 }
 
 impl Stages {
-    /// Trains with `train` into `dir`, compiles, emulates against the golden model.
+    /// Trains with `train` into `dir`, compiles the trained model, emulates the configuration
+    /// against the golden model of the compiled network; each stage takes the typed result of
+    /// the one before (the files are written for the user, never read back).
     pub fn run(&self, mut train: TrainArgs, dir: &Path) -> anyhow::Result<StagesDone> {
         std::fs::create_dir_all(dir)
             .with_context(|| format!("cannot create the run folder {}", dir.display()))?;
@@ -102,7 +106,6 @@ impl Stages {
         // Check the target before hours of training can end in "no such target".
         super::paths::resolve_target(&self.target)?;
         let model = dir.join("model.safetensors");
-        let config = dir.join("chip.bin");
         train.out = Some(model.clone());
         train.epochs = Some(train.epochs.unwrap_or(DEFAULT_EPOCHS));
         let data = train.data.clone();
@@ -116,31 +119,44 @@ impl Stages {
 
         stage(2, "compile", &format!("for target {}", self.target));
         let t = Instant::now();
-        super::compile::run(CompileArgs::new(
+        let args = CompileArgs::new(
             model.clone(),
             self.target.clone(),
-            config.clone(),
+            dir.join("chip.bin"),
             data.clone(),
             self.calibrate,
-        ))?;
+        );
+        let compiled = super::compile::compile_model(&args, &outcome.model)?;
         times.push(("compile", t.elapsed().as_secs_f64()));
 
         stage(3, "emulate", "against the golden model");
         let t = Instant::now();
-        super::run::run(RunArgs::new(
-            config,
+        let args = RunArgs::new(
+            compiled.config_path.clone(),
             self.target.clone(),
             data,
             self.images,
             dir.to_path_buf(),
             self.early_exit,
-            Some(model),
-        ))?;
+            Some(model.clone()),
+        );
+        let golden = Golden {
+            model,
+            network: compiled.compiled.quantized.network.clone(),
+        };
+        let setup = Setup::compiled(
+            &args,
+            compiled.compiled.config().clone(),
+            compiled.target_path.clone(),
+            compiled.target.clone(),
+            Some(golden),
+        )?;
+        let run = super::run::emulate(&args, setup)?;
         times.push(("emulate", t.elapsed().as_secs_f64()));
         Ok(StagesDone {
             train: outcome,
-            map: read_json(&dir.join("chip.map.json"))?,
-            run: read_json(&dir.join("chip.run.json"))?,
+            compile: compiled,
+            run,
             times,
         })
     }
@@ -150,119 +166,100 @@ fn stage(n: u32, name: &str, what: &str) {
     println!("\n== {n}/3 {name} {what} ==");
 }
 
-/// Reads a JSON report of an earlier stage.
-fn read_json(path: &Path) -> anyhow::Result<serde_json::Value> {
-    let text = std::fs::read_to_string(path)
-        .with_context(|| format!("{}: could not read the report", path.display()))?;
-    serde_json::from_str(&text).with_context(|| format!("{}: not a JSON report", path.display()))
+/// A fraction as a percentage with two decimals.
+fn pct(x: f64) -> String {
+    format!("{:.2}%", 100.0 * x)
 }
 
 /// `summary.md`: the figures of each stage and links to every file.
-fn summary_text(dir: &Path, times: &[(&str, f64)], total: f64) -> anyhow::Result<String> {
-    let model = ttfs_compiler::model::read(&dir.join("model.safetensors"))?;
-    let map = read_json(&dir.join("chip.map.json"))?;
-    let run = read_json(&dir.join("chip.run.json"))?;
-    let d = &model.description;
-    let pct = |v: &serde_json::Value| {
-        v.as_f64()
-            .map_or("-".to_string(), |x| format!("{:.2}%", 100.0 * x))
-    };
-    let num = |v: &serde_json::Value, digits: usize| {
-        v.as_f64()
-            .map_or("-".to_string(), |x| format!("{x:.digits$}"))
-    };
-    let eval = &map["evaluation"];
-    let mapping = &map["mapping"];
-    let energy = &run["energy"];
-    let latency = &run["latency"];
-    let ann = &run["ann"];
-    let verdict = &run["single_spike"];
-    let golden = &run["golden"];
+fn summary_text(done: &StagesDone, total: f64) -> String {
+    let d = &done.train.model.description;
+    let compiled = &done.compile.compiled;
+    let mapping = &compiled.mapping.report;
+    let eval = compiled.evaluation.as_ref();
+    let run = &done.run;
+    let (energy, latency, ann) = (&run.energy, &run.latency, &run.ann);
+    let verdict = &run.single_spike;
+    let or_dash = |v: Option<String>| v.unwrap_or_else(|| "-".to_string());
     let mut s = String::new();
     s.push_str(&format!(
         "# ttfs pipeline: {} on {}, target {}\n\n",
-        d.arch,
-        d.dataset,
-        mapping["target"].as_str().unwrap_or("?")
+        d.arch, d.dataset, mapping.target
     ));
     s.push_str("| stage | result | files |\n|---|---|---|\n");
     s.push_str(&format!(
         "| train ({} epochs, T = {}) | test accuracy {} (chip decision rule) | [model](model.safetensors), [training curves](model.curves.svg), [epoch log](model.train.jsonl) |\n",
         d.training.epochs,
         d.time_steps,
-        d.training
-            .test_accuracy
-            .map_or("-".to_string(), |a| format!("{:.2}%", 100.0 * a)),
+        or_dash(d.training.test_accuracy.map(|a| format!("{:.2}%", 100.0 * a))),
     ));
     s.push_str(&format!(
         "| compile | {} of {} cores; on {} test images float {}, golden (integer) {}, agreement {} | [configuration](chip.bin), [report](chip.map.json), [core map](chip.cores.svg), [weights](chip.weights.svg) |\n",
-        mapping["cores_used"],
-        mapping["cols"].as_u64().unwrap_or(0) * mapping["rows"].as_u64().unwrap_or(0),
-        eval["images"],
-        pct(&eval["float_accuracy"]),
-        pct(&eval["golden_accuracy"]),
-        pct(&eval["agreement"]),
+        mapping.cores_used,
+        u64::from(mapping.cols) * u64::from(mapping.rows),
+        or_dash(eval.map(|e| e.images.to_string())),
+        or_dash(eval.map(|e| pct(e.float_accuracy))),
+        or_dash(eval.map(|e| pct(e.golden_accuracy))),
+        or_dash(eval.map(|e| pct(e.agreement))),
     ));
     s.push_str(&format!(
-        "| emulate | accuracy {} on {} images; {} nJ and {} us per inference | [report](chip.run.json), [energy](chip.energy.svg), [latency](chip.latency.svg), [spike raster](chip.raster.svg) |\n\n",
-        pct(&run["accuracy"]),
-        run["images"],
-        num(&energy["total_nj"], 1),
-        num(&latency["microseconds"]["mean"], 1),
+        "| emulate | accuracy {} on {} images; {:.1} nJ and {:.1} us per inference | [report](chip.run.json), [energy](chip.energy.svg), [latency](chip.latency.svg), [spike raster](chip.raster.svg) |\n\n",
+        pct(run.accuracy),
+        run.images,
+        energy.total_nj,
+        latency.microseconds.mean,
     ));
     s.push_str("## Per inference on the chip\n\n");
     s.push_str(&format!(
-        "- latency: {} cycles = {} us mean, {} us p99; decision at step {} of {} on average\n",
-        num(&latency["cycles"]["mean"], 0),
-        num(&latency["microseconds"]["mean"], 1),
-        num(&latency["microseconds"]["p99"], 1),
-        num(&latency["decision_step_mean"], 2),
+        "- latency: {:.0} cycles = {:.1} us mean, {:.1} us p99; decision at step {:.2} of {} on average\n",
+        latency.cycles.mean,
+        latency.microseconds.mean,
+        latency.microseconds.p99,
+        latency.decision_step_mean,
         d.time_steps
     ));
     s.push_str(&format!(
-        "- energy: {} nJ ({}); the same network as a float ANN: {} nJ (MACs x 4.6 pJ), {}x the chip's\n",
-        num(&energy["total_nj"], 1),
-        energy["breakdown"]
-            .as_array()
-            .map(|parts| parts
-                .iter()
-                .map(|p| format!(
-                    "{} {}%",
-                    p["name"].as_str().unwrap_or("?"),
-                    num(&p["percent"], 1)
-                ))
-                .collect::<Vec<_>>()
-                .join(", "))
-            .unwrap_or_default(),
-        ann["ann_pj"].as_f64().map_or("-".to_string(), |x| format!("{:.1}", x / 1000.0)),
-        num(&ann["ann_over_chip"], 2),
+        "- energy: {:.1} nJ ({}); the same network as a float ANN: {} nJ (MACs x 4.6 pJ), {}x the chip's\n",
+        energy.total_nj,
+        energy
+            .breakdown
+            .iter()
+            .map(|p| format!("{} {:.1}%", p.name, p.percent))
+            .collect::<Vec<_>>()
+            .join(", "),
+        or_dash(ann.ann_pj.map(|x| format!("{:.1}", x / 1000.0))),
+        or_dash(ann.ann_over_chip.map(|x| format!("{x:.2}"))),
     ));
     s.push_str(&format!(
-        "- activity: {} synaptic ops, {} spikes per neuron in the first layer\n",
-        num(&run["counters"]["synaptic_ops"], 0),
-        num(&run["layers"][0]["spikes_per_neuron"], 3),
+        "- activity: {:.0} synaptic ops, {} spikes per neuron in the first layer\n",
+        run.counters.synaptic_ops,
+        or_dash(
+            run.layers
+                .first()
+                .map(|l| format!("{:.3}", l.spikes_per_neuron))
+        ),
     ));
     s.push_str(&format!(
         "- single spike: {}\n",
-        if verdict["verified"].as_bool() == Some(true) {
+        if verdict.verified {
             format!(
                 "verified, no neuron fired twice in {} inferences",
-                verdict["inferences"]
+                verdict.inferences
             )
         } else {
-            format!("VIOLATED in {} inferences", verdict["violating_inferences"])
+            format!("VIOLATED in {} inferences", verdict.violating_inferences)
         }
     ));
-    if !golden.is_null() {
+    if let Some(golden) = &run.golden {
         s.push_str(&format!(
             "- golden model: spike times equal on {} of {} inferences, decisions equal on {}\n",
-            golden["spikes_equal"], golden["compared"], golden["decisions_equal"]
+            golden.spikes_equal, golden.compared, golden.decisions_equal
         ));
     }
     s.push_str("\n## Wall time\n\n");
-    for (name, secs) in times {
+    for (name, secs) in &done.times {
         s.push_str(&format!("- {name}: {secs:.1} s\n"));
     }
     s.push_str(&format!("- total: {total:.1} s\n"));
-    Ok(s)
+    s
 }

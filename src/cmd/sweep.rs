@@ -12,6 +12,7 @@ use std::path::PathBuf;
 use anyhow::Context;
 use clap::Args;
 use serde::Serialize;
+use ttfs_runtime::report::LayerStats;
 
 use super::pipeline::Stages;
 use super::train::{SparsityArg, TrainArgs};
@@ -90,7 +91,7 @@ pub fn run(args: SweepArgs) -> anyhow::Result<()> {
         train.sparsity = Some(method);
         train.gamma = Some(gamma);
         let done = stages.run(train, &folder)?;
-        rows.push(row(name, gamma, &folder, &done)?);
+        rows.push(row(name, gamma, &folder, &done));
     }
     let json = serde_json::to_string_pretty(&rows)?;
     let json_path = args.run_dir.join("sweep.json");
@@ -145,18 +146,16 @@ fn row(
     gamma: f32,
     folder: &std::path::Path,
     done: &super::pipeline::StagesDone,
-) -> anyhow::Result<SweepRow> {
-    let f = |v: &serde_json::Value| v.as_f64().unwrap_or(f64::NAN);
-    let layers = done.run["layers"].as_array().cloned().unwrap_or_default();
-    let hidden = layers.len().saturating_sub(1);
-    let (mut spikes, mut neurons) = (0.0, 0.0);
-    for l in &layers[..hidden] {
-        spikes += f(&l["spikes_per_inference"]);
-        neurons += f(&l["neurons"]);
-    }
-    let (all_spikes, all_neurons) = layers.iter().fold((0.0, 0.0), |(s, n), l| {
-        (s + f(&l["spikes_per_inference"]), n + f(&l["neurons"]))
-    });
+) -> SweepRow {
+    let layers = &done.run.layers;
+    let hidden = &layers[..layers.len().saturating_sub(1)];
+    let spikes_and_neurons = |layers: &[LayerStats]| {
+        layers.iter().fold((0.0, 0.0), |(s, n), l| {
+            (s + l.spikes_per_inference, n + f64::from(l.neurons))
+        })
+    };
+    let (spikes, neurons) = spikes_and_neurons(hidden);
+    let (all_spikes, all_neurons) = spikes_and_neurons(layers);
     let firing = &done.train.firing;
     let hidden_firing = if firing.len() > 1 {
         firing[..firing.len() - 1]
@@ -167,17 +166,17 @@ fn row(
     } else {
         f64::NAN
     };
-    Ok(SweepRow {
+    SweepRow {
         method: method.to_string(),
         gamma,
         folder: folder.display().to_string(),
         trainer_accuracy: done.train.test.accuracy,
         trainer_hidden_spikes_per_neuron: hidden_firing,
-        emulator_accuracy: f(&done.run["accuracy"]),
-        emulator_hidden_spikes_per_neuron: spikes / neurons.max(1.0),
-        emulator_spikes_per_neuron: all_spikes / all_neurons.max(1.0),
-        synaptic_ops: f(&done.run["counters"]["synaptic_ops"]),
-        energy_nj: f(&done.run["energy"]["total_nj"]),
-        cores: done.map["mapping"]["cores_used"].as_u64().unwrap_or(0),
-    })
+        emulator_accuracy: done.run.accuracy,
+        emulator_hidden_spikes_per_neuron: spikes / f64::max(neurons, 1.0),
+        emulator_spikes_per_neuron: all_spikes / f64::max(all_neurons, 1.0),
+        synaptic_ops: done.run.counters.synaptic_ops,
+        energy_nj: done.run.energy.total_nj,
+        cores: done.compile.compiled.mapping.report.cores_used as u64,
+    }
 }

@@ -15,7 +15,7 @@ const MODEL: &str = "fixtures/models/mnist-mlp.safetensors";
 fn loihi_config() -> &'static ChipConfig {
     static CONFIG: OnceLock<ChipConfig> = OnceLock::new();
     CONFIG.get_or_init(|| {
-        ttfs_compiler::compile::compile(&mlp(), &target("loihi"))
+        ttfs_compiler::compile::compile(&mlp(), &target("loihi"), &Default::default())
             .unwrap()
             .mapping
             .config

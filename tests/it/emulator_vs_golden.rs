@@ -1,7 +1,7 @@
 //! The emulator against the golden model on the trained MLP: every neuron's spike time, every
 //! decision and the counters the golden model also keeps.
 
-use ttfs_compiler::compile::compile;
+use ttfs_compiler::compile::{CompileOptions, compile};
 use ttfs_compiler::golden::{GoldenModel, GoldenRun};
 use ttfs_runtime::emulator::{Emulator, Inference, RunOptions};
 
@@ -21,7 +21,7 @@ fn assert_same_inference(i: usize, e: &Inference, g: &GoldenRun) {
 fn mlp_on_loihi_emulator_equals_golden_spike_for_spike() {
     let model = mlp();
     let loihi = target("loihi");
-    let compiled = compile(&model, &loihi).unwrap();
+    let compiled = compile(&model, &loihi, &CompileOptions::default()).unwrap();
     let config = &compiled.mapping.config;
     let mut emulator = Emulator::new(config, &loihi).unwrap();
     let mut golden = GoldenModel::new(&compiled.quantized.network);
@@ -50,7 +50,7 @@ fn thermometer_mlp_on_loihi_emulator_equals_golden_spike_for_spike() {
     let path = crate::common::repo("fixtures/models/fashion-mlp-thermometer.safetensors");
     let model = ttfs_compiler::model::read(&path).unwrap();
     let loihi = target("loihi");
-    let compiled = compile(&model, &loihi).unwrap();
+    let compiled = compile(&model, &loihi, &CompileOptions::default()).unwrap();
     let config = &compiled.mapping.config;
     let encoding = config.input.encoding;
     assert_eq!(

@@ -1,7 +1,7 @@
 //! The trained MLP through the compiler: float reference against golden model, at the target's
 //! 8 bits and at 16 bits.
 
-use ttfs_compiler::compile::{compile, lower_and_quantize};
+use ttfs_compiler::compile::{CompileOptions, compile, quantized};
 use ttfs_compiler::evaluate::evaluate;
 
 use crate::common::{mlp, mnist_test, target};
@@ -12,7 +12,7 @@ const IMAGES: usize = 500;
 fn mlp_on_loihi_golden_tracks_the_float_model_at_8_bits() {
     let model = mlp();
     let loihi = target("loihi");
-    let compiled = compile(&model, &loihi).unwrap();
+    let compiled = compile(&model, &loihi, &CompileOptions::default()).unwrap();
     let (images, labels) = mnist_test(IMAGES);
     let refs: Vec<&[u8]> = images.iter().map(Vec::as_slice).collect();
     let e = evaluate(
@@ -52,7 +52,7 @@ fn quantization_at_16_bits_reproduces_the_float_predictions() {
     wide.core.current_bits = 32;
     wide.core.potential_bits = 32;
     wide.core.threshold_bits = 32;
-    let (folded, quantized, _) = lower_and_quantize(&model, &wide).unwrap();
+    let (folded, quantized, _) = quantized(&model, &wide).unwrap();
     let (images, labels) = mnist_test(IMAGES);
     let refs: Vec<&[u8]> = images.iter().map(Vec::as_slice).collect();
     let e = evaluate(&folded, &quantized.network, &refs, &labels);

@@ -12,12 +12,14 @@
 //! (the MNIST MLP with M-SSR at 0.27 hidden spikes per neuron: argmax `H[T]` 97.95%, the
 //! first-spike rule 94.55% on 2,000 test images; with the term 97.45%).
 //!
-//! The decision rule is the one the chip uses, so float, golden-model and emulator accuracy
-//! compare like with like: the class whose output neuron fires first; ties and the case of no
-//! output spike are resolved by [`TieBreak`], then by the lower class index.
+//! The decision rule is the chip's own ([`ttfs_runtime::decision`]), called through [`decide`],
+//! so float, golden-model and emulator accuracy compare like with like: the class whose output
+//! neuron fires first; ties and the case of no output spike are resolved by [`TieBreak`], then
+//! by the lower class index.
 
 use candle_core::{Result, Tensor};
 use ttfs_compiler::model::TieBreak;
+use ttfs_runtime::decision::DecisionRule;
 
 /// Shape of the TWD weights.
 #[derive(Clone, Copy, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
@@ -118,16 +120,7 @@ impl Loss {
     }
 }
 
-/// One decision of the chip's rule.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct Decision {
-    /// Predicted class.
-    pub class: usize,
-    /// Step (1-based) of the earliest output spike, or `None` if no output fired.
-    pub step: Option<usize>,
-    /// Output neurons that fired at that step (0 if none fired): above 1, the tie-break decided.
-    pub tied: usize,
-}
+pub use ttfs_runtime::decision::Decision;
 
 /// The 0-based step of sample `b`'s earliest output spike in time-major spikes `[T, B, K]`
 /// (flattened), `None` if no output fired: where the chip decides.
@@ -141,7 +134,9 @@ pub fn earliest_output_step(
     (0..steps).find(|&t| (0..classes).any(|k| spikes[(t * batch + b) * classes + k] > 0.5))
 }
 
-/// Applies the decision rule to time-major output spikes and currents `[T, B, K]` (flattened).
+/// The chip's decision rule ([`ttfs_runtime::decision::decide`]) on time-major output spikes
+/// and currents `[T, B, K]` (flattened): a thin adapter that reads each sample's first spike
+/// steps and its potentials `H[t]` (the running sum of the currents) out of the tensors.
 pub fn decide(
     spikes: &[f32],
     currents: &[f32],
@@ -151,37 +146,20 @@ pub fn decide(
     tie: TieBreak,
 ) -> Vec<Decision> {
     let at = |t: usize, b: usize, k: usize| (t * batch + b) * classes + k;
+    let rule = DecisionRule::full_run(tie.into());
     (0..batch)
         .map(|b| {
-            let first = earliest_output_step(spikes, steps, batch, classes, b);
-            // Potential H[t] = running sum of currents up to step t (0-based, inclusive).
+            let first: Vec<Option<u32>> = (0..classes)
+                .map(|k| {
+                    (0..steps)
+                        .find(|&t| spikes[at(t, b, k)] > 0.5)
+                        .map(|t| t as u32 + 1)
+                })
+                .collect();
+            // Potential H[t] after step t (1-based) = sum of the currents of steps 1..=t.
             let potential =
-                |k: usize, upto: usize| -> f32 { (0..=upto).map(|t| currents[at(t, b, k)]).sum() };
-            let candidates: Vec<usize> = match first {
-                Some(t) => (0..classes)
-                    .filter(|&k| spikes[at(t, b, k)] > 0.5)
-                    .collect(),
-                None => (0..classes).collect(),
-            };
-            let upto = match (tie, first) {
-                (TieBreak::PotentialAtDecision, Some(t)) => t,
-                _ => steps - 1,
-            };
-            // Larger potential wins, then the lower index (first maximum in index order).
-            let mut best = candidates[0];
-            let mut best_h = potential(best, upto);
-            for &k in &candidates[1..] {
-                let h = potential(k, upto);
-                if h > best_h {
-                    best = k;
-                    best_h = h;
-                }
-            }
-            Decision {
-                class: best,
-                step: first.map(|t| t + 1),
-                tied: if first.is_some() { candidates.len() } else { 0 },
-            }
+                |k: usize, t: u32| -> f32 { (0..t as usize).map(|s| currents[at(s, b, k)]).sum() };
+            ttfs_runtime::decision::decide(&first, steps as u32, rule, potential)
         })
         .collect()
 }

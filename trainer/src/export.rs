@@ -92,15 +92,15 @@ pub fn to_model(
     })
 }
 
-/// Writes `net` to `path` (atomically, validated by the model format).
+/// Writes `net` to `path` (atomically, validated by the model format) and returns the model.
 pub fn export_model(
     net: &Network,
     config: &TrainConfig,
     test_accuracy: f64,
     wall_seconds: f64,
     path: &Path,
-) -> Result<(), ExportError> {
+) -> Result<Model, ExportError> {
     let model = to_model(net, config, test_accuracy, wall_seconds)?;
     model::write(path, &model)?;
-    Ok(())
+    Ok(model)
 }

@@ -333,7 +333,7 @@ pub fn evaluate(
         let decisions = decisions_of(&out, classes, config.tie_break)?;
         for (d, &i) in decisions.iter().zip(chunk) {
             correct += usize::from(d.class == ds.labels[i] as usize);
-            steps_sum += d.step.unwrap_or(config.steps);
+            steps_sum += d.step.map_or(config.steps, |t| t as usize);
             silent += usize::from(d.step.is_none());
             tied_samples += usize::from(d.tied > 1);
             tied_sum += d.tied;
@@ -384,6 +384,8 @@ fn validate(config: &TrainConfig) -> Result<(), TrainError> {
 /// The outcome of a run.
 #[derive(Clone, Debug)]
 pub struct TrainOutcome {
+    /// The trained model, as written to `paths.model`.
+    pub model: ttfs_compiler::model::Model,
     /// One record per epoch, including epochs done before a resume.
     pub records: Vec<EpochRecord>,
     /// Final evaluation on the test set.
@@ -555,8 +557,9 @@ pub fn train(
     };
     let firing = firing_stats(&net, &test_set, &config)?;
     let wall = wall_before + started.elapsed().as_secs_f64();
-    export_model(&net, &config, test.accuracy, wall, &paths.model)?;
+    let model = export_model(&net, &config, test.accuracy, wall, &paths.model)?;
     Ok(TrainOutcome {
+        model,
         records,
         test,
         firing_at_init,

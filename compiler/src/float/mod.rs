@@ -31,7 +31,7 @@ pub use model::run_model;
 
 use ttfs_runtime::config::TieBreak;
 
-use crate::decision::{Decision, decide};
+use ttfs_runtime::decision::{Decision, DecisionRule, decide};
 
 /// One inference of the float reference.
 #[derive(Clone, Debug, PartialEq)]
@@ -57,12 +57,17 @@ fn finish(
     tie_break: TieBreak,
 ) -> FloatRun {
     let outputs: &[Option<u32>] = spike_steps.last().map_or(&[], Vec::as_slice);
-    let decision = decide(outputs, time_steps, tie_break, |k, t| {
-        t.checked_sub(1)
-            .and_then(|i| output_potential[k].get(i as usize))
-            .copied()
-            .unwrap_or(0.0)
-    });
+    let decision = decide(
+        outputs,
+        time_steps,
+        DecisionRule::full_run(tie_break),
+        |k, t| {
+            t.checked_sub(1)
+                .and_then(|i| output_potential[k].get(i as usize))
+                .copied()
+                .unwrap_or(0.0)
+        },
+    );
     FloatRun {
         spike_steps,
         output_potential,

@@ -3,7 +3,7 @@
 use ttfs_runtime::config::InputEncoding;
 
 use super::{FloatRun, finish};
-use crate::lower::{LowerError, check_supported, runtime_encoding, runtime_tie_break};
+use crate::lower::{LowerError, check_supported, runtime_encoding};
 use crate::model::{EffectiveLayer, LayerSpec, Model};
 
 /// One layer, ready to run: its kind, its input and output shapes, and for a weighted layer
@@ -131,7 +131,7 @@ pub fn run_model(model: &Model, pixels: &[u8]) -> Result<FloatRun, LowerError> {
         spike_steps,
         output_potential,
         time_steps,
-        runtime_tie_break(d.decoding.tie_break),
+        d.decoding.tie_break.into(),
     ))
 }
 

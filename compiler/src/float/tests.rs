@@ -1,10 +1,10 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use super::*;
-use crate::decision::Decision;
 use crate::lower::{LowerError, lower};
 use crate::model::test_models::{XorShift, random_model, tiny_linear, with_tensors};
 use crate::model::{InputEncoding, LayerSpec, Model, TieBreak};
+use ttfs_runtime::decision::Decision;
 
 /// Input [1, 1, 3] -> flatten -> linear 3 -> 2 (hidden) -> linear 2 -> 2 (output), T = 4,
 /// threshold 1.

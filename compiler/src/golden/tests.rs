@@ -32,6 +32,7 @@ fn layer(
     QuantLayer {
         name: format!("layer ({} neurons)", threshold.len()),
         model_layer: 0,
+        folded: Default::default(),
         shape: vec![threshold.len()],
         synapses: SynapseMatrix::from_fan_in(sources, fan_in),
         threshold: threshold.to_vec(),

@@ -26,8 +26,8 @@ mod tests;
 use thiserror::Error;
 use ttfs_runtime::config;
 
-use crate::ir::{FoldedLayer, FoldedNetwork, InputDesc, SynapseMatrix};
-use crate::model::{InputEncoding, LayerSpec, Model, ModelError, TieBreak};
+use crate::ir::{Folded, FoldedLayer, FoldedNetwork, InputDesc, PoolFold, SynapseMatrix};
+use crate::model::{InputEncoding, LayerSpec, Model, ModelError};
 use compose::{ConvGeometry, Pending, conv_fan_in, linear_fan_in};
 
 /// Why a model cannot be lowered (or simulated by the float reference).
@@ -69,9 +69,14 @@ pub fn lower(model: &Model) -> Result<FoldedNetwork, LowerError> {
     let input = check_supported(model)?;
     let d = &model.description;
     let shapes = model.layer_shapes()?;
-    let mut layers = Vec::new();
+    let encoding = runtime_encoding(d.input.encoding);
+    let thermometer_levels = match encoding {
+        config::InputEncoding::Thermometer { levels } => Some(levels),
+        config::InputEncoding::Latency => None,
+    };
+    let mut layers: Vec<FoldedLayer> = Vec::new();
     let mut pending = Pending::Identity;
-    let mut folded_pools: Vec<String> = Vec::new();
+    let mut folded_pools: Vec<PoolFold> = Vec::new();
     // Sources of the pending map, and the shape of the feature map it makes.
     let mut sources = input.iter().product::<usize>();
     let mut in_shape: Vec<usize> = input.to_vec();
@@ -82,10 +87,9 @@ pub fn lower(model: &Model) -> Result<FoldedNetwork, LowerError> {
             LayerSpec::AvgPool2d { kernel, stride } => {
                 let map = feature_map(index, layer, &in_shape)?;
                 pending = pending.pool(sources, map, *kernel, *stride);
-                folded_pools.push(if kernel == stride {
-                    format!("avg_pool2d {kernel}")
-                } else {
-                    format!("avg_pool2d {kernel} stride {stride}")
+                folded_pools.push(PoolFold {
+                    kernel: *kernel,
+                    stride: *stride,
                 });
             }
             LayerSpec::Linear {
@@ -101,14 +105,18 @@ pub fn lower(model: &Model) -> Result<FoldedNetwork, LowerError> {
                     &pending,
                 );
                 let what = format!("linear {in_features}->{out_features}");
-                layers.push(folded_layer(
-                    index,
-                    what,
-                    &folded_pools,
-                    out_shape,
-                    SynapseMatrix::from_fan_in(sources, &fan_in),
-                    effective.bias,
-                ));
+                let folded = Folded {
+                    pools: std::mem::take(&mut folded_pools),
+                    lines_per_pixel: thermometer_levels.filter(|_| layers.is_empty()),
+                };
+                layers.push(FoldedLayer {
+                    name: layer_name(index, &what, &folded),
+                    model_layer: index,
+                    folded,
+                    shape: out_shape.to_vec(),
+                    synapses: SynapseMatrix::from_fan_in(sources, &fan_in),
+                    bias: effective.bias,
+                });
             }
             LayerSpec::Conv2d {
                 in_channels,
@@ -140,31 +148,28 @@ pub fn lower(model: &Model) -> Result<FoldedNetwork, LowerError> {
                     .iter()
                     .flat_map(|&b| std::iter::repeat_n(b, per_channel))
                     .collect();
-                layers.push(folded_layer(
-                    index,
-                    what,
-                    &folded_pools,
-                    out_shape,
-                    SynapseMatrix::from_fan_in(sources, &fan_in),
+                let folded = Folded {
+                    pools: std::mem::take(&mut folded_pools),
+                    lines_per_pixel: thermometer_levels.filter(|_| layers.is_empty()),
+                };
+                layers.push(FoldedLayer {
+                    name: layer_name(index, &what, &folded),
+                    model_layer: index,
+                    folded,
+                    shape: out_shape.to_vec(),
+                    synapses: SynapseMatrix::from_fan_in(sources, &fan_in),
                     bias,
-                ));
+                });
             }
         }
         if layer.is_weighted() {
             pending = Pending::Identity;
-            folded_pools.clear();
             sources = out_shape.iter().product();
         }
         in_shape.clone_from(out_shape);
     }
-    let encoding = runtime_encoding(d.input.encoding);
-    if let (config::InputEncoding::Thermometer { levels }, Some(first)) =
-        (encoding, layers.first_mut())
-    {
+    if let (Some(levels), Some(first)) = (thermometer_levels, layers.first_mut()) {
         first.synapses = thermometer_lines(&first.synapses, levels);
-        if let Some(head) = first.name.strip_suffix(')') {
-            first.name = format!("{head}, thermometer input: {levels} lines per pixel)");
-        }
     }
     Ok(FoldedNetwork {
         input: InputDesc {
@@ -174,7 +179,7 @@ pub fn lower(model: &Model) -> Result<FoldedNetwork, LowerError> {
         time_steps: d.time_steps,
         threshold: d.neuron.threshold,
         layers,
-        tie_break: runtime_tie_break(d.decoding.tie_break),
+        tie_break: d.decoding.tie_break.into(),
     })
 }
 
@@ -247,14 +252,6 @@ fn thermometer_lines(pixels: &SynapseMatrix<f32>, levels: u32) -> SynapseMatrix<
     }
 }
 
-/// The chip configuration's tie break for the model's.
-pub(crate) fn runtime_tie_break(tie_break: TieBreak) -> config::TieBreak {
-    match tie_break {
-        TieBreak::PotentialAtEnd => config::TieBreak::PotentialAtEnd,
-        TieBreak::PotentialAtDecision => config::TieBreak::PotentialAtDecision,
-    }
-}
-
 /// A `[C, H, W]` shape as an array, or the layer error shape inference would give.
 fn feature_map(index: usize, layer: &LayerSpec, shape: &[usize]) -> Result<[usize; 3], ModelError> {
     match shape {
@@ -267,27 +264,28 @@ fn feature_map(index: usize, layer: &LayerSpec, shape: &[usize]) -> Result<[usiz
     }
 }
 
-fn folded_layer(
-    index: usize,
-    what: String,
-    folded_pools: &[String],
-    shape: &[usize],
-    synapses: SynapseMatrix<f32>,
-    bias: Vec<f32>,
-) -> FoldedLayer {
-    let name = if folded_pools.is_empty() {
-        format!("layer {index} ({what})")
-    } else {
-        format!(
-            "layer {index} ({what}, {} folded in)",
-            folded_pools.join(" + ")
-        )
-    };
-    FoldedLayer {
-        name,
-        model_layer: index,
-        shape: shape.to_vec(),
-        synapses,
-        bias,
+/// The layer's human name: `layer {index} ({what})`, with what was folded into it, e.g.
+/// `layer 3 (conv2d 32->64 k3, avg_pool2d 2 folded in)` or `layer 0 (linear 784->800,
+/// thermometer input: 4 lines per pixel)`.
+fn layer_name(index: usize, what: &str, folded: &Folded) -> String {
+    let mut name = format!("layer {index} ({what}");
+    if !folded.pools.is_empty() {
+        let pools: Vec<String> = folded
+            .pools
+            .iter()
+            .map(|p| {
+                if p.kernel == p.stride {
+                    format!("avg_pool2d {}", p.kernel)
+                } else {
+                    format!("avg_pool2d {} stride {}", p.kernel, p.stride)
+                }
+            })
+            .collect();
+        name.push_str(&format!(", {} folded in", pools.join(" + ")));
     }
+    if let Some(levels) = folded.lines_per_pixel {
+        name.push_str(&format!(", thermometer input: {levels} lines per pixel"));
+    }
+    name.push(')');
+    name
 }

@@ -16,7 +16,7 @@ use serde::Serialize;
 use ttfs_runtime::config::{ChipConfig, MeshPosition};
 use ttfs_runtime::target::Target;
 
-use crate::ir::QuantNetwork;
+use crate::ir::{Folded, QuantNetwork};
 use partition::{Binding, CoreAssignment};
 use place::Traffic;
 
@@ -29,19 +29,13 @@ pub enum MapError {
          core of target \"{target}\" has {field} = {limit} (exceeded by {excess}); what would fit: \
          at most {limit} distinct inputs per neuron{hint}",
         excess = fan_in - *limit as usize,
-        hint = if layer.contains("thermometer input") {
-            "; the thermometer input gives every pixel one input line per level, so fewer \
-             levels (`ttfs train --levels`) would shrink them"
-        } else if layer.contains("folded in") {
-            "; folding average pooling into this layer multiplies each neuron's inputs by the \
-             pooling window, so fewer channels or more pooling before it would shrink them"
-        } else {
-            ", e.g. a narrower layer or a smaller kernel before it"
-        }
+        hint = fan_in_hint(folded)
     )]
     FanInTooLarge {
         /// The layer's name.
         layer: String,
+        /// What was folded into the layer (the advice depends on it).
+        folded: Folded,
         /// The target field, e.g. `core.max_axons`.
         field: &'static str,
         /// The neuron's fan-in.
@@ -74,6 +68,19 @@ pub enum MapError {
         /// What would fit.
         fits: String,
     },
+}
+
+/// The advice for a layer whose neurons have too many inputs, by what was folded into it.
+fn fan_in_hint(folded: &Folded) -> &'static str {
+    if folded.lines_per_pixel.is_some() {
+        "; the thermometer input gives every pixel one input line per level, so fewer \
+         levels (`ttfs train --levels`) would shrink them"
+    } else if !folded.pools.is_empty() {
+        "; folding average pooling into this layer multiplies each neuron's inputs by the \
+         pooling window, so fewer channels or more pooling before it would shrink them"
+    } else {
+        ", e.g. a narrower layer or a smaller kernel before it"
+    }
 }
 
 /// How one core is used.
@@ -405,6 +412,7 @@ pub(crate) mod test_support {
         QuantLayer {
             name: name.to_string(),
             model_layer: 0,
+            folded: Default::default(),
             shape: vec![neurons],
             synapses: SynapseMatrix::from_fan_in(sources, &fan_in),
             threshold: vec![1; neurons],
@@ -439,6 +447,7 @@ mod tests {
                 let layer = QuantLayer {
                     name: format!("layer {i}"),
                     model_layer: i,
+                    folded: Default::default(),
                     shape: vec![n],
                     synapses: SynapseMatrix::from_fan_in(sources, fan_in),
                     threshold: vec![3; n],

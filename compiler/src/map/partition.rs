@@ -122,6 +122,7 @@ pub fn partition_layer(
         if widest > limit as usize {
             return Err(MapError::FanInTooLarge {
                 layer: layer.name.clone(),
+                folded: layer.folded.clone(),
                 field,
                 fan_in: widest,
                 limit,
@@ -226,7 +227,9 @@ mod tests {
     #[test]
     fn a_thermometer_first_layer_too_wide_names_the_levels_as_the_way_out() {
         let name = "layer 0 (linear 25->2, thermometer input: 4 lines per pixel)";
-        let layer = dense_layer(name, 100, 2);
+        let mut layer = dense_layer(name, 100, 2);
+        // The advice follows what was folded in, not the name.
+        layer.folded.lines_per_pixel = Some(4);
         let text = partition_layer(0, &layer, &tiny_target())
             .unwrap_err()
             .to_string();

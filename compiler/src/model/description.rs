@@ -269,6 +269,16 @@ pub enum TieBreak {
     PotentialAtDecision,
 }
 
+impl From<TieBreak> for ttfs_runtime::config::TieBreak {
+    /// The chip configuration's tie break for the model's (the same rule).
+    fn from(tie_break: TieBreak) -> Self {
+        match tie_break {
+            TieBreak::PotentialAtEnd => Self::PotentialAtEnd,
+            TieBreak::PotentialAtDecision => Self::PotentialAtDecision,
+        }
+    }
+}
+
 /// Output decoding.
 #[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
 #[serde(deny_unknown_fields)]

@@ -10,9 +10,9 @@ use ttfs_runtime::config::TieBreak;
 
 use super::quantize;
 use super::tests::{dense, fixture, network};
-use crate::decision::{Decision, decide};
 use crate::golden::GoldenModel;
 use crate::ir::FoldedNetwork;
+use ttfs_runtime::decision::{Decision, DecisionRule, decide};
 
 /// SplitMix64: a tiny deterministic generator, so the figure is the same on every run.
 struct Rng(u64);
@@ -89,9 +89,12 @@ fn float_decision(net: &FoldedNetwork, pixels: &[u8]) -> Decision {
             potential[k].push(v);
         }
     }
-    decide(&fired[last], t_max, net.tie_break, |k, t| {
-        potential[k][t as usize - 1]
-    })
+    decide(
+        &fired[last],
+        t_max,
+        DecisionRule::full_run(net.tie_break),
+        |k, t| potential[k][t as usize - 1],
+    )
 }
 
 /// A random dense network: 1 or 2 hidden layers, 3 to 5 classes, weights mostly positive so

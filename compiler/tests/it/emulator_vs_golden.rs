@@ -81,6 +81,7 @@ fn random_network(
             let layer = QuantLayer {
                 name: format!("layer {i}"),
                 model_layer: i,
+                folded: Default::default(),
                 shape: vec![n],
                 synapses: SynapseMatrix::from_fan_in(sources, &fan_in),
                 threshold: (0..n).map(|_| rng.range(1, 150) as i32).collect(),

@@ -1,8 +1,6 @@
-//! What one inference counted, and its energy (chip.md section 4).
+//! What one inference counted (chip.md section 4); [`crate::energy`] prices the counts.
 
 use serde::Serialize;
-
-use crate::target::Target;
 
 /// The counters of one inference.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
@@ -89,56 +87,4 @@ impl Counters {
         self.peak_fifo_depth = self.peak_fifo_depth.max(other.peak_fifo_depth);
         self.steps_run += other.steps_run;
     }
-}
-
-/// Energy of one inference in picojoules, by cause (chip.md section 4).
-#[derive(Clone, Copy, Debug, Default, PartialEq, Serialize)]
-pub struct Energy {
-    /// Synaptic operations x `energy_pj.synop`.
-    pub synaptic_ops_pj: f64,
-    /// Neuron updates x `energy_pj.neuron_update`.
-    pub neuron_updates_pj: f64,
-    /// Packets x `energy_pj.spike_inject`.
-    pub spike_inject_pj: f64,
-    /// Hops x `energy_pj.hop`.
-    pub hops_pj: f64,
-    /// Host packets x `energy_pj.host_inject`.
-    pub host_input_pj: f64,
-    /// `static_mw` x the inference's duration.
-    pub static_pj: f64,
-    /// The sum.
-    pub total_pj: f64,
-}
-
-impl Energy {
-    /// The energy of `counters` on `target`.
-    pub fn of(counters: &Counters, target: &Target) -> Self {
-        let e = &target.energy_pj;
-        let synaptic_ops_pj = counters.synaptic_ops as f64 * e.synop;
-        let neuron_updates_pj = counters.neuron_updates as f64 * e.neuron_update;
-        let spike_inject_pj = counters.packets as f64 * e.spike_inject;
-        let hops_pj = counters.hops as f64 * e.hop;
-        let host_input_pj = counters.host_packets as f64 * e.host_inject;
-        // mW x us = nJ = 1000 pJ.
-        let static_pj = e.static_mw * latency_us(counters.cycles, target) * 1000.0;
-        Self {
-            synaptic_ops_pj,
-            neuron_updates_pj,
-            spike_inject_pj,
-            hops_pj,
-            host_input_pj,
-            static_pj,
-            total_pj: synaptic_ops_pj
-                + neuron_updates_pj
-                + spike_inject_pj
-                + hops_pj
-                + host_input_pj
-                + static_pj,
-        }
-    }
-}
-
-/// `cycles` in microseconds at the target's clock.
-pub fn latency_us(cycles: u64, target: &Target) -> f64 {
-    cycles as f64 / target.timing_cycles.clock_mhz
 }

@@ -3,8 +3,9 @@
 use std::collections::VecDeque;
 
 use super::calendar::Calendar;
-use super::{Counters, Decision, EmulatorError, Inference, RunOptions, TraceEvent, Violation};
-use crate::config::{ChipConfig, Refractory, Reset, TieBreak, WhileRefractory};
+use super::{Counters, EmulatorError, Inference, RunOptions, TraceEvent, Violation};
+use crate::config::{ChipConfig, Refractory, Reset, WhileRefractory};
+use crate::decision::{Decision, DecisionRule, decide};
 use crate::target::Target;
 
 /// The host's sender number (cores are `0..cores`).
@@ -73,7 +74,9 @@ struct CoreState {
     waiters: VecDeque<u32>,
 }
 
-/// The chip's state for one configuration on one target; reuse it for many inferences.
+/// The chip's state for one configuration on one target; reuse it for many inferences (a clone
+/// is a second, independent chip, e.g. for another thread).
+#[derive(Clone)]
 pub struct Emulator<'a> {
     config: &'a ChipConfig,
     target: &'a Target,
@@ -712,6 +715,8 @@ impl<'a> Emulator<'a> {
         }
     }
 
+    /// The decision rule ([`crate::decision::decide`]) on the output layer's spikes and the
+    /// potentials after each step run.
     fn decide(
         &self,
         spikes: &[Vec<(u32, u32)>],
@@ -732,39 +737,15 @@ impl<'a> Emulator<'a> {
                 first[k] = Some(first[k].map_or(t, |f: u32| f.min(t)));
             }
         }
-        let decision_step = first.iter().flatten().copied().min();
-        let candidates: Vec<usize> = match decision_step {
-            Some(t) => (0..classes).filter(|&k| first[k] == Some(t)).collect(),
-            None => (0..classes).collect(),
+        let rule = DecisionRule {
+            tie_break: self.config.decoding.tie_break,
+            early_exit: self.early_exit,
         };
-        let at = match (
-            self.config.decoding.tie_break,
-            decision_step,
-            self.early_exit,
-        ) {
-            (_, Some(t), true) | (TieBreak::PotentialAtDecision, Some(t), _) => t,
-            _ => steps_run,
-        };
-        let v = |k: usize| {
+        decide(&first, steps_run, rule, |k, t| {
             potential[k]
-                .get((at as usize).saturating_sub(1))
+                .get((t as usize).saturating_sub(1))
                 .copied()
                 .unwrap_or(0)
-        };
-        let mut best = candidates[0];
-        for &k in &candidates[1..] {
-            if v(k) > v(best) {
-                best = k;
-            }
-        }
-        Decision {
-            class: best,
-            step: decision_step,
-            tied: if decision_step.is_some() {
-                candidates.len()
-            } else {
-                0
-            },
-        }
+        })
     }
 }

@@ -32,10 +32,10 @@
 //!   counted) until that core pops an event. Nothing is ever dropped.
 //! - **Single spike.** Spikes are counted per neuron; every neuron that fired more than once is
 //!   reported with its layer, index and steps ([`Violation`]).
-//! - **Decision.** As the compiler's: the earliest output spike; candidates of that step (or all
-//!   classes when none fired) ordered by the larger potential after step T (or after the decision
-//!   step, as the configuration says; always the decision step with early exit, since the chip
-//!   stops there), then the lower class.
+//! - **Decision.** The toolchain's one rule, [`crate::decision::decide`]: the earliest output
+//!   spike; candidates of that step (or all classes when none fired) ordered by the larger
+//!   potential after step T (or after the decision step, as the configuration says; always the
+//!   decision step with early exit, since the chip stops there), then the lower class.
 
 mod calendar;
 mod counters;
@@ -43,7 +43,7 @@ mod engine;
 #[cfg(test)]
 mod tests;
 
-pub use counters::{Counters, Energy, latency_us};
+pub use counters::Counters;
 pub use engine::Emulator;
 
 /// A neuron that fired more than once in one inference.
@@ -57,17 +57,6 @@ pub struct Violation {
     pub steps: Vec<u32>,
 }
 
-/// The class decision of one inference.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
-pub struct Decision {
-    /// The chosen class.
-    pub class: usize,
-    /// The step (1-based) of the first output spike, if any output fired.
-    pub step: Option<u32>,
-    /// How many outputs fired at that step (0 when none fired).
-    pub tied: usize,
-}
-
 /// Everything one inference produced.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Inference {
@@ -76,7 +65,7 @@ pub struct Inference {
     /// Per class, the output neuron's potential after each step run (`[class][t - 1]`).
     pub output_potential: Vec<Vec<i64>>,
     /// The decision.
-    pub decision: Decision,
+    pub decision: crate::decision::Decision,
     /// The counters.
     pub counters: Counters,
     /// Neurons that fired more than once.

@@ -16,6 +16,7 @@ use crate::config::{
     LayerInfo, MeshPosition, NeuronParams, NeuronRef, OutputMap, Refractory, Reset, Synapse,
     TieBreak, WhileRefractory,
 };
+use crate::decision::Decision;
 use crate::target::Target;
 
 /// The decay resolution of the tiny target.

@@ -1,115 +1,113 @@
-//! `ttfs run --golden MODEL`: the model recompiled for the same target and run through the
-//! compiler's golden model (chip.md section 6) on the same images; every neuron's spike times
-//! and every decision compared with the emulator's.
+//! The golden cross-check: an emulated run compared, neuron by neuron and decision by decision,
+//! with the compiler's golden model of the same quantized network (chip.md section 6). It sits
+//! in the compiler because it sees both sides: the runtime's emulator output and the golden
+//! model. The verdicts it produces are the runtime's report types ([`GoldenCheck`]), summed by
+//! [`ttfs_runtime::report::GoldenSummary::of`].
 //!
 //! With early exit the chip stops after the decision step, so only the golden spikes of the
 //! steps the emulator ran are compared, and the golden decision is re-derived as the chip makes
 //! it then: ties broken by the potential after the decision step, whatever the configuration's
 //! rule (the potential after step T is never computed).
 
-use std::path::Path;
-
-use anyhow::{Context, bail};
-use serde::Serialize;
-use ttfs_compiler::decision::{Decision, decide};
-use ttfs_compiler::golden::GoldenRun;
-use ttfs_compiler::ir::QuantNetwork;
-use ttfs_runtime::config::{ChipConfig, TieBreak};
+use ttfs_runtime::batch::Reference;
+use ttfs_runtime::config::ChipConfig;
+use ttfs_runtime::decision::{Decision, DecisionRule, decide};
 use ttfs_runtime::emulator::Inference;
+use ttfs_runtime::report::{DecisionDifference, GoldenCheck, SpikeDifference};
 use ttfs_runtime::target::Target;
 
-/// A neuron whose spikes differ between the emulator and the golden model.
-#[derive(Clone, Debug, Serialize)]
-pub struct SpikeDifference {
-    /// Index of the image.
-    pub image: usize,
-    /// Layer index.
-    pub layer: usize,
-    /// Layer name.
-    pub layer_name: String,
-    /// Neuron index in the layer.
-    pub neuron: u32,
-    /// The steps the emulator's neuron fired at.
-    pub emulator_steps: Vec<u32>,
-    /// The steps the golden model's neuron fired at.
-    pub golden_steps: Vec<u32>,
+use crate::compile::{CompileError, quantized};
+use crate::golden::{GoldenError, GoldenModel, GoldenRun};
+use crate::ir::QuantNetwork;
+use crate::model::Model;
+
+/// Why a model cannot serve as the golden model of a configuration.
+#[derive(Debug, thiserror::Error)]
+pub enum CrosscheckError {
+    /// The model does not fold or quantize for the target.
+    #[error("does not compile for the golden model: {0}")]
+    Compile(#[from] CompileError),
+    /// The model is another network than the configuration's.
+    #[error(
+        "this model (T = {model_steps}, {model_inputs} inputs, layers of {model_layers:?} \
+         neurons) is not the network of the configuration (T = {config_steps}, {config_inputs} \
+         inputs, layers of {config_layers:?} neurons); pass the model it was compiled from"
+    )]
+    OtherNetwork {
+        /// The model's time steps.
+        model_steps: u32,
+        /// The model's input channels.
+        model_inputs: usize,
+        /// The model's neurons per layer.
+        model_layers: Vec<usize>,
+        /// The configuration's time steps.
+        config_steps: u32,
+        /// The configuration's input channels.
+        config_inputs: usize,
+        /// The configuration's neurons per layer.
+        config_layers: Vec<usize>,
+    },
 }
 
-/// An image on which the two decided differently.
-#[derive(Clone, Debug, Serialize)]
-pub struct DecisionDifference {
-    /// Index of the image.
-    pub image: usize,
-    /// The emulator's class.
-    pub emulator_class: usize,
-    /// The emulator's decision step.
-    pub emulator_step: Option<u32>,
-    /// The golden model's class.
-    pub golden_class: usize,
-    /// The golden model's decision step.
-    pub golden_step: Option<u32>,
-}
-
-/// The comparison of one inference.
-#[derive(Clone, Debug)]
-pub struct GoldenCheck {
-    /// The first neuron whose spikes differ (`None`: every spike time equal).
-    pub spikes: Option<SpikeDifference>,
-    /// The decisions' difference (`None`: equal class and step).
-    pub decision: Option<DecisionDifference>,
-}
-
-/// The comparison over all inferences (in the run's report).
-#[derive(Clone, Debug, Serialize)]
-pub struct GoldenSummary {
-    /// The model file.
-    pub model: String,
-    /// Inferences compared.
-    pub compared: usize,
-    /// Inferences on which every neuron's spike times were equal.
-    pub spikes_equal: usize,
-    /// Inferences with equal decisions (class and step).
-    pub decisions_equal: usize,
-    /// The first spike difference.
-    pub first_spike_difference: Option<SpikeDifference>,
-    /// The first decision difference.
-    pub first_decision_difference: Option<DecisionDifference>,
-}
-
-impl GoldenSummary {
-    /// Spikes (and decisions, when compared) equal on every inference.
-    pub fn all_equal(&self) -> bool {
-        self.spikes_equal == self.compared && self.decisions_equal == self.compared
-    }
-}
-
-/// Reads `model`, folds and quantizes it for `target` (the compiler's passes before mapping)
-/// and checks that it is the network `config` holds (T, input, layer sizes).
-pub fn prepare(model: &Path, config: &ChipConfig, target: &Target) -> anyhow::Result<QuantNetwork> {
-    let parsed = ttfs_compiler::model::read(model)?;
-    let (_, quantized, _) = ttfs_compiler::compile::lower_and_quantize(&parsed, target)
-        .with_context(|| format!("{}: does not compile for the golden model", model.display()))?;
+/// Folds and quantizes `model` for `target` (the compile driver's passes before mapping) and
+/// checks that it is the network `config` holds (T, input channels, layer sizes).
+///
+/// # Errors
+/// [`CrosscheckError`] if it does not compile or is another network.
+pub fn prepare(
+    model: &Model,
+    config: &ChipConfig,
+    target: &Target,
+) -> Result<QuantNetwork, CrosscheckError> {
+    let (_, quantized, _) = quantized(model, target)?;
     let net = quantized.network;
-    let net_layers: Vec<usize> = net.layers.iter().map(|l| l.neurons()).collect();
+    let model_layers: Vec<usize> = net.layers.iter().map(|l| l.neurons()).collect();
     let config_layers: Vec<usize> = config.layers.iter().map(|l| l.neurons as usize).collect();
     if net.time_steps != config.time_steps
         || net.input.channels() != config.input.targets.rows()
-        || net_layers != config_layers
+        || model_layers != config_layers
     {
-        bail!(
-            "{}: this model (T = {}, {} inputs, layers of {:?} neurons) is not the network of the \
-             configuration (T = {}, {} inputs, layers of {:?} neurons); pass the model it was \
-             compiled from",
-            model.display(),
-            net.time_steps,
-            net.input.channels(),
-            net_layers,
-            config.time_steps,
-            config.input.targets.rows(),
-            config_layers
-        );
+        return Err(CrosscheckError::OtherNetwork {
+            model_steps: net.time_steps,
+            model_inputs: net.input.channels(),
+            model_layers,
+            config_steps: config.time_steps,
+            config_inputs: config.input.targets.rows(),
+            config_layers,
+        });
     }
     Ok(net)
+}
+
+/// The golden model of a configuration as the [`Reference`] of an emulated batch
+/// ([`ttfs_runtime::batch::run_images`]).
+pub struct GoldenReference<'a> {
+    /// The quantized network (from [`prepare`]).
+    pub network: &'a QuantNetwork,
+    /// The configuration the emulator runs.
+    pub config: &'a ChipConfig,
+    /// Whether the emulator exits early.
+    pub early_exit: bool,
+}
+
+impl<'a> Reference for GoldenReference<'a> {
+    type Worker = GoldenModel<'a>;
+    type Error = GoldenError;
+
+    fn worker(&self) -> GoldenModel<'a> {
+        GoldenModel::new(self.network)
+    }
+
+    fn check(
+        &self,
+        worker: &mut GoldenModel<'a>,
+        image: usize,
+        pixels: &[u8],
+        emulated: &Inference,
+    ) -> Result<GoldenCheck, GoldenError> {
+        let run = worker.run(pixels)?;
+        Ok(check(image, emulated, &run, self.config, self.early_exit))
+    }
 }
 
 /// The golden model's decision as the chip makes it: with early exit the ties are broken at the
@@ -120,19 +118,18 @@ fn golden_decision(golden: &GoldenRun, config: &ChipConfig, early_exit: bool) ->
     if !early_exit || first.is_empty() {
         return golden.decision;
     }
-    decide(
-        &first,
-        config.time_steps,
-        TieBreak::PotentialAtDecision,
-        |k, t| {
-            golden
-                .output_potential
-                .get(k)
-                .and_then(|v| v.get(t as usize - 1))
-                .copied()
-                .unwrap_or(i64::MIN)
-        },
-    )
+    let rule = DecisionRule {
+        tie_break: config.decoding.tie_break,
+        early_exit,
+    };
+    decide(&first, config.time_steps, rule, |k, t| {
+        golden
+            .output_potential
+            .get(k)
+            .and_then(|v| v.get(t as usize - 1))
+            .copied()
+            .unwrap_or(i64::MIN)
+    })
 }
 
 /// Compares the emulator's inference of image `image` with the golden model's run.
@@ -217,40 +214,15 @@ fn first_difference(
     }
 }
 
-/// Sums up the checks of all inferences, in image order.
-pub fn summarize<'a>(model: &Path, checks: impl Iterator<Item = &'a GoldenCheck>) -> GoldenSummary {
-    let mut s = GoldenSummary {
-        model: model.display().to_string(),
-        compared: 0,
-        spikes_equal: 0,
-        decisions_equal: 0,
-        first_spike_difference: None,
-        first_decision_difference: None,
-    };
-    for c in checks {
-        s.compared += 1;
-        match &c.spikes {
-            None => s.spikes_equal += 1,
-            Some(d) => {
-                s.first_spike_difference.get_or_insert_with(|| d.clone());
-            }
-        }
-        match &c.decision {
-            None => s.decisions_equal += 1,
-            Some(d) => {
-                s.first_decision_difference.get_or_insert_with(|| d.clone());
-            }
-        }
-    }
-    s
-}
-
 #[cfg(test)]
 mod tests {
     #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-    use ttfs_runtime::config::{Csr, Decoding, InputEncoding, InputMap, LayerInfo, OutputMap};
+    use ttfs_runtime::config::{
+        Csr, Decoding, InputEncoding, InputMap, LayerInfo, OutputMap, TieBreak,
+    };
     use ttfs_runtime::emulator::Counters;
+    use ttfs_runtime::report::GoldenSummary;
 
     use super::*;
 
@@ -286,7 +258,7 @@ mod tests {
         let emulated = Inference {
             spikes: e,
             output_potential: vec![vec![0; 4]; 2],
-            decision: ttfs_runtime::emulator::Decision {
+            decision: Decision {
                 class: 1,
                 step: Some(2),
                 tied: 1,
@@ -332,7 +304,7 @@ mod tests {
         assert_eq!((d.image, d.layer, d.neuron), (7, 1, 0));
         assert_eq!(d.layer_name, "out");
         assert_eq!((d.emulator_steps, d.golden_steps), (vec![2], vec![]));
-        let summary = summarize(Path::new("m"), [c].iter());
+        let summary = GoldenSummary::of("m".into(), [&c]);
         assert_eq!((summary.compared, summary.spikes_equal), (1, 0));
         assert!(!summary.all_equal());
     }
@@ -348,7 +320,7 @@ mod tests {
         g.spikes[1].sort_by_key(|&(i, t)| (t, i));
         g.output_potential = vec![vec![0, 9, 9, 9], vec![0, 5, 5, 20]];
         e.spikes[1] = vec![(0, 2), (1, 2)];
-        e.decision = ttfs_runtime::emulator::Decision {
+        e.decision = Decision {
             class: 0,
             step: Some(2),
             tied: 2,

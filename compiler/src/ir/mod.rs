@@ -7,6 +7,10 @@
 //! flatten is an index map, so layer `l`'s sources are layer `l - 1`'s neurons (or the input
 //! channels for `l = 0`), and every neuron index is row-major in the layer's `shape`.
 
+mod verify;
+
+pub use verify::IrError;
+
 use ttfs_runtime::config::{InputEncoding, NeuronParams, TieBreak};
 
 /// Synapses of one layer in source-major compressed rows: source `j` (a neuron of the layer
@@ -120,6 +124,25 @@ impl InputDesc {
     }
 }
 
+/// An average pool that the lower pass composed into the synapses of the layer after it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct PoolFold {
+    /// Kernel side.
+    pub kernel: usize,
+    /// Stride in both directions.
+    pub stride: usize,
+}
+
+/// What the lower pass folded into a neuron layer besides its own weights: the facts later
+/// passes (and their error messages) act on, kept as data rather than in the layer's name.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Folded {
+    /// The average pools between the layer and its sources, input side first.
+    pub pools: Vec<PoolFold>,
+    /// With thermometer input, the first layer's input lines per pixel (one per level).
+    pub lines_per_pixel: Option<u32>,
+}
+
 /// A neuron layer after folding, in `f32`.
 #[derive(Clone, Debug, PartialEq)]
 pub struct FoldedLayer {
@@ -127,6 +150,8 @@ pub struct FoldedLayer {
     pub name: String,
     /// Index of the weighted layer in the model's `layers` it comes from.
     pub model_layer: usize,
+    /// What was folded into it.
+    pub folded: Folded,
     /// Shape of the neurons: `[C, H, W]` for a convolution, `[N]` for a linear layer.
     pub shape: Vec<usize>,
     /// Synapses from the sources (the previous neuron layer or the input) to these neurons.
@@ -164,6 +189,8 @@ pub struct QuantLayer {
     pub name: String,
     /// Index of the weighted layer in the model's `layers` it comes from.
     pub model_layer: usize,
+    /// What was folded into it (as in [`FoldedLayer::folded`]).
+    pub folded: Folded,
     /// Shape of the neurons.
     pub shape: Vec<usize>,
     /// Integer synapses; synapses whose weight rounds to 0 are dropped.

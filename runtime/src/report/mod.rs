@@ -1,24 +1,25 @@
-//! What `ttfs run` reports: per-inference records in, one serde report out (accuracy, latency
+//! The report of a run of many inferences (what `ttfs run` writes as `<stem>.run.json` and
+//! prints): per-inference [`Record`]s in, one serde [`RunReport`] out (accuracy, latency
 //! percentiles, the mean energy and its breakdown, counter means, per-layer activity, the ANN
-//! comparison and the single-spike verdict). Nothing here prints or touches files.
+//! comparison, the single-spike verdict and the golden-model comparison); [`format_report`] is
+//! its stable text form. Nothing here prints or touches files.
+
+mod golden;
+mod text;
+
+pub use golden::{DecisionDifference, GoldenCheck, GoldenSummary, SpikeDifference};
+pub use text::format_report;
 
 use serde::Serialize;
-use ttfs_runtime::config::ChipConfig;
-use ttfs_runtime::emulator::{Counters, Decision, Energy, Violation};
-use ttfs_runtime::target::Target;
 
-use super::golden::{GoldenCheck, GoldenSummary};
+use crate::config::ChipConfig;
+use crate::decision::Decision;
+use crate::emulator::{Counters, Violation};
+use crate::energy::{AnnComparison, Energy, cycles_to_us};
+use crate::target::Target;
 
-/// Energy of one 32-bit float multiply-accumulate at 45 nm: 3.7 pJ multiply + 0.9 pJ add
-/// (Horowitz, ISSCC 2014).
-pub const ANN_MAC_PJ: f64 = 4.6;
-/// The energy per synaptic operation many SNN papers assume (a 45 nm float add, Horowitz).
-pub const SOP_PJ: f64 = 0.9;
 /// How many single-spike violations the report lists.
 const VIOLATIONS_LISTED: usize = 5;
-
-/// A part of [`Energy`]: its name in the report and how to read it.
-type EnergyField = (&'static str, fn(&Energy) -> f64);
 
 /// What one inference left behind (its spikes are not kept).
 #[derive(Clone, Debug)]
@@ -165,27 +166,6 @@ pub fn firing_extremes(counts: &[u32], images: usize) -> (u32, u32) {
     (silent as u32, always as u32)
 }
 
-/// The same network as a conventional (non-spiking) one, against the chip.
-#[derive(Clone, Debug, Serialize)]
-pub struct AnnComparison {
-    /// Multiply-accumulates per inference (the configuration's `ann_macs`; 0 if it has none).
-    pub macs: u64,
-    /// Energy per MAC assumed, pJ.
-    pub pj_per_mac: f64,
-    /// `macs x pj_per_mac`, or `None` when the configuration carries no MAC counts.
-    pub ann_pj: Option<f64>,
-    /// The chip's mean energy per inference (the target's energy model), pJ.
-    pub chip_pj: f64,
-    /// `ann_pj / chip_pj`: how many times less the chip spends.
-    pub ann_over_chip: Option<f64>,
-    /// Energy per synaptic operation of the common SNN estimate, pJ.
-    pub pj_per_sop: f64,
-    /// Mean synaptic operations per inference x `pj_per_sop`.
-    pub sop_pj: f64,
-    /// `ann_pj / sop_pj`.
-    pub ann_over_sop: Option<f64>,
-}
-
 /// A neuron that fired more than once, with the image and the layer's name.
 #[derive(Clone, Debug, Serialize)]
 pub struct ViolationAt {
@@ -313,7 +293,7 @@ pub fn summarize(
 
     let cycles: Vec<u64> = records.iter().map(|r| r.counters.cycles).collect();
     let cycle_spread = spread(&cycles.iter().map(|&c| c as f64).collect::<Vec<_>>());
-    let us = |v: f64| v / target.timing_cycles.clock_mhz;
+    let us = |v: f64| cycles_to_us(v, target);
     let latency = Latency {
         clock_mhz: target.timing_cycles.clock_mhz,
         cycles: cycle_spread,
@@ -338,17 +318,11 @@ pub fn summarize(
         steps_run_mean: mean(&|r| f64::from(r.counters.steps_run)),
     };
 
-    let parts: [EnergyField; 6] = [
-        ("synaptic ops", |e| e.synaptic_ops_pj),
-        ("neuron updates", |e| e.neuron_updates_pj),
-        ("spike injection", |e| e.spike_inject_pj),
-        ("hops", |e| e.hops_pj),
-        ("host input", |e| e.host_input_pj),
-        ("static", |e| e.static_pj),
-    ];
-    let means: Vec<(&'static str, f64)> = parts
+    let means: Vec<(&'static str, f64)> = Energy::default()
+        .parts()
         .iter()
-        .map(|(name, f)| (*name, mean(&|r| f(&r.energy))))
+        .enumerate()
+        .map(|(i, &(name, _))| (name, mean(&|r| r.energy.parts()[i].1)))
         .collect();
     let total_pj: f64 = means.iter().map(|(_, pj)| pj).sum();
     let energy = EnergyReport {
@@ -411,19 +385,7 @@ pub fn summarize(
         .collect();
 
     let macs: u64 = config.layers.iter().map(|l| l.ann_macs).sum();
-    let ann_pj = (macs > 0).then_some(macs as f64 * ANN_MAC_PJ);
-    let sop_pj = counters.synaptic_ops * SOP_PJ;
-    let ratio = |a: Option<f64>, b: f64| a.filter(|_| b > 0.0).map(|a| a / b);
-    let ann = AnnComparison {
-        macs,
-        pj_per_mac: ANN_MAC_PJ,
-        ann_pj,
-        chip_pj: total_pj,
-        ann_over_chip: ratio(ann_pj, total_pj),
-        pj_per_sop: SOP_PJ,
-        sop_pj,
-        ann_over_sop: ratio(ann_pj, sop_pj),
-    };
+    let ann = AnnComparison::new(macs, total_pj, counters.synaptic_ops);
 
     let correct = records
         .iter()

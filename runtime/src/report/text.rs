@@ -3,8 +3,7 @@
 
 use std::fmt::Write as _;
 
-use super::golden::GoldenSummary;
-use super::stats::{RunReport, Verdict};
+use super::{GoldenSummary, RunReport, Verdict};
 
 /// The report as the terminal shows it.
 pub fn format_report(r: &RunReport) -> String {

@@ -1,0 +1,183 @@
+//! The chip's decision rule, in one place: the emulator, the compiler's golden model and float
+//! reference, the emulator-vs-golden cross-check and (through a thin tensor adapter) the
+//! trainer all call [`decide`], so float, golden and chip accuracy compare like with like.
+//!
+//! # The rule
+//! The class is the one whose output neuron fires first. When several outputs fire at that
+//! first step, or none fires at all (then every class is a candidate), the candidates are
+//! ordered by the larger output potential, then by the lower class index. The potential is the
+//! one after the decision step (the step of the first output spike) when the configuration's
+//! tie break says [`TieBreak::PotentialAtDecision`] or the chip exits early (it stops there, so
+//! no later potential exists); otherwise, and whenever no output fired, it is the one after the
+//! last step run (step T without early exit).
+
+use serde::Serialize;
+
+use crate::config::TieBreak;
+
+/// One inference's decision.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+pub struct Decision {
+    /// The chosen class.
+    pub class: usize,
+    /// The step (1-based) of the first output spike, if any output fired.
+    pub step: Option<u32>,
+    /// How many outputs fired at that step (0 when none fired); above 1 the tie break decided.
+    pub tied: usize,
+}
+
+/// How [`decide`] breaks ties: the configuration's tie break, and whether the chip stopped at
+/// the decision step.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct DecisionRule {
+    /// Which potential orders tied candidates.
+    pub tie_break: TieBreak,
+    /// The inference stopped after the decision step (the chip's early exit): ties are broken
+    /// by the potential after that step, whatever `tie_break` says.
+    pub early_exit: bool,
+}
+
+impl DecisionRule {
+    /// The rule of a full run (no early exit) with `tie_break`.
+    pub fn full_run(tie_break: TieBreak) -> Self {
+        Self {
+            tie_break,
+            early_exit: false,
+        }
+    }
+
+    /// The step (1-based) whose potential breaks ties: the decision step when the rule reads the
+    /// potential there, else `steps_run`.
+    pub fn tie_break_step(self, decision_step: Option<u32>, steps_run: u32) -> u32 {
+        match decision_step {
+            Some(t) if self.early_exit || self.tie_break == TieBreak::PotentialAtDecision => t,
+            _ => steps_run,
+        }
+    }
+}
+
+/// Decides from each output's first spike step (`spike_steps[k]`, `None`: silent) and its
+/// potential: `potential(k, t)` is output `k`'s potential after step `t` (1-based). `steps_run`
+/// is the last step simulated (T, or the decision step with early exit). Works for any ordered
+/// potential (`f32` in the trainer, `f64` in the float reference, `i64` on the chip).
+///
+/// With no outputs at all (`spike_steps` empty) the decision is class 0, decided by nothing.
+pub fn decide<P: PartialOrd>(
+    spike_steps: &[Option<u32>],
+    steps_run: u32,
+    rule: DecisionRule,
+    potential: impl Fn(usize, u32) -> P,
+) -> Decision {
+    let first = spike_steps.iter().flatten().copied().min();
+    let mut candidates = (0..spike_steps.len()).filter(|&k| match first {
+        Some(t) => spike_steps[k] == Some(t),
+        None => true,
+    });
+    let Some(mut best) = candidates.next() else {
+        return Decision {
+            class: 0,
+            step: None,
+            tied: 0,
+        };
+    };
+    let at = rule.tie_break_step(first, steps_run);
+    let mut best_v = potential(best, at);
+    let mut tied = 1;
+    for k in candidates {
+        tied += 1;
+        let v = potential(k, at);
+        if v > best_v {
+            best = k;
+            best_v = v;
+        }
+    }
+    Decision {
+        class: best,
+        step: first,
+        tied: if first.is_some() { tied } else { 0 },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn rule(tie_break: TieBreak) -> DecisionRule {
+        DecisionRule::full_run(tie_break)
+    }
+
+    #[test]
+    fn earliest_spike_wins_then_potential_then_index() {
+        // Outputs 1 and 2 fire at step 2, output 0 at step 3: 1 and 2 are tied.
+        let steps = [Some(3), Some(2), Some(2)];
+        let v =
+            |k: usize, t: u32| -> i64 { [[0, 0, 0, 9], [0, 1, 5, 5], [0, 1, 7, 4]][k][t as usize] };
+        // At the end (t = 3): 5 against 4, output 1 wins.
+        let d = decide(&steps, 3, rule(TieBreak::PotentialAtEnd), v);
+        assert_eq!(
+            d,
+            Decision {
+                class: 1,
+                step: Some(2),
+                tied: 2
+            }
+        );
+        // At the decision step (t = 2): 5 against 7, output 2 wins.
+        let d = decide(&steps, 3, rule(TieBreak::PotentialAtDecision), v);
+        assert_eq!(d.class, 2);
+        // Equal potentials: the lower index.
+        let d = decide(&steps, 3, rule(TieBreak::PotentialAtEnd), |_, _| 1i64);
+        assert_eq!(d.class, 1);
+    }
+
+    #[test]
+    fn no_spike_means_largest_final_potential() {
+        let d = decide(
+            &[None, None, None],
+            4,
+            rule(TieBreak::PotentialAtDecision),
+            |k, t| {
+                assert_eq!(t, 4);
+                [1.0, 3.0, 2.0][k]
+            },
+        );
+        assert_eq!(
+            d,
+            Decision {
+                class: 1,
+                step: None,
+                tied: 0
+            }
+        );
+    }
+
+    #[test]
+    fn early_exit_breaks_ties_at_the_decision_step_whatever_the_tie_break() {
+        // Both outputs fire at step 2; output 0 leads then, output 1 at step 4.
+        let steps = [Some(2), Some(2)];
+        let v = |k: usize, t: u32| -> i64 { [[0, 0, 9, 9, 9], [0, 0, 5, 5, 20]][k][t as usize] };
+        let full = decide(&steps, 4, rule(TieBreak::PotentialAtEnd), v);
+        assert_eq!((full.class, full.tied), (1, 2));
+        let early = DecisionRule {
+            tie_break: TieBreak::PotentialAtEnd,
+            early_exit: true,
+        };
+        assert_eq!(decide(&steps, 2, early, v).class, 0);
+        // Nothing fired: the last step run decides, early exit or not.
+        assert_eq!(early.tie_break_step(None, 4), 4);
+        assert_eq!(early.tie_break_step(Some(3), 4), 3);
+    }
+
+    #[test]
+    fn no_outputs_is_class_0_not_a_panic() {
+        let d = decide(&[], 4, rule(TieBreak::PotentialAtEnd), |_, _| 0i64);
+        assert_eq!(
+            d,
+            Decision {
+                class: 0,
+                step: None,
+                tied: 0
+            }
+        );
+    }
+}

@@ -1,0 +1,162 @@
+//! What `ttfs run` writes: the report as JSON, three pictures and the trace, and the verdicts
+//! that fail the run once they are written.
+
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, bail};
+use ttfs_runtime::emulator::{Inference, TraceEvent};
+use ttfs_runtime::energy::latency_us;
+use ttfs_runtime::report::RunReport;
+
+use super::Setup;
+use crate::pictures::{EnergyBars, Raster, draw_energy, draw_latency, draw_raster};
+
+/// The files `ttfs run` writes.
+pub struct Outputs {
+    /// The report.
+    pub json: PathBuf,
+    /// The energy breakdown.
+    pub energy: PathBuf,
+    /// The latency histogram.
+    pub latency: PathBuf,
+    /// The spike raster of the first image.
+    pub raster: PathBuf,
+    /// The configuration's file stem, for titles.
+    stem: String,
+}
+
+impl Outputs {
+    /// Where the report and pictures go: `out` (created if needed) or beside `config`.
+    pub fn new(config: &Path, out: Option<&Path>) -> anyhow::Result<Outputs> {
+        let stem = config
+            .file_stem()
+            .map(|s| s.to_string_lossy().into_owned())
+            .unwrap_or_else(|| "chip".to_string());
+        let dir = match out {
+            Some(dir) => {
+                std::fs::create_dir_all(dir)
+                    .with_context(|| format!("{}: could not create the folder", dir.display()))?;
+                dir.to_path_buf()
+            }
+            None => config.parent().map(Path::to_path_buf).unwrap_or_default(),
+        };
+        let file = |ext: &str| dir.join(format!("{stem}.{ext}"));
+        Ok(Outputs {
+            json: file("run.json"),
+            energy: file("energy.svg"),
+            latency: file("latency.svg"),
+            raster: file("raster.svg"),
+            stem,
+        })
+    }
+}
+
+/// The report and the three pictures, each written atomically.
+pub fn write_outputs(
+    s: &Setup,
+    report: &RunReport,
+    first: &Inference,
+    trace: &[TraceEvent],
+) -> anyhow::Result<()> {
+    let o = &s.outputs;
+    let json = serde_json::to_string_pretty(report)?;
+    ttfs_runtime::atomic::write_atomic(&o.json, json.as_bytes())
+        .with_context(|| format!("{}: could not write the report", o.json.display()))?;
+
+    let who = format!("{} on {}", o.stem, s.target.name);
+    let e = &report.energy;
+    let bars = EnergyBars {
+        parts: e.breakdown.iter().map(|p| (p.name, p.pj)).collect(),
+        total_pj: e.total_pj,
+        ann_pj: report.ann.ann_pj,
+        sop_pj: report.ann.sop_pj,
+    };
+    draw_energy(
+        &o.energy,
+        &bars,
+        &format!(
+            "{who}: energy per inference (mean of {} images)",
+            report.images
+        ),
+    )?;
+
+    let us: Vec<f64> = report
+        .per_inference
+        .cycles
+        .iter()
+        .map(|&c| latency_us(c, &s.target))
+        .collect();
+    let l = &report.latency.microseconds;
+    draw_latency(
+        &o.latency,
+        &us,
+        l.mean,
+        l.p99,
+        &format!("{who}: latency of {} inferences", report.images),
+    )?;
+
+    let raster = Raster::from_trace(&s.config, first, trace);
+    let label = s.test.labels[0];
+    let decided = match first.decision.step {
+        Some(t) => format!("decided {} at step {t}", first.decision.class),
+        None => format!("decided {} without an output spike", first.decision.class),
+    };
+    draw_raster(
+        &o.raster,
+        &raster,
+        &format!("{who}: spikes of test image 0 (label {label}, {decided})"),
+    )?;
+    Ok(())
+}
+
+/// Writes `trace` as JSON lines.
+pub fn write_trace(path: &Path, trace: &[TraceEvent]) -> anyhow::Result<()> {
+    let mut text = String::new();
+    for event in trace {
+        text.push_str(&serde_json::to_string(event)?);
+        text.push('\n');
+    }
+    ttfs_runtime::atomic::write_atomic(path, text.as_bytes())
+        .with_context(|| format!("{}: could not write the trace", path.display()))
+}
+
+/// The run's failures: single-spike violations (unless allowed), golden-model differences.
+pub fn verdicts(report: &RunReport, allow_violations: bool, json: &Path) -> anyhow::Result<()> {
+    let v = &report.single_spike;
+    if !v.verified && !allow_violations {
+        let first = v.first.first().map_or_else(String::new, |x| {
+            format!(
+                " (first: image {}, {}, neuron {} at steps {:?})",
+                x.image, x.layer_name, x.index, x.steps
+            )
+        });
+        bail!(
+            "single-spike violations: {} of {} inferences had a neuron that fired more than \
+             once{first}; details in {}; --allow-violations reports them without failing",
+            v.violating_inferences,
+            v.inferences,
+            json.display()
+        );
+    }
+    if let Some(g) = report.golden.as_ref().filter(|g| !g.all_equal()) {
+        let detail = match (&g.first_spike_difference, &g.first_decision_difference) {
+            (Some(d), _) => format!(
+                "first at image {}, {}, neuron {}: emulator steps {:?}, golden steps {:?}",
+                d.image, d.layer_name, d.neuron, d.emulator_steps, d.golden_steps
+            ),
+            (None, Some(d)) => format!(
+                "first at image {}: emulator class {}, golden class {}",
+                d.image, d.emulator_class, d.golden_class
+            ),
+            (None, None) => String::new(),
+        };
+        bail!(
+            "the emulator differs from the golden model: spike times equal on {} of {} \
+             inferences, decisions equal on {}; {detail}",
+            g.spikes_equal,
+            g.compared,
+            g.decisions_equal
+        );
+    }
+    Ok(())
+}
