@@ -6,15 +6,16 @@ use anyhow::{Context, bail};
 use clap::{Args, ValueEnum};
 use indicatif::{ProgressBar, ProgressStyle};
 use ttfs_compiler::model::TieBreak;
-use ttfs_trainer::data::{DEFAULT_THERMOMETER_LEVELS, Encoding};
-use ttfs_trainer::decode::Weighting;
-use ttfs_trainer::init::Init;
-use ttfs_trainer::neuron::Surrogate;
-use ttfs_trainer::regularize::{Sparsity, SparsityMethod};
-use ttfs_trainer::report::EpochRecord;
-use ttfs_trainer::train::{
-    LayerFiring, Progress, RunPaths, TrainConfig, TrainOutcome, bench, train,
+use ttfs_trainer::bench::bench;
+use ttfs_trainer::config::{
+    DecodeKind, InitKind, InputKind, Overrides, SurrogateKind, TrainConfig,
 };
+use ttfs_trainer::evaluate::LayerFiring;
+use ttfs_trainer::paths::RunPaths;
+use ttfs_trainer::progress::Progress;
+use ttfs_trainer::regularize::SparsityMethod;
+use ttfs_trainer::report::EpochRecord;
+use ttfs_trainer::train::{TrainOutcome, train};
 
 /// Flags of `ttfs train`. Unset flags take the measured default recipe (trainer/RECIPES.md).
 #[derive(Args, Debug, Clone)]
@@ -155,12 +156,6 @@ enum Switch {
     Off,
 }
 
-impl Switch {
-    fn on(self) -> bool {
-        matches!(self, Switch::On)
-    }
-}
-
 #[derive(Clone, Copy, Debug, ValueEnum)]
 enum InitArg {
     Kaiming,
@@ -211,17 +206,15 @@ enum TieArg {
     Decision,
 }
 
-fn with_max_pool(arch: &str) -> String {
-    let spec = ttfs_trainer::arch::expand_name(arch);
-    spec.split('-')
-        .map(|t| match t.strip_prefix('a') {
-            Some(k) if k.bytes().all(|b| b.is_ascii_digit()) => format!("m{k}"),
-            _ => t.to_string(),
-        })
-        .collect::<Vec<_>>()
-        .join("-")
+impl Switch {
+    fn on(self) -> bool {
+        matches!(self, Switch::On)
+    }
 }
 
+/// The trainer's settings from the flags: the data folder (the embedded MNIST by default), then
+/// the recipe with the flags applied and checked by the trainer
+/// ([`TrainConfig::with_overrides`]).
 fn config_from(args: &TrainArgs) -> anyhow::Result<TrainConfig> {
     let data_dir = match (&args.data, args.dataset.as_str()) {
         (Some(dir), _) => dir.clone(),
@@ -230,148 +223,74 @@ fn config_from(args: &TrainArgs) -> anyhow::Result<TrainConfig> {
             "--data DIR is required for dataset '{other}' (only MNIST is embedded); e.g. --data ../shared/data/{other}"
         ),
     };
-    if !matches!(args.dataset.as_str(), "mnist" | "fashion-mnist") {
-        bail!(
-            "unknown dataset '{}' (expected mnist or fashion-mnist)",
-            args.dataset
-        );
-    }
-    let mut c = TrainConfig::recipe(&args.dataset, data_dir, &args.arch);
+    let config =
+        TrainConfig::with_overrides(&args.dataset, data_dir, &args.arch, &overrides(args))?;
     if let PoolArg::Max = args.pool {
-        c.arch = with_max_pool(&args.arch);
         eprintln!(
             "warning: max pooling lets a pooled unit spike several times, which breaks the single-spike property; the compiler will refuse this model"
         );
     }
-    if let Some(v) = args.epochs {
-        c.epochs = v;
-    }
-    if let Some(v) = args.batch {
-        c.batch_size = v;
-    }
-    if let Some(v) = args.lr {
-        c.optimizer.lr = v;
-    }
-    if let Some(v) = args.weight_decay {
-        c.optimizer.weight_decay = v;
-    }
-    if let Some(v) = args.steps {
-        c.steps = v;
-    }
-    if let Some(v) = args.seed {
-        c.seed = v;
-    }
-    c.init = match (args.init, args.init_gain) {
-        (Some(InitArg::Kaiming), Some(_)) => bail!("--init-gain applies to --init ettfs only"),
-        (Some(InitArg::Kaiming), None) => Init::Kaiming,
-        (_, gain) => Init::Ettfs { gain },
-    };
-    if let Some(v) = args.weight_norm {
-        c.weight_norm = v.on();
-    }
-    if let Some(v) = args.affine {
-        c.affine = v.on();
-    }
-    if let Some(v) = args.bias {
-        c.bias = v.on();
-    }
-    let lambda = args.lambda.unwrap_or(0.5);
-    c.weighting = match args.decode {
-        Some(DecodeArg::Linear) => Weighting::Linear,
-        _ => Weighting::Exponential { lambda },
-    };
-    if let Some(v) = args.logit_scale {
-        c.logit_scale = v;
-    }
-    if let Some(v) = args.potential_weight {
-        c.potential_weight = v;
-    }
-    // The recipe's steepness stands unless --alpha or --surrogate says otherwise.
-    let recipe_alpha = match c.surrogate {
-        Surrogate::Sigmoid { alpha } => alpha,
-        Surrogate::Atan { .. } => 4.0,
-    };
-    c.surrogate = match args.surrogate {
-        Some(SurrogateArg::Atan) => Surrogate::Atan {
-            alpha: args.alpha.unwrap_or(2.0),
-        },
-        _ => Surrogate::Sigmoid {
-            alpha: args.alpha.unwrap_or(recipe_alpha),
-        },
-    };
-    if let Some(v) = args.mask_grad {
-        c.mask_grad = v.on();
-    }
-    match args.input {
-        Some(InputArg::Latency) => c.encoding = Encoding::Latency,
-        Some(InputArg::Direct) => c.encoding = Encoding::Direct,
-        Some(InputArg::Thermometer) => {
-            c.encoding = Encoding::Thermometer {
-                levels: DEFAULT_THERMOMETER_LEVELS,
-            }
-        }
-        None => {}
-    }
-    if let Some(levels) = args.levels {
-        if !matches!(c.encoding, Encoding::Thermometer { .. }) {
-            bail!(
-                "--levels applies to thermometer input only (--input thermometer; the default for fashion-mnist)"
-            );
-        }
-        if !(1..=255).contains(&levels) {
-            bail!("--levels takes 1 to 255 quantization levels, got {levels}");
-        }
-        c.encoding = Encoding::Thermometer { levels };
-    }
-    if let Some(TieArg::Decision) = args.tie_break {
-        c.tie_break = TieBreak::PotentialAtDecision;
-    }
-    if let Some(pad) = args.crop_pad {
-        c.crop_pad = (pad > 0).then_some(pad);
-    }
-    c.train_limit = args.train_limit;
-    c.test_limit = args.test_limit;
-    c.init_from = args.from.clone();
-    if let Some(w) = args.first_spike_weight {
-        if !w.is_finite() || w < 0.0 {
-            bail!("--first-spike-weight must be a number of at least 0, got {w}");
-        }
-        c.first_spike_weight = w;
-    }
-    c.sparsity = Sparsity {
-        method: match args.sparsity {
-            None | Some(SparsityArg::None) => SparsityMethod::None,
-            Some(SparsityArg::Count) => SparsityMethod::SpikeCount,
-            Some(SparsityArg::MSsr) => SparsityMethod::MSsr,
-            Some(SparsityArg::FSsr) => SparsityMethod::FSsr,
-        },
-        gamma: args.gamma.unwrap_or(0.0),
-        layer_weights: args.xi.clone(),
-        margin: args.margin.unwrap_or(0.0),
+    Ok(config)
+}
+
+/// The flags as the trainer's overrides of its recipe.
+fn overrides(args: &TrainArgs) -> Overrides {
+    let on = |s: Option<Switch>| s.map(Switch::on);
+    Overrides {
+        max_pool: matches!(args.pool, PoolArg::Max),
+        epochs: args.epochs,
+        batch_size: args.batch,
+        lr: args.lr,
+        weight_decay: args.weight_decay,
+        steps: args.steps,
+        seed: args.seed,
+        init: args.init.map(|i| match i {
+            InitArg::Kaiming => InitKind::Kaiming,
+            InitArg::Ettfs => InitKind::Ettfs,
+        }),
+        init_gain: args.init_gain,
+        weight_norm: on(args.weight_norm),
+        affine: on(args.affine),
+        bias: on(args.bias),
+        decode: args.decode.map(|d| match d {
+            DecodeArg::Exp => DecodeKind::Exponential,
+            DecodeArg::Linear => DecodeKind::Linear,
+        }),
+        lambda: args.lambda,
+        logit_scale: args.logit_scale,
+        potential_weight: args.potential_weight,
+        first_spike_weight: args.first_spike_weight,
+        surrogate: args.surrogate.map(|s| match s {
+            SurrogateArg::Sigmoid => SurrogateKind::Sigmoid,
+            SurrogateArg::Atan => SurrogateKind::Atan,
+        }),
+        alpha: args.alpha,
+        mask_grad: on(args.mask_grad),
+        input: args.input.map(|i| match i {
+            InputArg::Latency => InputKind::Latency,
+            InputArg::Direct => InputKind::Direct,
+            InputArg::Thermometer => InputKind::Thermometer,
+        }),
+        levels: args.levels,
+        tie_break: args.tie_break.map(|t| match t {
+            TieArg::End => TieBreak::PotentialAtEnd,
+            TieArg::Decision => TieBreak::PotentialAtDecision,
+        }),
+        sparsity: args.sparsity.map(|m| match m {
+            SparsityArg::None => SparsityMethod::None,
+            SparsityArg::Count => SparsityMethod::SpikeCount,
+            SparsityArg::MSsr => SparsityMethod::MSsr,
+            SparsityArg::FSsr => SparsityMethod::FSsr,
+        }),
+        gamma: args.gamma,
+        xi: args.xi.clone(),
+        margin: args.margin,
         target_rate: args.target_rate,
-    };
-    if !c.sparsity.gamma.is_finite() || c.sparsity.gamma < 0.0 {
-        bail!("--gamma must be a number of at least 0");
+        crop_pad: args.crop_pad,
+        train_limit: args.train_limit,
+        test_limit: args.test_limit,
+        init_from: args.from.clone(),
     }
-    if c.sparsity.gamma > 0.0 && c.sparsity.method == SparsityMethod::None {
-        bail!("--gamma needs a regularizer: add --sparsity count, m-ssr or f-ssr");
-    }
-    if c.sparsity
-        .layer_weights
-        .iter()
-        .any(|x| !x.is_finite() || *x < 0.0)
-    {
-        bail!("--xi takes numbers of at least 0, one per hidden layer");
-    }
-    if let Some(r) = c.sparsity.target_rate {
-        if !(0.0..1.0).contains(&r) {
-            bail!("--target-rate is a firing fraction from 0 up to (not including) 1, got {r}");
-        }
-        if c.sparsity.method == SparsityMethod::None {
-            bail!("--target-rate needs a regularizer: add --sparsity count, m-ssr or f-ssr");
-        }
-    }
-    Ok(c)
 }
 
 /// Progress bars on stderr, one per epoch, and one summary line per epoch.
@@ -507,6 +426,10 @@ mod tests {
     #![allow(clippy::unwrap_used, clippy::expect_used)]
     use super::*;
     use clap::Parser;
+    use ttfs_trainer::data::Encoding;
+    use ttfs_trainer::decode::Weighting;
+    use ttfs_trainer::init::Init;
+    use ttfs_trainer::ops::neuron::Surrogate;
 
     #[derive(Parser)]
     struct Cli {
@@ -521,6 +444,7 @@ mod tests {
 
     #[test]
     fn max_pooling_rewrites_every_average_pool_of_the_architecture() {
+        use ttfs_trainer::arch::with_max_pool;
         assert_eq!(with_max_pool("cnn"), "c32k3-m2-c64k3-m2-f256-f10");
         assert_eq!(with_max_pool("784-800-10"), "784-800-10");
         let c = config(&["--arch", "cnn", "--pool", "max"]).unwrap();

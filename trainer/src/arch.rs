@@ -277,6 +277,19 @@ pub fn resolve(
     }
 }
 
+/// The architecture `arch` (a name or a spec string) with every average pool (`a<k>`) replaced
+/// by a max pool (`m<k>`): the ablation of `--pool max`, which the compiler refuses.
+pub fn with_max_pool(arch: &str) -> String {
+    let spec = expand_name(arch);
+    spec.split('-')
+        .map(|t| match t.strip_prefix('a') {
+            Some(k) if k.bytes().all(|b| b.is_ascii_digit()) => format!("m{k}"),
+            _ => t.to_string(),
+        })
+        .collect::<Vec<_>>()
+        .join("-")
+}
+
 #[cfg(test)]
 mod tests {
     #![allow(clippy::unwrap_used, clippy::expect_used)]

@@ -12,8 +12,8 @@ use std::path::{Path, PathBuf};
 use candle_core::{Device, Tensor};
 use safetensors::{Dtype, SafeTensors, View};
 
+use crate::config::TrainConfig;
 use crate::report::EpochRecord;
-use crate::train::TrainConfig;
 use ttfs_runtime::atomic::write_atomic;
 
 /// Version of the checkpoint layout.

@@ -8,9 +8,9 @@ use ttfs_compiler::model::{
     ModelDescription, ModelError, NeuronSpec, TensorData, TrainingSummary,
 };
 
+use crate::config::TrainConfig;
 use crate::data::Encoding;
 use crate::network::Network;
-use crate::train::TrainConfig;
 
 /// Errors writing a model.
 #[derive(Debug, thiserror::Error)]

@@ -8,22 +8,21 @@
 //! chips, cores or cycles. It is the only crate of the workspace that depends on Candle.
 
 pub mod arch;
-pub mod bias;
+pub mod bench;
 pub mod checkpoint;
-pub mod conv;
-pub mod cpu;
+pub mod config;
 pub mod data;
 pub mod decode;
+pub mod evaluate;
 pub mod export;
-pub mod fastmath;
 pub mod init;
-pub mod linear_fire;
+pub mod input;
 pub mod network;
-pub mod neuron;
+pub mod ops;
 pub mod optim;
-pub mod pool;
+pub mod paths;
+pub mod progress;
 pub mod regularize;
 pub mod report;
-pub mod sparse;
 pub mod train;
-pub mod weight_norm;
+pub mod warm_start;

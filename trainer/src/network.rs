@@ -1,7 +1,7 @@
 //! The spiking network in Candle: parameters, effective weights and the time-parallel forward.
 //!
 //! Every weighted layer (linear or convolution) is followed by single-spike IF neurons
-//! ([`crate::neuron`]). A forward pass applies each layer to all `T` steps at once
+//! ([`crate::ops::neuron`]). A forward pass applies each layer to all `T` steps at once
 //! (`[T * B, ...]`) and scans the neurons over time, which equals step-by-step propagation.
 //! Parameters are named as in the model format (`layers.{i}.weight|scale|shift`) and kept in
 //! a sorted map, so the optimiser and checkpoints see them in one fixed order.
@@ -12,14 +12,14 @@ use candle_core::{DType, Device, Result, Tensor, Var};
 use rand_chacha::ChaCha8Rng;
 use ttfs_compiler::model::{LayerSpec, WeightNorm};
 
-use crate::bias::add_bias;
-use crate::conv::conv2d;
 use crate::init::uniform_weights;
-use crate::linear_fire::linear_fire;
-use crate::neuron::{FireConfig, fire_steps};
-use crate::pool::avg_pool;
-use crate::sparse::sparse_linear;
-use crate::weight_norm::weight_norm;
+use crate::ops::bias::add_bias;
+use crate::ops::conv::conv2d;
+use crate::ops::linear_fire::linear_fire;
+use crate::ops::neuron::{FireConfig, fire_steps};
+use crate::ops::pool::avg_pool;
+use crate::ops::sparse::sparse_linear;
+use crate::ops::weight_norm::weight_norm;
 
 /// How the input reaches the first layer.
 #[derive(Clone, Copy, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
@@ -36,7 +36,7 @@ pub enum InputMode {
 pub enum LayerInput {
     /// Dense values (direct input): a dense matrix product.
     Dense,
-    /// Spikes or pooled spikes, mostly zero: the sparse product of [`crate::sparse`].
+    /// Spikes or pooled spikes, mostly zero: the sparse product of [`crate::ops::sparse`].
     Sparse {
         /// Whether the input needs a gradient (false for the network's input).
         needs_grad: bool,
@@ -49,7 +49,7 @@ pub enum Currents {
     /// Every layer's (a loss term reads the hidden layers' potentials).
     All,
     /// The output layer's only: hidden linear layers of spiking input may then run as one
-    /// fused op ([`crate::linear_fire`]), which keeps its currents to itself.
+    /// fused op ([`crate::ops::linear_fire`]), which keeps its currents to itself.
     OutputOnly,
 }
 
@@ -369,7 +369,7 @@ mod tests {
     #![allow(clippy::unwrap_used, clippy::expect_used)]
     use super::*;
     use crate::arch::{LayerOptions, resolve};
-    use crate::neuron::reference_step_by_step;
+    use crate::ops::neuron::reference_step_by_step;
     use rand::{Rng, SeedableRng};
 
     fn random_spikes(t: usize, b: usize, n: usize, rng: &mut ChaCha8Rng) -> Tensor {

@@ -12,10 +12,10 @@ use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use ttfs_compiler::model::{self, LayerSpec, Model, WeightNorm};
 use ttfs_trainer::arch::{LayerOptions, resolve};
+use ttfs_trainer::config::TrainConfig;
 use ttfs_trainer::export::to_model;
 use ttfs_trainer::network::{InputMode, Network};
-use ttfs_trainer::neuron::FireConfig;
-use ttfs_trainer::train::TrainConfig;
+use ttfs_trainer::ops::neuron::FireConfig;
 
 const T: usize = 8;
 

@@ -1,7 +1,9 @@
 //! Fine-tuning (`init_from`): a run starts from a trained model's weights, and a model of
 //! another architecture or a missing file is refused with a sentence naming it.
 
-use ttfs_trainer::train::{Silent, TrainConfig, train};
+use ttfs_trainer::config::TrainConfig;
+use ttfs_trainer::progress::Silent;
+use ttfs_trainer::train::train;
 
 use crate::synthetic::{data_folder, run_paths};
 

@@ -24,7 +24,7 @@ use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use ttfs_trainer::arch::{LayerOptions, resolve};
 use ttfs_trainer::network::{InputMode, Network};
-use ttfs_trainer::neuron::{FireConfig, fire_forward};
+use ttfs_trainer::ops::neuron::{FireConfig, fire_forward};
 
 const T: usize = 8;
 const BATCH: usize = 64;

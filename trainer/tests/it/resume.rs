@@ -17,9 +17,11 @@ use std::panic::{AssertUnwindSafe, catch_unwind, resume_unwind};
 use std::path::Path;
 
 use ttfs_compiler::model;
+use ttfs_trainer::config::TrainConfig;
 use ttfs_trainer::optim::cosine_lr;
+use ttfs_trainer::progress::{Progress, Silent};
 use ttfs_trainer::report::{EpochRecord, append_jsonl, read_jsonl};
-use ttfs_trainer::train::{Progress, Silent, TrainConfig, TrainError, train};
+use ttfs_trainer::train::{TrainError, train};
 
 use crate::synthetic::{data_folder, run_paths};
 

@@ -3,8 +3,11 @@
 
 use std::path::Path;
 
+use ttfs_trainer::config::TrainConfig;
+use ttfs_trainer::paths::RunPaths;
+use ttfs_trainer::progress::Silent;
 use ttfs_trainer::regularize::{Sparsity, SparsityMethod};
-use ttfs_trainer::train::{RunPaths, Silent, TrainConfig, train};
+use ttfs_trainer::train::train;
 
 use crate::synthetic::{data_folder, run_paths};
 

@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
-use ttfs_trainer::train::RunPaths;
+use ttfs_trainer::paths::RunPaths;
 
 /// Image side.
 pub const SIDE: usize = 8;

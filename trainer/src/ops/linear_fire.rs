@@ -1,6 +1,6 @@
 //! A hidden linear layer of spiking neurons as one op: sparse product, shift, firing scan.
 //!
-//! Composed of three ops ([`crate::sparse`], [`crate::bias`], [`crate::neuron`]), a layer of the
+//! Composed of three ops ([`super::sparse`], [`super::bias`], [`super::neuron`]), a layer of the
 //! MLP leaves two `[T * B, n]` tensors in Candle's graph besides its spikes, and Candle's
 //! backward gives each a zeroed gradient buffer and an add, and the shift copies the product.
 //! When nothing but the spikes is read (no loss term on the layer's currents), this op
@@ -12,10 +12,10 @@ use std::sync::{Mutex, PoisonError};
 
 use candle_core::{CpuStorage, CustomOp3, Layout, Result, Shape, Tensor};
 
-use crate::bias::{add_in_place, channel_sums};
-use crate::cpu::{f32_slice, with_data};
-use crate::neuron::{FireConfig, fire_backward, fire_forward};
-use crate::sparse::{sparse_forward, sparse_weight_grad};
+use crate::ops::bias::{add_in_place, channel_sums};
+use crate::ops::cpu::{f32_slice, with_data};
+use crate::ops::neuron::{FireConfig, fire_backward, fire_forward};
+use crate::ops::sparse::{sparse_forward, sparse_weight_grad};
 
 /// `spikes = fire(x W^T + b)` over `T` steps folded into the rows of `x` (`[T * B, K]`).
 #[derive(Debug)]
@@ -154,9 +154,9 @@ pub fn linear_fire(
 mod tests {
     #![allow(clippy::unwrap_used, clippy::expect_used)]
     use super::*;
-    use crate::bias::add_bias;
-    use crate::neuron::fire_steps;
-    use crate::sparse::sparse_linear;
+    use crate::ops::bias::add_bias;
+    use crate::ops::neuron::fire_steps;
+    use crate::ops::sparse::sparse_linear;
     use candle_core::{Device, Var};
     use rand::{Rng, SeedableRng};
     use rand_chacha::ChaCha8Rng;

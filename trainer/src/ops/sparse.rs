@@ -10,7 +10,7 @@
 
 use candle_core::{CpuStorage, CustomOp2, Layout, Result, Shape, Tensor};
 
-use crate::cpu::{f32_slice, with_data};
+use crate::ops::cpu::{f32_slice, with_data};
 use rayon::prelude::*;
 
 /// `y = x W^T` for sparse `x` (`[N, K]`) and dense `W` (`[M, K]`).

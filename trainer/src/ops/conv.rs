@@ -12,7 +12,7 @@
 
 use candle_core::{CpuStorage, CustomOp2, Layout, Result, Shape, Tensor};
 
-use crate::cpu::{f32_slice, with_data};
+use crate::ops::cpu::{f32_slice, with_data};
 use rayon::prelude::*;
 
 /// Sizes of one convolution.

@@ -10,7 +10,7 @@
 use candle_core::{CpuStorage, CustomOp2, Layout, Result, Shape, Tensor};
 use rayon::prelude::*;
 
-use crate::cpu::{f32_slice, with_data};
+use crate::ops::cpu::{f32_slice, with_data};
 
 /// Rows (samples) per block of the bias gradient: fixed, so the summation order is too.
 const ROWS_PER_BLOCK: usize = 32;

@@ -23,8 +23,8 @@
 use candle_core::{CpuStorage, CustomOp1, Layout, Shape, Tensor};
 use rayon::prelude::*;
 
-use crate::cpu::{f32_slice, with_data};
-use crate::fastmath;
+use crate::ops::cpu::{f32_slice, with_data};
+use crate::ops::fastmath;
 
 /// The surrogate derivative used for `d step(x) / dx` in the backward pass.
 #[derive(Clone, Copy, Debug, PartialEq, serde::Serialize, serde::Deserialize)]

@@ -17,7 +17,7 @@
 
 use candle_core::{CpuStorage, CustomOp2, Layout, Result, Shape, Tensor};
 
-use crate::cpu::{f32_slice, with_data};
+use crate::ops::cpu::{f32_slice, with_data};
 use rayon::prelude::*;
 
 /// The fused op: `(w [M, n], gamma [M]) -> W_eff [M, n]`.
