@@ -1,6 +1,9 @@
 //! The golden model: a plain layer-by-layer integer simulation of a [`QuantNetwork`]
 //! (chip.md sections 2, 3 and 6), written independently of the runtime's emulator: no cores, no
-//! cycles, no packets. The emulator's spike times must equal these exactly.
+//! cycles, no packets. The emulator's spike times must equal these exactly. The two share only
+//! the chip's neuron update itself ([`NeuronUpdate`], the one implementation of the rule), so
+//! what the comparison checks is everything around it: partitioning, routing, the order of
+//! events and the phases of a step.
 //!
 //! # Semantics of one inference
 //! ```text
@@ -24,9 +27,9 @@
 //! the register peaks are the largest `|u|` and `|v|` after saturation (and after a reset), and
 //! a saturation event is one clamp of `u` or of `v`.
 
-use ttfs_runtime::config::{Refractory, Reset, WhileRefractory};
+use ttfs_runtime::config::neuron::{NeuronUpdate, UpdateOutcome};
 
-use crate::ir::{QuantLayer, QuantNetwork, register_max, register_min};
+use crate::ir::{QuantLayer, QuantNetwork};
 use ttfs_runtime::decision::{Decision, DecisionRule, decide};
 
 /// Why the golden model cannot run.
@@ -99,18 +102,14 @@ fn first_steps(spikes: &[(u32, u32)], n: usize) -> Vec<Option<u32>> {
     first
 }
 
-/// The state of one layer's neurons, and its constants.
+/// The state of one layer's neurons, and its update rule.
 struct LayerState {
     u: Vec<i64>,
     v: Vec<i64>,
     /// Last step of the refractory window (0: never refractory yet; `u32::MAX`: until the end).
     refractory_through: Vec<u32>,
     acc: Vec<i64>,
-    /// `2^D - du` and `2^D - dv`.
-    keep_u: i64,
-    keep_v: i64,
-    u_range: (i64, i64),
-    v_range: (i64, i64),
+    rule: NeuronUpdate,
 }
 
 /// The golden model of one network: the network and the reusable state of every layer.
@@ -126,7 +125,6 @@ pub struct GoldenModel<'a> {
     input_step: Vec<u32>,
     /// Per layer, where this step's spikes start in the run's spike list.
     step_start: Vec<usize>,
-    decay_bits: u32,
     /// Why `net` cannot be simulated, if it cannot.
     invalid: Option<GoldenError>,
 }
@@ -142,13 +140,6 @@ impl<'a> GoldenModel<'a> {
             .err()
             .map(|e| GoldenError::Malformed(e.to_string()));
         let r = net.registers;
-        // Register bounds; a network that failed the checks never runs, so any value will do.
-        let bounds = |bits: u32| match invalid {
-            None => (register_min(bits), register_max(bits)),
-            Some(_) => (0, 0),
-        };
-        let (u_range, v_range) = (bounds(r.current_bits), bounds(r.potential_bits));
-        let one = 1i64 << r.decay_bits.min(32);
         let layers = net
             .layers
             .iter()
@@ -159,10 +150,12 @@ impl<'a> GoldenModel<'a> {
                     v: vec![0; n],
                     refractory_through: vec![0; n],
                     acc: vec![0; n],
-                    keep_u: one - i64::from(l.params.du),
-                    keep_v: one - i64::from(l.params.dv),
-                    u_range,
-                    v_range,
+                    rule: NeuronUpdate::new(
+                        l.params,
+                        r.decay_bits,
+                        r.current_bits,
+                        r.potential_bits,
+                    ),
                 }
             })
             .collect();
@@ -175,7 +168,6 @@ impl<'a> GoldenModel<'a> {
             input_next: vec![0; t + 2],
             input_step: vec![0; net.input.channels()],
             step_start: vec![0; net.layers.len()],
-            decay_bits: r.decay_bits,
             invalid,
         }
     }
@@ -246,7 +238,7 @@ impl<'a> GoldenModel<'a> {
                 }
                 synaptic_ops[l] += ops;
                 self.step_start[l] = out.len();
-                neuron_updates[l] += state.update(layer, t, self.decay_bits, out, &mut peaks[l]);
+                neuron_updates[l] += state.update(layer, t, out, &mut peaks[l]);
             }
             for (k, &v) in self.layers[n_layers - 1].v.iter().enumerate() {
                 output_potential[k].push(v);
@@ -303,59 +295,53 @@ impl<'a> GoldenModel<'a> {
 }
 
 impl LayerState {
-    /// Updates every neuron of the layer at step `t` from its accumulator (which it clears),
-    /// appends the spikes to `out` and returns the number of updates performed.
+    /// Updates every neuron of the layer at step `t` from its accumulator (which it clears) by
+    /// the chip's rule ([`NeuronUpdate`]), appends the spikes to `out` and returns the number
+    /// of updates performed.
     fn update(
         &mut self,
         layer: &QuantLayer,
         t: u32,
-        d: u32,
         out: &mut Vec<(u32, u32)>,
         peaks: &mut RegisterPeaks,
     ) -> u64 {
-        let p = layer.params;
-        let frozen = p.while_refractory == WhileRefractory::Frozen;
-        let window_end = match p.refractory {
-            Refractory::Steps(n) => t.saturating_add(n),
-            Refractory::UntilEnd => u32::MAX,
-        };
-        let (u_min, u_max) = self.u_range;
-        let (v_min, v_max) = self.v_range;
         // Slices of one length, so the loop indexes without bounds checks.
         let n = self.u.len();
         let (u_all, v_all) = (&mut self.u[..n], &mut self.v[..n]);
         let (acc_all, through) = (&mut self.acc[..n], &mut self.refractory_through[..n]);
         let (bias, threshold) = (&layer.bias[..n], &layer.threshold[..n]);
+        let rule = self.rule;
         let mut updates = 0;
         for i in 0..n {
             let acc = std::mem::take(&mut acc_all[i]);
-            let refractory = t <= through[i];
-            if refractory && frozen {
+            let outcome = rule.update(
+                &mut u_all[i],
+                &mut v_all[i],
+                &mut through[i],
+                acc,
+                bias[i],
+                threshold[i],
+                t,
+            );
+            let UpdateOutcome::Updated {
+                fired,
+                u_saturated,
+                v_saturated,
+                v_before_reset,
+            } = outcome
+            else {
                 continue;
-            }
+            };
             updates += 1;
-            let mut u = ((u_all[i] * self.keep_u) >> d) + acc;
-            if u < u_min || u > u_max {
-                u = u.clamp(u_min, u_max);
-                peaks.u_saturations += 1;
-            }
-            let mut v = ((v_all[i] * self.keep_v) >> d) + u + i64::from(bias[i]);
-            if v < v_min || v > v_max {
-                v = v.clamp(v_min, v_max);
-                peaks.v_saturations += 1;
-            }
-            peaks.max_abs_u = peaks.max_abs_u.max(u.abs());
-            peaks.max_abs_v = peaks.max_abs_v.max(v.abs());
-            if !refractory && v >= i64::from(threshold[i]) {
+            peaks.u_saturations += u64::from(u_saturated);
+            peaks.v_saturations += u64::from(v_saturated);
+            peaks.max_abs_u = peaks.max_abs_u.max(u_all[i].abs());
+            peaks.max_abs_v = peaks.max_abs_v.max(v_before_reset.abs());
+            if fired {
                 out.push((i as u32, t));
-                if let Reset::To(r) = p.reset {
-                    v = i64::from(r);
-                    peaks.max_abs_v = peaks.max_abs_v.max(v.abs());
-                }
-                through[i] = window_end;
+                // After a reset `v` holds the reset value.
+                peaks.max_abs_v = peaks.max_abs_v.max(v_all[i].abs());
             }
-            u_all[i] = u;
-            v_all[i] = v;
         }
         updates
     }

@@ -90,3 +90,208 @@ pub enum WhileRefractory {
     /// `u` and `v` update as usual; it only cannot spike.
     Integrate,
 }
+
+/// The update rule above for one layer (or core), its constants computed once: the one
+/// implementation of the integer neuron, run by the emulator's neuron sweep and by the
+/// compiler's golden model alike.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct NeuronUpdate {
+    /// `2^D - du`.
+    keep_u: i64,
+    /// `2^D - dv`.
+    keep_v: i64,
+    /// `D`.
+    decay_bits: u32,
+    u_range: (i64, i64),
+    v_range: (i64, i64),
+    reset: Reset,
+    refractory: Refractory,
+    frozen: bool,
+}
+
+/// What one update did (see [`NeuronUpdate::update`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum UpdateOutcome {
+    /// The neuron is refractory and frozen: nothing happened, its input was dropped.
+    Skipped,
+    /// The neuron was updated.
+    Updated {
+        /// It spiked at this step.
+        fired: bool,
+        /// `u` was clamped to its register.
+        u_saturated: bool,
+        /// `v` was clamped to its register.
+        v_saturated: bool,
+        /// `v` after the clamp and before a reset (`v` itself when it did not fire).
+        v_before_reset: i64,
+    },
+}
+
+/// The range `[-2^(bits-1), 2^(bits-1) - 1]` of a signed register (bits taken in `1..=63`, so
+/// an out-of-range width, which validation refuses before any update runs, cannot overflow).
+fn signed_range(bits: u32) -> (i64, i64) {
+    let half = 1i64 << (bits.clamp(1, 63) - 1);
+    (-half, half - 1)
+}
+
+/// `x` clamped to `[lo, hi]` (the range is valid by construction, so no check as in
+/// `i64::clamp`: this runs once per neuron update).
+#[inline(always)]
+fn saturate(x: i64, (lo, hi): (i64, i64)) -> i64 {
+    if x < lo {
+        lo
+    } else if x > hi {
+        hi
+    } else {
+        x
+    }
+}
+
+impl NeuronUpdate {
+    /// The rule for neurons with `params`, decay resolution `decay_bits` and registers of
+    /// `current_bits` and `potential_bits`.
+    pub fn new(
+        params: NeuronParams,
+        decay_bits: u32,
+        current_bits: u32,
+        potential_bits: u32,
+    ) -> Self {
+        let one = 1i64 << decay_bits.min(62);
+        Self {
+            keep_u: one - i64::from(params.du),
+            keep_v: one - i64::from(params.dv),
+            decay_bits: decay_bits.min(62),
+            u_range: signed_range(current_bits),
+            v_range: signed_range(potential_bits),
+            reset: params.reset,
+            refractory: params.refractory,
+            frozen: params.while_refractory == WhileRefractory::Frozen,
+        }
+    }
+
+    /// Updates one neuron at step `t` (1-based) with the step's accumulated input `acc`, its
+    /// `bias` and `threshold`. `refractory_until` is the last step of its refractory window (0:
+    /// never refractory yet; `u32::MAX`: until the end), advanced when it fires.
+    #[inline(always)]
+    #[allow(clippy::too_many_arguments)]
+    pub fn update(
+        &self,
+        u: &mut i64,
+        v: &mut i64,
+        refractory_until: &mut u32,
+        acc: i64,
+        bias: i32,
+        threshold: i32,
+        t: u32,
+    ) -> UpdateOutcome {
+        let refractory = t <= *refractory_until;
+        if refractory && self.frozen {
+            return UpdateOutcome::Skipped;
+        }
+        let d = self.decay_bits;
+        let raw_u = ((*u * self.keep_u) >> d) + acc;
+        let new_u = saturate(raw_u, self.u_range);
+        let raw_v = ((*v * self.keep_v) >> d) + new_u + i64::from(bias);
+        let new_v = saturate(raw_v, self.v_range);
+        let fired = !refractory && new_v >= i64::from(threshold);
+        *u = new_u;
+        *v = new_v;
+        if fired {
+            if let Reset::To(r) = self.reset {
+                *v = i64::from(r);
+            }
+            *refractory_until = match self.refractory {
+                Refractory::Steps(n) => t.saturating_add(n),
+                Refractory::UntilEnd => u32::MAX,
+            };
+        }
+        UpdateOutcome::Updated {
+            fired,
+            u_saturated: new_u != raw_u,
+            v_saturated: new_v != raw_v,
+            v_before_reset: new_v,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Registers of 8 bits, D = 4 (2^D = 16).
+    fn rule(params: NeuronParams) -> NeuronUpdate {
+        NeuronUpdate::new(params, 4, 8, 8)
+    }
+
+    #[test]
+    fn a_hand_worked_leaky_neuron() {
+        // du = 8 (half the current stays), dv = 4 (a quarter of v leaks), reset to -3.
+        let p = NeuronParams {
+            du: 8,
+            dv: 4,
+            refractory: Refractory::Steps(2),
+            reset: Reset::To(-3),
+            while_refractory: WhileRefractory::Integrate,
+        };
+        let r = rule(p);
+        let (mut u, mut v, mut until) = (0i64, 0i64, 0u32);
+        // t = 1: u = 0 + 10 = 10, v = 0 + 10 + 1 = 11 < 20.
+        let o = r.update(&mut u, &mut v, &mut until, 10, 1, 20, 1);
+        assert_eq!((u, v, until), (10, 11, 0));
+        assert!(matches!(o, UpdateOutcome::Updated { fired: false, .. }));
+        // t = 2: u = (10 * 8) >> 4 + 0 = 5, v = (11 * 12) >> 4 + 5 + 1 = 8 + 6 = 14.
+        r.update(&mut u, &mut v, &mut until, 0, 1, 20, 2);
+        assert_eq!((u, v), (5, 14));
+        // t = 3: u = 2 + 12 = 14, v = (14 * 12) >> 4 + 14 + 1 = 10 + 15 = 25 >= 20: fires,
+        // v = -3, refractory through step 5.
+        let o = r.update(&mut u, &mut v, &mut until, 12, 1, 20, 3);
+        assert_eq!((u, v, until), (14, -3, 5));
+        assert_eq!(
+            o,
+            UpdateOutcome::Updated {
+                fired: true,
+                u_saturated: false,
+                v_saturated: false,
+                v_before_reset: 25
+            }
+        );
+        // t = 4: refractory but integrating; cannot fire however large v gets.
+        let o = r.update(&mut u, &mut v, &mut until, 100, 0, 20, 4);
+        assert!(matches!(o, UpdateOutcome::Updated { fired: false, .. }));
+        // An arithmetic shift rounds toward minus infinity: (-3 * 12) >> 4 = -36 >> 4 = -3.
+        assert_eq!(v, -3 + ((14 * 8) >> 4) + 100);
+    }
+
+    #[test]
+    fn registers_saturate_and_a_frozen_neuron_is_skipped() {
+        let r = rule(NeuronParams::ttfs_hidden(4));
+        let (mut u, mut v, mut until) = (0i64, 0i64, 0u32);
+        let o = r.update(&mut u, &mut v, &mut until, 1000, 0, 200, 1);
+        // u clamps to 127, v = 127 < 200: no spike.
+        assert_eq!((u, v), (127, 127));
+        assert!(matches!(
+            o,
+            UpdateOutcome::Updated {
+                u_saturated: true,
+                v_saturated: false,
+                ..
+            }
+        ));
+        let o = r.update(&mut u, &mut v, &mut until, 100, 0, 200, 2);
+        // v = 127 + 100 = 227 clamps to 127 (dv = 0), u = 100.
+        assert_eq!((u, v), (100, 127));
+        assert!(matches!(
+            o,
+            UpdateOutcome::Updated {
+                v_saturated: true,
+                ..
+            }
+        ));
+        let o = r.update(&mut u, &mut v, &mut until, 0, 0, 100, 3);
+        assert!(matches!(o, UpdateOutcome::Updated { fired: true, .. }));
+        assert_eq!((v, until), (0, u32::MAX));
+        let o = r.update(&mut u, &mut v, &mut until, 50, 0, 1, 4);
+        assert_eq!(o, UpdateOutcome::Skipped);
+        assert_eq!((u, v), (0, 0));
+    }
+}

@@ -4,7 +4,8 @@ use std::collections::VecDeque;
 
 use super::calendar::Calendar;
 use super::{Counters, EmulatorError, Inference, RunOptions, TraceEvent, Violation};
-use crate::config::{ChipConfig, Refractory, Reset, WhileRefractory};
+use crate::config::ChipConfig;
+use crate::config::neuron::{NeuronUpdate, UpdateOutcome};
 use crate::decision::{Decision, DecisionRule, decide};
 use crate::target::Target;
 
@@ -84,6 +85,8 @@ pub struct Emulator<'a> {
     layer_cores: Vec<Vec<u32>>,
     /// `class_of[core][neuron]`: the class an output neuron stands for.
     class_of: Vec<Vec<Option<u32>>>,
+    /// Per core, its neurons' update rule.
+    rules: Vec<NeuronUpdate>,
     cores: Vec<CoreState>,
     host_out: VecDeque<Outgoing>,
     host_port_busy: bool,
@@ -153,12 +156,25 @@ impl<'a> Emulator<'a> {
             })
             .collect::<Vec<_>>();
         let routers = (target.mesh.cols * target.mesh.rows) as usize;
+        let rules = config
+            .cores
+            .iter()
+            .map(|c| {
+                NeuronUpdate::new(
+                    c.params,
+                    config.decay_bits,
+                    target.core.current_bits,
+                    target.core.potential_bits,
+                )
+            })
+            .collect();
         Ok(Self {
             config,
             target,
             core_layer,
             layer_cores,
             class_of,
+            rules,
             stall_since: vec![0; cores.len()],
             cores,
             host_out: VecDeque::new(),
@@ -376,17 +392,12 @@ impl<'a> Emulator<'a> {
         }
     }
 
-    /// Updates the core's live neurons (chip.md section 2, the rule of `config::neuron`).
+    /// Updates the core's live neurons by the chip's rule ([`NeuronUpdate`], chip.md section 2).
     fn sweep(&mut self, c: u32, now: u64) {
         let ci = c as usize;
         let config = self.config;
         let cfg = &config.cores[ci];
-        let p = cfg.params;
-        let d = config.decay_bits;
-        let one = 1i64 << d;
-        let (ku, kv) = (one - i64::from(p.du), one - i64::from(p.dv));
-        let regs = &self.target.core;
-        let sat = |bits: u32, x: i64| x.clamp(-(1i64 << (bits - 1)), (1i64 << (bits - 1)) - 1);
+        let rule = self.rules[ci];
         let t = self.step;
         let layer = self.core_layer[ci];
         let update_cycles = u64::from(self.target.timing_cycles.neuron_update);
@@ -394,30 +405,22 @@ impl<'a> Emulator<'a> {
         let core = &mut self.cores[ci];
         let mut fired = Vec::new();
         for k in 0..cfg.neurons() {
-            let refractory = core.refractory_until[k] >= t;
-            if refractory && p.while_refractory == WhileRefractory::Frozen {
-                core.acc[k] = 0;
-                continue;
-            }
-            updates += 1;
-            let u = sat(regs.current_bits, ((core.u[k] * ku) >> d) + core.acc[k]);
-            core.acc[k] = 0;
-            let mut v = sat(
-                regs.potential_bits,
-                ((core.v[k] * kv) >> d) + u + i64::from(cfg.bias[k]),
+            let acc = std::mem::take(&mut core.acc[k]);
+            let outcome = rule.update(
+                &mut core.u[k],
+                &mut core.v[k],
+                &mut core.refractory_until[k],
+                acc,
+                cfg.bias[k],
+                cfg.threshold[k],
+                t,
             );
-            core.u[k] = u;
-            if !refractory && v >= i64::from(cfg.threshold[k]) {
-                if let Reset::To(r) = p.reset {
-                    v = i64::from(r);
+            if let UpdateOutcome::Updated { fired: spiked, .. } = outcome {
+                updates += 1;
+                if spiked {
+                    fired.push((k as u32, now + updates * update_cycles));
                 }
-                core.refractory_until[k] = match p.refractory {
-                    Refractory::Steps(n) => t.saturating_add(n),
-                    Refractory::UntilEnd => u32::MAX,
-                };
-                fired.push((k as u32, now + updates * update_cycles));
             }
-            core.v[k] = v;
         }
         for &(k, ready) in &fired {
             for a in cfg.routes.row(k as usize) {
