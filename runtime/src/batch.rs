@@ -7,13 +7,16 @@
 //! the [`Reference`] trait (`ttfs_compiler::crosscheck`).
 
 use std::sync::atomic::{AtomicU32, Ordering};
+use std::time::Instant;
 
 use rayon::prelude::*;
 
 use crate::config::ChipConfig;
 use crate::emulator::{Emulator, EmulatorError, Inference, RunOptions};
 use crate::energy::Energy;
-use crate::report::{GoldenCheck, Inferences, Record};
+use crate::report::{
+    GoldenCheck, GoldenSummary, Inferences, Record, RunReport, Sources, Timing, summarize,
+};
 use crate::target::Target;
 
 /// A reference simulation that every emulated inference is compared with.
@@ -61,6 +64,67 @@ pub enum BatchError {
         /// The reference's error.
         source: Box<dyn std::error::Error + Send + Sync>,
     },
+}
+
+/// Labelled images to run, and how.
+#[derive(Clone, Copy, Debug)]
+pub struct Batch<'a> {
+    /// Row-major `u8` pixels, one slice per image.
+    pub images: &'a [&'a [u8]],
+    /// One label per image.
+    pub labels: &'a [u8],
+    /// How each inference runs (early exit).
+    pub options: RunOptions,
+}
+
+/// The reference of a batch and the name of its model file (as the report names it).
+pub type NamedReference<'a, R> = (&'a R, String);
+
+/// The run of `batch` on `config` and `target` as its report: [`run_images`], its wall time,
+/// the golden comparison summed up ([`GoldenSummary::of`]), then
+/// [`summarize`](crate::report::summarize).
+///
+/// # Errors
+/// As [`run_images`].
+pub fn run_report<R: Reference>(
+    config: &ChipConfig,
+    target: &Target,
+    batch: Batch<'_>,
+    reference: Option<NamedReference<'_, R>>,
+    sources: Sources,
+    progress: &(dyn Fn() + Sync),
+) -> Result<RunReport, BatchError> {
+    let started = Instant::now();
+    let inferences = run_images(
+        config,
+        target,
+        batch.images,
+        batch.labels,
+        batch.options,
+        reference.as_ref().map(|(r, _)| *r),
+        progress,
+    )?;
+    let wall_seconds = started.elapsed().as_secs_f64();
+    let records = &inferences.records;
+    let total_sops: u64 = records.iter().map(|r| r.counters.synaptic_ops).sum();
+    let timing = Timing {
+        threads: rayon::current_num_threads(),
+        wall_seconds,
+        inferences_per_second: records.len() as f64 / wall_seconds.max(1e-9),
+        synaptic_ops_per_second: total_sops as f64 / wall_seconds.max(1e-9),
+    };
+    let golden = reference.map(|(_, model)| {
+        GoldenSummary::of(model, records.iter().filter_map(|r| r.golden.as_ref()))
+    });
+    Ok(summarize(
+        &inferences,
+        config,
+        target,
+        batch.options.early_exit,
+        sources,
+        golden,
+        timing,
+    ))
 }
 
 /// Runs every image of `images` (labelled by `labels`) through the emulator with `options`,
@@ -133,4 +197,124 @@ pub fn run_images<R: Reference>(
         .map(|l| l.into_iter().map(AtomicU32::into_inner).collect())
         .collect();
     Ok(Inferences { records, firing })
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::expect_used)]
+    use super::*;
+    use crate::config::test_configs::{sample, tiny};
+    use crate::report::SpikeDifference;
+
+    /// Every image of a 2 x 2 input with grey levels from `seed` (16 images).
+    fn images() -> Vec<Vec<u8>> {
+        (0..16u32)
+            .map(|i| (0..4u32).map(|p| ((i * 37 + p * 91) % 256) as u8).collect())
+            .collect()
+    }
+
+    /// A reference that marks each image's check with its own index, to see that the parallel
+    /// run attaches every check to the inference of its own image.
+    struct Marker;
+
+    impl Reference for Marker {
+        type Worker = u32;
+        type Error = std::io::Error;
+
+        fn worker(&self) -> u32 {
+            0
+        }
+
+        fn check(
+            &self,
+            calls: &mut u32,
+            image: usize,
+            pixels: &[u8],
+            _: &Inference,
+        ) -> Result<GoldenCheck, std::io::Error> {
+            *calls += 1;
+            if pixels[0] == 255 {
+                return Err(std::io::Error::other("refused"));
+            }
+            Ok(GoldenCheck {
+                spikes: Some(SpikeDifference {
+                    image,
+                    layer: 0,
+                    layer_name: String::new(),
+                    neuron: u32::from(pixels[0]),
+                    emulator_steps: Vec::new(),
+                    golden_steps: Vec::new(),
+                }),
+                decision: None,
+            })
+        }
+    }
+
+    #[test]
+    fn a_parallel_batch_equals_the_inferences_one_by_one_in_image_order() {
+        let (config, target) = (sample(), tiny());
+        let images = images();
+        let refs: Vec<&[u8]> = images.iter().map(Vec::as_slice).collect();
+        let labels: Vec<u8> = (0..16).map(|i| (i % 2) as u8).collect();
+        let options = RunOptions::default();
+        let batch = run_images(
+            &config,
+            &target,
+            &refs,
+            &labels,
+            options,
+            Some(&Marker),
+            &|| {},
+        )
+        .unwrap();
+        let mut emulator = Emulator::new(&config, &target).unwrap();
+        let mut fired = vec![vec![0u32; 4], vec![0u32; 2]];
+        for (i, (record, image)) in batch.records.iter().zip(&images).enumerate() {
+            let alone = emulator.run(image, options).unwrap();
+            assert_eq!(record.counters, alone.counters);
+            assert_eq!(record.decision, alone.decision);
+            assert_eq!(record.energy, Energy::of(&alone.counters, &target));
+            assert_eq!(record.label, labels[i]);
+            let mark = record.golden.as_ref().unwrap().spikes.as_ref().unwrap();
+            assert_eq!((mark.image, mark.neuron), (i, u32::from(image[0])));
+            for (layer, spikes) in alone.spikes.iter().enumerate() {
+                for &(n, _) in spikes {
+                    fired[layer][n as usize] += 1;
+                }
+            }
+        }
+        assert_eq!(batch.firing, fired);
+        assert!(fired.iter().flatten().any(|&c| c > 0), "the sample fires");
+    }
+
+    #[test]
+    fn unpaired_labels_and_a_failing_reference_are_errors() {
+        let (config, target) = (sample(), tiny());
+        let images = images();
+        let refs: Vec<&[u8]> = images.iter().map(Vec::as_slice).collect();
+        let none: Option<&Marker> = None;
+        let e = run_images(
+            &config,
+            &target,
+            &refs,
+            &[0],
+            RunOptions::default(),
+            none,
+            &|| {},
+        )
+        .unwrap_err();
+        assert_eq!(e.to_string(), "16 images but 1 labels");
+        let white = [255u8, 0, 0, 0];
+        let e = run_images(
+            &config,
+            &target,
+            &[&white],
+            &[0],
+            RunOptions::default(),
+            Some(&Marker),
+            &|| {},
+        )
+        .unwrap_err();
+        assert_eq!(e.to_string(), "image 0: the golden model failed: refused");
+    }
 }

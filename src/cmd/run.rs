@@ -3,27 +3,26 @@
 //! and (with `--golden`) the comparison with the compiler's golden model; written as
 //! `<stem>.run.json` and three pictures.
 //!
-//! The flags are checked once, in [`Setup::new`], before anything runs. The emulation is the
-//! runtime's ([`ttfs_runtime::batch::run_images`], the golden cross-check plugged in from the
-//! compiler) and the report is the runtime's too ([`ttfs_runtime::report`]); this module loads
-//! the inputs, shows progress, prints and writes. Failures of the verdicts (a neuron that fired
+//! The flags are checked once, in [`Setup::new`], before anything runs. The emulation and its
+//! report are the runtime's ([`ttfs_runtime::batch::run_report`], with the golden cross-check
+//! plugged in from the compiler); this module loads the inputs, shows progress, prints and
+//! writes. Failures of the verdicts (a neuron that fired
 //! twice, a difference from the golden model) are returned after the report and pictures are
 //! written, so they can be read.
 
 mod outputs;
 
 use std::path::{Path, PathBuf};
-use std::time::Instant;
 
 use anyhow::{Context, anyhow, bail};
 use clap::Args;
 use indicatif::{ProgressBar, ProgressStyle};
 use ttfs_compiler::crosscheck::GoldenReference;
 use ttfs_compiler::ir::QuantNetwork;
-use ttfs_runtime::batch::run_images;
+use ttfs_runtime::batch::{Batch, run_report};
 use ttfs_runtime::config::{ChipConfig, ConfigError};
 use ttfs_runtime::emulator::{Emulator, EmulatorError, RunOptions};
-use ttfs_runtime::report::{GoldenSummary, RunReport, Sources, Timing, format_report, summarize};
+use ttfs_runtime::report::{RunReport, Sources, format_report};
 use ttfs_runtime::target::Target;
 use ttfs_trainer::data::{Dataset, Split};
 
@@ -257,34 +256,6 @@ pub fn emulate(args: &RunArgs, s: Setup) -> anyhow::Result<RunReport> {
         config: c,
         early_exit: args.early_exit,
     });
-    let bar = progress_bar(s.images);
-    let started = Instant::now();
-    let inferences = run_images(
-        c,
-        &s.target,
-        &images,
-        &s.test.labels[..s.images],
-        options,
-        reference.as_ref(),
-        &|| bar.inc(1),
-    );
-    bar.finish_and_clear();
-    let inferences = inferences?;
-    let wall_seconds = started.elapsed().as_secs_f64();
-    let records = &inferences.records;
-    let total_sops: u64 = records.iter().map(|r| r.counters.synaptic_ops).sum();
-    let timing = Timing {
-        threads: rayon::current_num_threads(),
-        wall_seconds,
-        inferences_per_second: records.len() as f64 / wall_seconds.max(1e-9),
-        synaptic_ops_per_second: total_sops as f64 / wall_seconds.max(1e-9),
-    };
-    let golden = s.golden.as_ref().map(|g| {
-        GoldenSummary::of(
-            g.model.display().to_string(),
-            records.iter().filter_map(|r| r.golden.as_ref()),
-        )
-    });
     let sources = Sources {
         config: s.config_path.display().to_string(),
         config_target: c.target_name.clone(),
@@ -292,20 +263,24 @@ pub fn emulate(args: &RunArgs, s: Setup) -> anyhow::Result<RunReport> {
         target_file: s.target_path.display().to_string(),
         data: s.data_dir.display().to_string(),
     };
-    let report = summarize(
-        &inferences,
-        c,
-        &s.target,
-        args.early_exit,
-        sources,
-        golden,
-        timing,
-    );
+    let batch = Batch {
+        images: &images,
+        labels: &s.test.labels[..s.images],
+        options,
+    };
+    let golden = reference
+        .as_ref()
+        .zip(s.golden.as_ref())
+        .map(|(r, g)| (r, g.model.display().to_string()));
+    let bar = progress_bar(s.images);
+    let report = run_report(c, &s.target, batch, golden, sources, &|| bar.inc(1));
+    bar.finish_and_clear();
+    let report = report?;
     println!(
         "emulated {} inferences in {:.2} s on {} thread{} ({:.0} inferences/s, {:.3e} synaptic \
          ops/s)\n",
         report.images,
-        wall_seconds,
+        report.timing.wall_seconds,
         report.timing.threads,
         if report.timing.threads == 1 { "" } else { "s" },
         report.timing.inferences_per_second,

@@ -31,7 +31,7 @@ mod limits;
 pub mod neuron;
 mod summary;
 #[cfg(test)]
-mod test_configs;
+pub(crate) mod test_configs;
 
 use serde::{Deserialize, Serialize};
 
