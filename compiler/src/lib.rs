@@ -3,13 +3,17 @@
 //! It owns:
 //! - the trained-model file format ([`model`]): one safetensors file with a JSON
 //!   description, written by the trainer through [`model::write`] and read here;
-//! - the passes over the model, each a small named function followed by a verifier: fold
-//!   (weight norm and affine scale into effective weights), quantize, map, emit;
-//! - the golden model, the reference against which the chip emulator is tested.
+//! - the IR ([`ir`]: the folded network in `f32`, the quantized one in integers) and its
+//!   verifiers;
+//! - the passes ([`lower`], [`quantize`], [`map`]) and the one driver that runs them in order,
+//!   each followed by its verifier ([`compile`]);
+//! - the float reference ([`float`]), the integer golden model ([`golden`]) against which the
+//!   chip emulator is tested, calibration ([`evaluate`]) and the emulator-vs-golden comparison
+//!   ([`crosscheck`]).
 //!
 //! It must not know Candle or anything about training: the trainer depends on this crate,
 //! never the other way round. Numbers cross that boundary only as plain `f32` tensors in
-//! the model file.
+//! the model file. Nor does it simulate cycles or packets: that is the runtime's emulator.
 
 pub mod compile;
 pub mod crosscheck;

@@ -82,7 +82,7 @@ pub type NamedReference<'a, R> = (&'a R, String);
 
 /// The run of `batch` on `config` and `target` as its report: [`run_images`], its wall time,
 /// the golden comparison summed up ([`GoldenSummary::of`]), then
-/// [`summarize`](crate::report::summarize).
+/// [`summarize`].
 ///
 /// # Errors
 /// As [`run_images`].

@@ -1,10 +1,14 @@
-//! The chip side of ttfs: the target description, the binary chip configuration, and the
-//! cycle-accurate, event-driven emulator that runs a configuration on a target
-//! (`../shared/docs/chip.md` sections 1-5 are its contract).
+//! The chip side of ttfs: the target description, the binary chip configuration, the chip's
+//! rules, and the cycle-accurate, event-driven emulator that runs a configuration on a target.
 //!
-//! The runtime knows nothing of training or compiling: the compiler depends on it for the
-//! target and configuration formats, never the other way round. Its modules arrive with the
-//! compiler and runtime issues; until then the crate only fixes its place in the workspace.
+//! It owns the rules every other stage must apply the way the chip does, each in one place:
+//! the decision rule ([`decision`]), the integer neuron update ([`config::neuron`]), the energy
+//! model ([`energy`]); the run of many images ([`batch`]) and its report ([`report`]); and the
+//! toolchain's one atomic file write ([`atomic`]).
+//!
+//! It knows nothing of training or compiling: the compiler and the trainer depend on it, never
+//! the other way round. A reference model (the compiler's golden model) plugs into a run
+//! through [`batch::Reference`] without this crate knowing what it is.
 
 pub mod atomic;
 pub mod batch;

@@ -10,7 +10,7 @@ use crate::input::batch_input;
 use crate::optim::AdamW;
 use crate::train::{Objective, TrainError, build_network, load_split, train_step};
 
-/// Training throughput measured by [`bench`].
+/// Training throughput measured by [`bench()`].
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct BenchResult {
     /// Samples per second over the timed batches (forward, backward and update).

@@ -1,11 +1,16 @@
 //! Trains time-to-first-spike (TTFS) spiking neural networks with Candle.
 //!
-//! This crate owns everything about training: reading datasets (IDX files), encoding pixels
-//! as single input spikes, the single-spike integrate-and-fire neuron with its surrogate
-//! gradient, weight-normalised layers with a learnable affine transform, ETTFS-init,
-//! temporal-weighting decoding and its loss, the optimiser, checkpoints and the training loop.
-//! It writes its result in the model format that `ttfs-compiler` owns; it knows nothing about
-//! chips, cores or cycles. It is the only crate of the workspace that depends on Candle.
+//! This crate owns everything about training: reading datasets (IDX files) and encoding pixels
+//! ([`data`]), the configuration of a run with its recipes and every rule it obeys
+//! ([`config`]), the single-spike integrate-and-fire neuron with its surrogate gradient and the
+//! other CPU kernels ([`ops`]), weight-normalised layers with a learnable affine transform
+//! ([`arch`], [`network`]), ETTFS-init, temporal-weighting decoding and its loss ([`decode`]),
+//! the sparse-firing regularizers, the optimiser, checkpoints, the epoch log and the training
+//! loop ([`train`]).
+//!
+//! It writes its result in the model format that `ttfs-compiler` owns and decides as the chip
+//! does through the runtime's decision rule; it knows nothing about chips, cores or cycles. It
+//! is the only crate of the workspace that depends on Candle.
 
 pub mod arch;
 pub mod bench;
