@@ -13,14 +13,15 @@ static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 use std::process::ExitCode;
 
-use clap::{Parser, Subcommand};
+use clap::{Arg, CommandFactory, FromArgMatches, Parser, Subcommand};
 
 /// Time-to-first-spike SNNs, from training to a neuromorphic chip.
 #[derive(Parser)]
 #[command(name = "ttfs", version, about)]
 struct Cli {
-    /// Worker threads for tensor math and emulation (default: all cores). Training is
-    /// bit-reproducible for a fixed seed with 1 thread; `run` gives the same results on any.
+    /// Worker threads for tensor math and emulation [default: all cores]. Training is
+    /// bit-reproducible for a fixed seed with 1 thread; `run` gives the same results on any
+    /// number of threads
     #[arg(long, global = true)]
     threads: Option<usize>,
     #[command(subcommand)]
@@ -32,7 +33,7 @@ enum Command {
     /// Train a TTFS network (default: the MNIST MLP on the embedded MNIST files).
     Train(Box<cmd::train::TrainArgs>),
     /// Train, compile and emulate in one run folder, with a summary (default: the MNIST MLP,
-    /// 3 epochs, on the Loihi-like target; a few minutes on 2 cores).
+    /// 3 epochs, on the Loihi-like target; about a minute on 2 cores once built).
     Pipeline(Box<cmd::pipeline::PipelineArgs>),
     /// Compile a trained model for a target: fold, quantize, map, write the chip configuration.
     Compile(cmd::compile::CompileArgs),
@@ -62,9 +63,45 @@ fn keep_freed_memory() {
     }
 }
 
+/// The command line as clap builds it from the derive, with the training flags that `pipeline`
+/// and `sweep` borrow from `train` adjusted to what those stages do with them: their epochs
+/// default to 3, the model's path is the run folder's, and the sweep sets the regularizer and
+/// its strength itself.
+fn command() -> clap::Command {
+    let stage_epochs = |a: Arg| {
+        a.help(format!(
+            "Epochs in total [default: {}]",
+            cmd::pipeline::DEFAULT_EPOCHS
+        ))
+    };
+    let hide = |a: Arg| a.hide(true);
+    Cli::command()
+        .mut_subcommand("pipeline", |c| {
+            c.mut_arg("epochs", stage_epochs)
+                .mut_arg("out", hide)
+                .mut_arg("bench", hide)
+                .mut_arg("resume", |a| {
+                    a.help("Continue the training whose checkpoint is in --run-dir")
+                })
+        })
+        .mut_subcommand("sweep", |c| {
+            c.mut_arg("epochs", stage_epochs)
+                .mut_arg("out", hide)
+                .mut_arg("bench", hide)
+                .mut_arg("sparsity", hide)
+                .mut_arg("gamma", hide)
+                .mut_arg("resume", |a| {
+                    a.help("Continue the trainings whose checkpoints are in --run-dir")
+                })
+        })
+}
+
 fn main() -> ExitCode {
     keep_freed_memory();
-    let cli = Cli::parse();
+    let cli = match Cli::from_arg_matches(&command().get_matches()) {
+        Ok(cli) => cli,
+        Err(e) => e.exit(),
+    };
     if let Some(n) = cli.threads {
         if n == 0 {
             eprintln!("error: --threads must be at least 1");
@@ -92,5 +129,34 @@ fn main() -> ExitCode {
             eprintln!("error: {}", cmd::describe(&err));
             ExitCode::FAILURE
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_command_line_is_well_formed_and_the_stages_show_their_own_defaults() {
+        let cmd = command();
+        cmd.clone().debug_assert();
+        let help = |name: &str| {
+            let mut sub = cmd
+                .find_subcommand(name)
+                .cloned()
+                .unwrap_or_else(|| panic!("no subcommand {name}"));
+            sub.render_long_help().to_string()
+        };
+        for stage in ["pipeline", "sweep"] {
+            let text = help(stage);
+            assert!(text.contains("Epochs in total [default: 3]"), "{text}");
+            assert!(!text.contains("-o, --out"), "{text}");
+            assert!(!text.contains("--bench"), "{text}");
+            assert!(text.contains("checkpoint"), "{text}");
+            assert!(!text.contains("beside --out"), "{text}");
+        }
+        assert!(!help("sweep").contains("--gamma <"));
+        assert!(help("train").contains("Epochs in total [default: 20]"));
+        assert!(help("train").contains("--out"));
     }
 }

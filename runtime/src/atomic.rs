@@ -80,6 +80,92 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), AtomicWriteError> {
     }
 }
 
+/// A file of [`write_all_atomic`] that could not be written: which, and why.
+#[derive(Debug, thiserror::Error)]
+#[error("{}: {error}", path.display())]
+pub struct FileWriteError {
+    /// The file.
+    pub path: PathBuf,
+    /// Why.
+    #[source]
+    pub error: AtomicWriteError,
+}
+
+/// Writes several files as one step (a command's outputs: a configuration, its report and its
+/// pictures): every file goes to its own temporary file beside its target and is synced, and
+/// only when all are written are they renamed over their targets, in order. A failure before
+/// the renames (a full disk, a missing folder) leaves every target as it was and removes the
+/// temporary files; only a rename failing after an earlier one succeeded (which a file system
+/// does not do for files in one folder short of a crash) could leave some new and some old.
+///
+/// # Errors
+/// [`FileWriteError`] naming the first file that failed and the step.
+pub fn write_all_atomic(files: &[(&Path, &[u8])]) -> Result<(), FileWriteError> {
+    let mut temps: Vec<(PathBuf, &Path)> = Vec::with_capacity(files.len());
+    let cleanup = |temps: &[(PathBuf, &Path)]| {
+        for (temp, _) in temps {
+            let _ = fs::remove_file(temp);
+        }
+    };
+    for &(path, bytes) in files {
+        let fail = |step| {
+            move |source| FileWriteError {
+                path: path.to_path_buf(),
+                error: AtomicWriteError { step, source },
+            }
+        };
+        let created = create_temp(path).map_err(fail(WriteStep::CreateTemp));
+        let (mut file, temp) = match created {
+            Ok(created) => created,
+            Err(e) => {
+                cleanup(&temps);
+                return Err(e);
+            }
+        };
+        temps.push((temp, path));
+        let written = file
+            .write_all(bytes)
+            .and_then(|()| file.sync_all())
+            .map_err(fail(WriteStep::Write));
+        if let Err(e) = written {
+            cleanup(&temps);
+            return Err(e);
+        }
+    }
+    // A folder in a target's place is the one rename failure that can be seen coming: refuse
+    // it before any target is replaced.
+    if let Some((_, path)) = temps.iter().find(|(_, path)| path.is_dir()) {
+        let path = path.to_path_buf();
+        cleanup(&temps);
+        return Err(FileWriteError {
+            error: AtomicWriteError {
+                step: WriteStep::Rename,
+                source: std::io::Error::new(
+                    std::io::ErrorKind::IsADirectory,
+                    "a folder is in the way",
+                ),
+            },
+            path,
+        });
+    }
+    for (i, (temp, path)) in temps.iter().enumerate() {
+        if let Err(source) = fs::rename(temp, path) {
+            cleanup(&temps[i..]);
+            return Err(FileWriteError {
+                path: path.to_path_buf(),
+                error: AtomicWriteError {
+                    step: WriteStep::Rename,
+                    source,
+                },
+            });
+        }
+    }
+    if let Some((temp, _)) = temps.first() {
+        sync_folder(temp);
+    }
+    Ok(())
+}
+
 /// Creates `.{name}.{pid}.{n}.tmp` beside `path`, with a name no one else holds.
 fn create_temp(path: &Path) -> std::io::Result<(fs::File, PathBuf)> {
     static COUNTER: AtomicU64 = AtomicU64::new(0);
@@ -178,6 +264,42 @@ mod tests {
         // As an io::Error: the same kind, the step in the message.
         let io: std::io::Error = e.into();
         assert!(io.to_string().contains("rename the temporary file"), "{io}");
+    }
+
+    #[test]
+    fn a_group_is_written_whole_or_not_at_all() {
+        let dir = tempfile::tempdir().unwrap();
+        let (a, b) = (dir.path().join("a.bin"), dir.path().join("b.json"));
+        write_all_atomic(&[(&a, b"1"), (&b, b"2")]).unwrap();
+        assert_eq!(
+            (fs::read(&a).unwrap(), fs::read(&b).unwrap()),
+            (b"1".to_vec(), b"2".to_vec())
+        );
+        // The third file's folder does not exist: nothing of the new group lands.
+        let c = dir.path().join("missing/c.svg");
+        let e = write_all_atomic(&[(&a, b"new"), (&b, b"new"), (&c, b"new")]).unwrap_err();
+        assert_eq!(e.path, c);
+        assert_eq!(e.error.step, WriteStep::CreateTemp);
+        assert!(
+            e.to_string()
+                .contains("missing/c.svg: cannot create a temporary file"),
+            "{e}"
+        );
+        assert_eq!(
+            (fs::read(&a).unwrap(), fs::read(&b).unwrap()),
+            (b"1".to_vec(), b"2".to_vec())
+        );
+        assert_eq!(names(dir.path()), ["a.bin", "b.json"]);
+        // A folder in the second file's place: refused before the first is replaced.
+        fs::create_dir(dir.path().join("d")).unwrap();
+        let d = dir.path().join("d");
+        let e = write_all_atomic(&[(&a, b"new"), (&d, b"new")]).unwrap_err();
+        assert_eq!(
+            (e.path.as_path(), e.error.step),
+            (d.as_path(), WriteStep::Rename)
+        );
+        assert_eq!(fs::read(&a).unwrap(), b"1");
+        assert_eq!(names(dir.path()), ["a.bin", "b.json", "d"]);
     }
 
     #[test]

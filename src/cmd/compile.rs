@@ -164,40 +164,36 @@ pub fn compile_model(args: &CompileArgs, model: &Model) -> anyhow::Result<Compil
         anyhow::Error::new(e).context(context)
     })?;
 
+    // Every output is rendered first and written in one step, so a failure leaves the old
+    // outputs as they were.
     let start = Instant::now();
-    ttfs_runtime::config::write(&out, compiled.config())?;
+    let config_bytes = ttfs_runtime::config::encode(compiled.config())
+        .with_context(|| format!("{}: the configuration does not encode", out.display()))?;
     compiled
         .pass_seconds
-        .push(("write", start.elapsed().as_secs_f64()));
-    let config_bytes = std::fs::metadata(&out).map(|m| m.len()).unwrap_or(0);
-
+        .push(("encode", start.elapsed().as_secs_f64()));
     let report_path = sibling(&out, "map.json");
     let report = compiled.report();
     let file = ReportFile {
         model: args.model.display().to_string(),
         target: report.target,
         config: out.display().to_string(),
-        config_bytes,
+        config_bytes: config_bytes.len() as u64,
         pass_seconds: report.pass_seconds,
         quantization: report.quantization,
         evaluation: report.evaluation,
         mapping: report.mapping,
     };
     let json = serde_json::to_string_pretty(&file)?;
-    ttfs_runtime::atomic::write_atomic(&report_path, json.as_bytes())
-        .with_context(|| format!("{}: could not write the report", report_path.display()))?;
     let mapping = &compiled.mapping;
-    let map_path = sibling(&out, "cores.svg");
-    draw_core_map(
-        &map_path,
+    let core_map = draw_core_map(
+        &sibling(&out, "cores.svg"),
         &mapping.report,
         &format!(
             "{} on {}: {} cores",
             model.description.arch, target.name, mapping.report.cores_used
         ),
     )?;
-
-    let weights_path = sibling(&out, "weights.svg");
     let weights: Vec<(String, Vec<i32>)> = compiled
         .quantized
         .network
@@ -205,8 +201,8 @@ pub fn compile_model(args: &CompileArgs, model: &Model) -> anyhow::Result<Compil
         .iter()
         .map(|l| (l.name.clone(), l.synapses.weight.clone()))
         .collect();
-    draw_weight_histogram(
-        &weights_path,
+    let histogram = draw_weight_histogram(
+        &sibling(&out, "weights.svg"),
         &weights,
         target.core.weight_bits,
         &format!(
@@ -214,6 +210,16 @@ pub fn compile_model(args: &CompileArgs, model: &Model) -> anyhow::Result<Compil
             model.description.arch, target.name, target.core.weight_bits
         ),
     )?;
+    if let Some(dir) = out.parent().filter(|d| !d.as_os_str().is_empty()) {
+        std::fs::create_dir_all(dir)
+            .with_context(|| format!("{}: could not create the folder", dir.display()))?;
+    }
+    ttfs_runtime::atomic::write_all_atomic(&[
+        (&out, &config_bytes),
+        (&report_path, json.as_bytes()),
+        (&core_map.path, core_map.svg.as_bytes()),
+        (&histogram.path, histogram.svg.as_bytes()),
+    ])?;
 
     let times = compiled
         .pass_seconds
@@ -223,11 +229,12 @@ pub fn compile_model(args: &CompileArgs, model: &Model) -> anyhow::Result<Compil
         .join(", ");
     println!("\npasses: {times}");
     println!(
-        "wrote {} ({config_bytes} bytes), {}, {}, {} in {:.1} s",
+        "wrote {} ({} bytes), {}, {}, {} in {:.1} s",
         out.display(),
+        config_bytes.len(),
         report_path.display(),
-        map_path.display(),
-        weights_path.display(),
+        core_map.path.display(),
+        histogram.path.display(),
         started.elapsed().as_secs_f64()
     );
     Ok(CompileOutput {

@@ -18,8 +18,8 @@ use super::compile::{CompileArgs, CompileOutput};
 use super::run::{Golden, RunArgs, Setup};
 use super::train::TrainArgs;
 
-/// Epochs of the pipeline's default training run: short enough for a few minutes on 2 cores.
-const DEFAULT_EPOCHS: u32 = 3;
+/// Epochs of the pipeline's (and the sweep's) default training run: about a minute on 2 cores.
+pub const DEFAULT_EPOCHS: u32 = 3;
 
 /// Flags of `ttfs pipeline`.
 #[derive(Args, Debug)]
@@ -113,7 +113,7 @@ impl Stages {
 
         stage(1, "train", &format!("{} on {}", train.arch, train.dataset));
         let t = Instant::now();
-        let outcome = super::train::run_outcome(train)?
+        let outcome = super::train::run_outcome(train, "--run-dir")?
             .ok_or_else(|| anyhow::anyhow!("training did not run"))?;
         times.push(("train", t.elapsed().as_secs_f64()));
 

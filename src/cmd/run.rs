@@ -27,7 +27,7 @@ use ttfs_runtime::target::Target;
 use ttfs_trainer::data::{Dataset, Split};
 
 use super::paths::{default_mnist_dir, resolve_target};
-use outputs::{Outputs, verdicts, write_outputs, write_trace};
+use outputs::{Outputs, verdicts, write_outputs};
 
 /// Flags of `ttfs run`.
 #[derive(Args, Debug)]
@@ -246,9 +246,6 @@ pub fn emulate(args: &RunArgs, s: Setup) -> anyhow::Result<RunReport> {
     // deterministic, so it equals the first of the parallel run).
     let mut emulator = Emulator::new(c, &s.target)?;
     let (first, trace) = emulator.run_traced(s.test.image(0), options)?;
-    if let Some(path) = &args.trace {
-        write_trace(path, &trace)?;
-    }
 
     let images: Vec<&[u8]> = (0..s.images).map(|i| s.test.image(i)).collect();
     let reference = s.golden.as_ref().map(|g| GoldenReference {
@@ -288,7 +285,7 @@ pub fn emulate(args: &RunArgs, s: Setup) -> anyhow::Result<RunReport> {
     );
     print!("{}", format_report(&report));
 
-    write_outputs(&s, &report, &first, &trace)?;
+    write_outputs(&s, &report, &first, &trace, args.trace.as_deref())?;
     let o = &s.outputs;
     println!(
         "\nwrote {}, {}, {}, {}{}",

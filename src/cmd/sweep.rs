@@ -9,7 +9,6 @@
 
 use std::path::PathBuf;
 
-use anyhow::Context;
 use clap::Args;
 use serde::Serialize;
 use ttfs_runtime::report::LayerStats;
@@ -95,8 +94,6 @@ pub fn run(args: SweepArgs) -> anyhow::Result<()> {
     }
     let json = serde_json::to_string_pretty(&rows)?;
     let json_path = args.run_dir.join("sweep.json");
-    ttfs_runtime::atomic::write_atomic(&json_path, json.as_bytes())
-        .with_context(|| format!("{}: could not write", json_path.display()))?;
     let svg_path = args.run_dir.join("sweep.svg");
     let picture: Vec<TradeOffPoint> = rows
         .iter()
@@ -107,11 +104,15 @@ pub fn run(args: SweepArgs) -> anyhow::Result<()> {
             accuracy: r.emulator_accuracy,
         })
         .collect();
-    draw_trade_off(
+    let svg = draw_trade_off(
         &svg_path,
         &picture,
         &format!("sparse-firing regularization on {}", args.target),
     )?;
+    ttfs_runtime::atomic::write_all_atomic(&[
+        (&json_path, json.as_bytes()),
+        (&svg_path, svg.svg.as_bytes()),
+    ])?;
     println!(
         "\n{:<8} {:>7} {:>10} {:>10} {:>12} {:>12} {:>12}",
         "method", "gamma", "trainer", "emulator", "spikes/hid.", "syn. ops", "energy nJ"

@@ -92,10 +92,7 @@ pub struct TrainArgs {
     /// Pooling: avg (default, single-spike) or max (ablation; the chip refuses it).
     #[arg(long, value_enum, default_value = "avg")]
     pool: PoolArg,
-    /// Input: latency (one spike per pixel; the default for mnist), direct (analog current every
-    /// step; no chip takes it) or thermometer (the grey level quantized to --levels steps as a
-    /// current every step; on chip, that many input lines per pixel spiking at step 1; the
-    /// default for fashion-mnist)
+    /// Input coding [default: latency for mnist, thermometer for fashion-mnist].
     #[arg(long, value_enum)]
     input: Option<InputArg>,
     /// Quantization levels of thermometer input, 1 to 255 [default: 4]
@@ -104,8 +101,7 @@ pub struct TrainArgs {
     /// Tie-break between output neurons firing at the same step [default: end].
     #[arg(long, value_enum)]
     tie_break: Option<TieArg>,
-    /// Sparse-firing regularizer of the hidden layers: none, count (spikes per neuron), m-ssr
-    /// (potential at the firing step) or f-ssr (firing-condition margin) [default: none].
+    /// Sparse-firing regularizer of the hidden layers [default: none].
     #[arg(long, value_enum)]
     pub(crate) sparsity: Option<SparsityArg>,
     /// Strength gamma of the sparse-firing regularizer [default: 0].
@@ -150,40 +146,61 @@ pub struct TrainArgs {
     pub(crate) bench: Option<usize>,
 }
 
+/// An on/off flag.
 #[derive(Clone, Copy, Debug, ValueEnum)]
 enum Switch {
+    /// Use it.
     On,
+    /// Leave it out.
     Off,
 }
 
+/// `--init` values.
 #[derive(Clone, Copy, Debug, ValueEnum)]
 enum InitArg {
+    /// Kaiming (He) uniform, Var W = 2 / n_in: the ANN default, too weak for a TTFS network.
     Kaiming,
+    /// ETTFS-init, Var W = g / n_in with g = T: keeps the drive from dying out with depth.
     Ettfs,
 }
 
+/// `--decode` values.
 #[derive(Clone, Copy, Debug, ValueEnum)]
 enum DecodeArg {
+    /// Weight w[t] = exp(-lambda (t - 1)) for an output spike at step t.
     Exp,
+    /// Weight w[t] = (T - t + 1) / T.
     Linear,
 }
 
+/// `--surrogate` values.
 #[derive(Clone, Copy, Debug, ValueEnum)]
 enum SurrogateArg {
+    /// The derivative of sigmoid(alpha x) stands in for the step's.
     Sigmoid,
+    /// The derivative of atan(pi/2 alpha x) / pi + 1/2 stands in for the step's.
     Atan,
 }
 
+/// `--pool` values.
 #[derive(Clone, Copy, Debug, ValueEnum)]
 enum PoolArg {
+    /// Average pooling: single-spike, and the compiler folds it into the next layer.
     Avg,
+    /// Max pooling, for the ablation only: a pooled unit can spike several times, so the
+    /// compiler refuses the model.
     Max,
 }
 
+/// `--input` values.
 #[derive(Clone, Copy, Debug, ValueEnum)]
 enum InputArg {
+    /// One spike per lit pixel, brighter pixels earlier; what a chip receives.
     Latency,
+    /// The analog grey level as a current at every step; no shipped chip takes it.
     Direct,
+    /// The grey level quantized to --levels steps; on the chip, that many input lines per
+    /// pixel, round(p * K / 255) of them spiking at step 1.
     Thermometer,
 }
 
@@ -192,17 +209,20 @@ enum InputArg {
 pub(crate) enum SparsityArg {
     /// No regularizer.
     None,
-    /// Spikes per neuron.
+    /// The spike count per hidden neuron, through the surrogate gradient (the baseline).
     Count,
-    /// M-SSR.
+    /// M-SSR: the membrane potential at each hidden neuron's firing step, the spike held fixed.
     MSsr,
-    /// F-SSR.
+    /// F-SSR: the softplus of each hidden neuron's firing-condition margin.
     FSsr,
 }
 
+/// `--tie-break` values.
 #[derive(Clone, Copy, Debug, ValueEnum)]
 enum TieArg {
+    /// Outputs firing at the same first step: the larger potential after the last step wins.
     End,
+    /// The larger potential at the decision step wins, so the chip may stop there.
     Decision,
 }
 
@@ -323,6 +343,19 @@ impl Progress for Bars {
         );
     }
 
+    fn resumed(&mut self, epochs_done: u32, epochs: u32) {
+        if epochs_done >= epochs {
+            eprintln!(
+                "resuming: the checkpoint holds all {epochs} epochs; evaluating and exporting it"
+            );
+        } else {
+            eprintln!(
+                "resuming from epoch {} of {epochs} ({epochs_done} done in the checkpoint)",
+                epochs_done + 1
+            );
+        }
+    }
+
     fn epoch_start(&mut self, epoch: u32, epochs: u32, batches: usize) {
         let bar = ProgressBar::new(batches as u64);
         let style = ProgressStyle::with_template(
@@ -365,11 +398,13 @@ impl Progress for Bars {
 
 /// Runs `ttfs train`.
 pub fn run(args: TrainArgs) -> anyhow::Result<()> {
-    run_outcome(args).map(|_| ())
+    run_outcome(args, "--out").map(|_| ())
 }
 
-/// Runs `ttfs train` and returns what the training measured (`None` for `--bench`).
-pub fn run_outcome(args: TrainArgs) -> anyhow::Result<Option<TrainOutcome>> {
+/// Runs `ttfs train` and returns what the training measured (`None` for `--bench`);
+/// `out_flag` names the flag that chose the model's path, for the hints (`--out` for `ttfs
+/// train`, `--run-dir` for the pipeline).
+pub fn run_outcome(args: TrainArgs, out_flag: &str) -> anyhow::Result<Option<TrainOutcome>> {
     let config = config_from(&args)?;
     if let Some(batches) = args.bench {
         let threads = std::env::var("RAYON_NUM_THREADS").unwrap_or_else(|_| "all".into());
@@ -393,7 +428,7 @@ pub fn run_outcome(args: TrainArgs) -> anyhow::Result<Option<TrainOutcome>> {
     let paths = RunPaths::for_model(&out);
     if args.resume && !paths.checkpoint.exists() {
         bail!(
-            "--resume: no checkpoint at {} (train once without --resume first, with the same --out)",
+            "--resume: no checkpoint at {} (train once without --resume first, with the same {out_flag})",
             paths.checkpoint.display()
         );
     }

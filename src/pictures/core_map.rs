@@ -7,11 +7,15 @@ use std::path::Path;
 use plotters::prelude::*;
 use ttfs_compiler::map::MappingReport;
 
-use super::{PictureError, layer_color, whole, write_svg};
+use super::{Picture, PictureError, layer_color, render_svg, whole};
 
 /// Draws `report` as an SVG at `path` (atomically), titled `title`.
-pub fn draw_core_map(path: &Path, report: &MappingReport, title: &str) -> Result<(), PictureError> {
-    write_svg(path, |svg| render(svg, report, title))
+pub fn draw_core_map(
+    path: &Path,
+    report: &MappingReport,
+    title: &str,
+) -> Result<Picture, PictureError> {
+    render_svg(path, |svg| render(svg, report, title))
 }
 
 fn render(svg: &mut String, report: &MappingReport, title: &str) -> Result<(), String> {

@@ -8,7 +8,7 @@ use std::path::Path;
 use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, Pos, VPos};
 
-use super::{PictureError, layer_color, write_svg};
+use super::{Picture, PictureError, layer_color, render_svg};
 
 /// What the energy picture shows, in pJ per inference.
 pub struct EnergyBars {
@@ -33,8 +33,8 @@ const KINDS: [(&str, usize); 3] = [
 ];
 
 /// Draws `bars` as an SVG at `path` (atomically), titled `title`.
-pub fn draw_energy(path: &Path, bars: &EnergyBars, title: &str) -> Result<(), PictureError> {
-    write_svg(path, |svg| render(svg, bars, title))
+pub fn draw_energy(path: &Path, bars: &EnergyBars, title: &str) -> Result<Picture, PictureError> {
+    render_svg(path, |svg| render(svg, bars, title))
 }
 
 /// One bar: its name, value, text and kind (index into [`KINDS`]).

@@ -5,7 +5,7 @@ use std::path::Path;
 
 use plotters::prelude::*;
 
-use super::{PictureError, layer_color, whole, write_svg};
+use super::{Picture, PictureError, layer_color, render_svg, whole};
 
 /// Draws the histogram of `us` (latency per inference, µs) with `mean` and `p99` marked, as an
 /// SVG at `path` (atomically), titled `title`.
@@ -15,8 +15,8 @@ pub fn draw_latency(
     mean: f64,
     p99: f64,
     title: &str,
-) -> Result<(), PictureError> {
-    write_svg(path, |svg| render(svg, us, mean, p99, title))
+) -> Result<Picture, PictureError> {
+    render_svg(path, |svg| render(svg, us, mean, p99, title))
 }
 
 /// Equal-width bins over `[lo, hi]`: (left edge, width, count per bin).

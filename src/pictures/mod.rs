@@ -1,4 +1,5 @@
-//! Pictures the CLI writes next to its JSON reports, as SVG (plotters).
+//! Pictures the CLI writes next to its JSON reports, as SVG (plotters): each `draw_*` renders
+//! one into a [`Picture`], and the command writes it with its other outputs in one step.
 
 mod core_map;
 mod energy;
@@ -29,14 +30,16 @@ pub enum PictureError {
         /// What plotters said.
         message: String,
     },
-    /// Writing failed.
-    #[error("{path}: could not write the picture: {source}", path = path.display())]
-    Io {
-        /// The picture's path.
-        path: PathBuf,
-        /// The I/O error.
-        source: std::io::Error,
-    },
+}
+
+/// A rendered picture and the file it is meant for; the caller writes it together with the
+/// other outputs of its command ([`ttfs_runtime::atomic::write_all_atomic`]).
+#[derive(Clone, Debug)]
+pub struct Picture {
+    /// Where it goes.
+    pub path: PathBuf,
+    /// The SVG text.
+    pub svg: String,
 }
 
 /// A qualitative palette (Okabe-Ito, readable by colour-blind readers), cycled by layer.
@@ -62,19 +65,19 @@ fn whole(v: &f64) -> String {
     }
 }
 
-/// Renders a picture into an SVG string with `render` and writes it to `path` (atomically);
-/// a drawing error names the path.
-fn write_svg(
+/// Renders a picture for `path` into an SVG string with `render`; a drawing error names the
+/// path.
+fn render_svg(
     path: &Path,
     render: impl FnOnce(&mut String) -> Result<(), String>,
-) -> Result<(), PictureError> {
+) -> Result<Picture, PictureError> {
     let mut svg = String::new();
     render(&mut svg).map_err(|message| PictureError::Draw {
         path: path.to_owned(),
         message,
     })?;
-    ttfs_runtime::atomic::write_atomic(path, svg.as_bytes()).map_err(|source| PictureError::Io {
+    Ok(Picture {
         path: path.to_owned(),
-        source: source.into(),
+        svg,
     })
 }

@@ -12,7 +12,7 @@ use plotters::style::text_anchor::{HPos, Pos, VPos};
 use ttfs_runtime::config::ChipConfig;
 use ttfs_runtime::emulator::{Inference, TraceEvent};
 
-use super::{PictureError, layer_color, whole, write_svg};
+use super::{Picture, PictureError, layer_color, render_svg, whole};
 
 /// One band of the raster: the input or a layer.
 pub struct Band {
@@ -102,8 +102,8 @@ impl Raster {
 }
 
 /// Draws `raster` as an SVG at `path` (atomically), titled `title`.
-pub fn draw_raster(path: &Path, raster: &Raster, title: &str) -> Result<(), PictureError> {
-    write_svg(path, |svg| render(svg, raster, title))
+pub fn draw_raster(path: &Path, raster: &Raster, title: &str) -> Result<Picture, PictureError> {
+    render_svg(path, |svg| render(svg, raster, title))
 }
 
 /// Each band's bottom and height in y units.

@@ -6,7 +6,7 @@ use std::path::Path;
 
 use plotters::prelude::*;
 
-use super::{PictureError, layer_color, write_svg};
+use super::{Picture, PictureError, layer_color, render_svg};
 
 /// One model of a sweep.
 #[derive(Clone, Debug, PartialEq)]
@@ -26,8 +26,8 @@ pub fn draw_trade_off(
     path: &Path,
     points: &[TradeOffPoint],
     title: &str,
-) -> Result<(), PictureError> {
-    write_svg(path, |svg| render(svg, points, title))
+) -> Result<Picture, PictureError> {
+    render_svg(path, |svg| render(svg, points, title))
 }
 
 fn render(svg: &mut String, points: &[TradeOffPoint], title: &str) -> Result<(), String> {
@@ -155,8 +155,7 @@ mod tests {
                 accuracy: 0.96,
             },
         ];
-        draw_trade_off(&path, &points, "sweep").unwrap();
-        let a = std::fs::read_to_string(&path).unwrap();
+        let a = draw_trade_off(&path, &points, "sweep").unwrap().svg;
         for text in [
             "sweep",
             "spikes per hidden neuron",
@@ -165,7 +164,6 @@ mod tests {
         ] {
             assert!(a.contains(text), "{text}");
         }
-        draw_trade_off(&path, &points, "sweep").unwrap();
-        assert_eq!(a, std::fs::read_to_string(&path).unwrap());
+        assert_eq!(a, draw_trade_off(&path, &points, "sweep").unwrap().svg);
     }
 }

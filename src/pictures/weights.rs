@@ -7,7 +7,7 @@ use std::path::Path;
 use plotters::coord::Shift;
 use plotters::prelude::*;
 
-use super::{PictureError, layer_color, whole, write_svg};
+use super::{Picture, PictureError, layer_color, render_svg, whole};
 
 /// Draws one histogram per layer of `layers` (name, quantized integer weights) over the signed
 /// `weight_bits`-bit range, as an SVG at `path` (atomically), titled `title`. `weight_bits` must
@@ -17,8 +17,8 @@ pub fn draw_weight_histogram(
     layers: &[(String, Vec<i32>)],
     weight_bits: u32,
     title: &str,
-) -> Result<(), PictureError> {
-    write_svg(path, |svg| render(svg, layers, weight_bits, title))
+) -> Result<Picture, PictureError> {
+    render_svg(path, |svg| render(svg, layers, weight_bits, title))
 }
 
 /// The bins of one layer over the signed `bits`-bit range.
@@ -286,11 +286,10 @@ mod tests {
             ("fc_out".to_string(), (-40..40).collect()),
         ];
         let (a, b) = (dir.path().join("a.svg"), dir.path().join("b.svg"));
-        draw_weight_histogram(&a, &layers, 8, "weights of net").unwrap();
-        draw_weight_histogram(&b, &layers, 8, "weights of net").unwrap();
-        let (a, b) = (std::fs::read(&a).unwrap(), std::fs::read(&b).unwrap());
-        assert_eq!(a, b);
-        let svg = String::from_utf8(a).unwrap();
+        let a = draw_weight_histogram(&a, &layers, 8, "weights of net").unwrap();
+        let b = draw_weight_histogram(&b, &layers, 8, "weights of net").unwrap();
+        assert_eq!(a.svg, b.svg);
+        let svg = a.svg;
         for text in ["weights of net", "conv1", "fc_out"] {
             assert!(svg.contains(text), "{text} missing");
         }

@@ -83,3 +83,55 @@ fn a_model_that_does_not_fit_fails_with_one_line_naming_layer_and_limit() {
         "{stderr}"
     );
 }
+
+#[test]
+fn compile_creates_the_output_folder_and_writes_its_outputs_all_or_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let bin = dir.path().join("new/folder/mlp.bin");
+    let compile = |bin: &std::path::Path| {
+        ttfs(&[
+            "compile",
+            "fixtures/models/mnist-mlp.safetensors",
+            "--target",
+            "loihi",
+            "-o",
+            bin.to_str().unwrap(),
+            "--limit",
+            "0",
+        ])
+    };
+    let (ok, _, stderr) = compile(&bin);
+    assert!(ok, "{stderr}");
+    let outputs = [
+        "mlp.bin",
+        "mlp.map.json",
+        "mlp.cores.svg",
+        "mlp.weights.svg",
+    ];
+    let folder = bin.parent().unwrap();
+    let before: Vec<Vec<u8>> = outputs
+        .iter()
+        .map(|f| std::fs::read(folder.join(f)).unwrap())
+        .collect();
+    // A folder where the weight histogram goes: the compile fails naming it, and none of the
+    // other outputs is replaced (their timings would differ).
+    std::fs::remove_file(folder.join("mlp.weights.svg")).unwrap();
+    std::fs::create_dir(folder.join("mlp.weights.svg")).unwrap();
+    let (ok, _, stderr) = compile(&bin);
+    assert!(!ok);
+    assert!(
+        stderr.contains("mlp.weights.svg: cannot rename"),
+        "{stderr}"
+    );
+    for (f, old) in outputs.iter().zip(&before).take(3) {
+        assert_eq!(&std::fs::read(folder.join(f)).unwrap(), old, "{f}");
+    }
+    let mut left: Vec<String> = std::fs::read_dir(folder)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    left.sort();
+    let mut expected = outputs.map(String::from).to_vec();
+    expected.sort();
+    assert_eq!(left, expected, "no temporary file left");
+}

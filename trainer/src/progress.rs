@@ -5,8 +5,10 @@ use crate::report::EpochRecord;
 
 /// Observer of training progress.
 pub trait Progress {
-    /// Firing per layer of the freshly initialised network (before any checkpoint is loaded).
+    /// Firing per layer of the freshly initialised network (a fresh run only).
     fn init_firing(&mut self, _layers: &[LayerFiring]) {}
+    /// A run resumes from its checkpoint with `epochs_done` of `epochs` epochs done.
+    fn resumed(&mut self, _epochs_done: u32, _epochs: u32) {}
     /// An epoch starts with this many batches.
     fn epoch_start(&mut self, epoch: u32, epochs: u32, batches: usize);
     /// A batch finished: running loss, accuracy and samples per second of the epoch.

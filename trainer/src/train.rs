@@ -67,7 +67,8 @@ pub struct TrainOutcome {
     pub records: Vec<EpochRecord>,
     /// Final evaluation on the test set.
     pub test: Evaluation,
-    /// Firing per layer of neurons at initialisation, on up to 256 test samples.
+    /// Firing per layer of neurons at initialisation (of a fresh network, also on a resume), on
+    /// up to 256 test samples.
     pub firing_at_init: Vec<LayerFiring>,
     /// Firing per layer of neurons after training, on the same samples.
     pub firing: Vec<LayerFiring>,
@@ -112,11 +113,17 @@ pub fn train(
         load_weights(&net, from)?;
     }
     let firing_at_init = firing_stats(&net, &test_set, &config)?;
-    progress.init_firing(&firing_at_init);
     let mut optimizer = AdamW::new(config.optimizer, &net.params)?;
     let start = match checkpoint {
-        Some(ckpt) => restore(ckpt, &net, &mut optimizer, paths)?,
-        None => fresh_start(paths)?,
+        Some(ckpt) => {
+            let start = restore(ckpt, &net, &mut optimizer, paths)?;
+            progress.resumed(start.epoch, config.epochs);
+            start
+        }
+        None => {
+            progress.init_firing(&firing_at_init);
+            fresh_start(paths)?
+        }
     };
     let mut records = start.records;
     let loss_fn = config.loss();

@@ -51,17 +51,17 @@ impl Outputs {
     }
 }
 
-/// The report and the three pictures, each written atomically.
+/// The report, the three pictures and (at `trace_path`, if given) the first inference's
+/// `trace` as JSON lines, written in one step: a failure leaves the old outputs as they were.
 pub fn write_outputs(
     s: &Setup,
     report: &RunReport,
     first: &Inference,
     trace: &[TraceEvent],
+    trace_path: Option<&Path>,
 ) -> anyhow::Result<()> {
     let o = &s.outputs;
     let json = serde_json::to_string_pretty(report)?;
-    ttfs_runtime::atomic::write_atomic(&o.json, json.as_bytes())
-        .with_context(|| format!("{}: could not write the report", o.json.display()))?;
 
     let who = format!("{} on {}", o.stem, s.target.name);
     let e = &report.energy;
@@ -71,7 +71,7 @@ pub fn write_outputs(
         ann_pj: report.ann.ann_pj,
         sop_pj: report.ann.sop_pj,
     };
-    draw_energy(
+    let energy = draw_energy(
         &o.energy,
         &bars,
         &format!(
@@ -87,7 +87,7 @@ pub fn write_outputs(
         .map(|&c| latency_us(c, &s.target))
         .collect();
     let l = &report.latency.microseconds;
-    draw_latency(
+    let latency = draw_latency(
         &o.latency,
         &us,
         l.mean,
@@ -101,23 +101,34 @@ pub fn write_outputs(
         Some(t) => format!("decided {} at step {t}", first.decision.class),
         None => format!("decided {} without an output spike", first.decision.class),
     };
-    draw_raster(
+    let raster = draw_raster(
         &o.raster,
         &raster,
         &format!("{who}: spikes of test image 0 (label {label}, {decided})"),
     )?;
+    let mut files: Vec<(&Path, &[u8])> = vec![
+        (&o.json, json.as_bytes()),
+        (&energy.path, energy.svg.as_bytes()),
+        (&latency.path, latency.svg.as_bytes()),
+        (&raster.path, raster.svg.as_bytes()),
+    ];
+    let lines;
+    if let Some(path) = trace_path {
+        lines = trace_lines(trace)?;
+        files.push((path, lines.as_bytes()));
+    }
+    ttfs_runtime::atomic::write_all_atomic(&files)?;
     Ok(())
 }
 
-/// Writes `trace` as JSON lines.
-pub fn write_trace(path: &Path, trace: &[TraceEvent]) -> anyhow::Result<()> {
+/// `trace` as JSON lines.
+fn trace_lines(trace: &[TraceEvent]) -> anyhow::Result<String> {
     let mut text = String::new();
     for event in trace {
         text.push_str(&serde_json::to_string(event)?);
         text.push('\n');
     }
-    ttfs_runtime::atomic::write_atomic(path, text.as_bytes())
-        .with_context(|| format!("{}: could not write the trace", path.display()))
+    Ok(text)
 }
 
 /// The run's failures: single-spike violations (unless allowed), golden-model differences.

@@ -180,3 +180,35 @@ fn a_stale_log_line_past_the_checkpoint_is_dropped_on_resume() {
         .collect();
     assert_eq!(epochs, [1, 2], "the log file lists epochs {epochs:?}");
 }
+
+/// Records the start of a run as the observer sees it.
+#[derive(Default)]
+struct Starts {
+    init_firing: usize,
+    resumed: Vec<(u32, u32)>,
+}
+
+impl Progress for Starts {
+    fn init_firing(&mut self, _: &[ttfs_trainer::evaluate::LayerFiring]) {
+        self.init_firing += 1;
+    }
+    fn resumed(&mut self, done: u32, epochs: u32) {
+        self.resumed.push((done, epochs));
+    }
+    fn epoch_start(&mut self, _: u32, _: u32, _: usize) {}
+    fn batch(&mut self, _: f64, _: f64, _: f64) {}
+    fn epoch_end(&mut self, _: &EpochRecord) {}
+}
+
+#[test]
+fn a_resumed_run_says_where_it_resumes_and_not_how_a_fresh_network_fires() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = data_folder(dir.path(), 32, 16, 4);
+    let paths = run_paths(dir.path(), "r");
+    let mut fresh = Starts::default();
+    train(config(&data, 1), &paths, false, &mut fresh).unwrap();
+    assert_eq!((fresh.init_firing, fresh.resumed.len()), (1, 0));
+    let mut resumed = Starts::default();
+    train(config(&data, 2), &paths, true, &mut resumed).unwrap();
+    assert_eq!((resumed.init_firing, resumed.resumed), (0, vec![(1, 2)]));
+}
