@@ -4,7 +4,7 @@
 //!
 //! # Rules
 //! - `qmax = 2^(weight_bits - 1) - 1`: weights use the symmetric signed range `[-qmax, qmax]`
-//!   (so `weight_bits` must be at least 2).
+//!   (so `weight_bits` must be at least 2, a rule of the target description itself).
 //! - Scale `s` (integer units per float unit). When the target has a threshold register per
 //!   neuron (`neuron.per_neuron_threshold`), every neuron of a hidden layer gets its own scale,
 //!   `s_o = qmax / max_j |w_oj|`; otherwise, and always for the last (output) layer, the layer
@@ -91,17 +91,6 @@ pub enum QuantizeError {
         /// The number of time steps T.
         needed: u32,
     },
-    /// The weight register is too narrow for a symmetric signed range.
-    #[error(
-        "target \"{target}\" has {bits}-bit weights; quantization needs at least 2 bits for a \
-         symmetric signed range"
-    )]
-    WeightBitsTooNarrow {
-        /// The target's name.
-        target: String,
-        /// The target's `core.weight_bits`.
-        bits: u32,
-    },
     /// The target description breaks one of its range rules.
     #[error(transparent)]
     Target(#[from] TargetError),
@@ -111,19 +100,13 @@ pub enum QuantizeError {
 ///
 /// # Errors
 /// [`QuantizeError::BiasUnsupported`] and [`QuantizeError::RefractoryTooShort`] when the network
-/// needs what the target lacks, [`QuantizeError::WeightBitsTooNarrow`] for 1-bit weights,
-/// [`QuantizeError::Target`] for a target out of its ranges.
+/// needs what the target lacks, [`QuantizeError::Target`] for a target out of its ranges (1-bit
+/// weights among them: the target's own rule).
 ///
 /// `net` must hold the invariants of [`FoldedNetwork::verify`] (the compile driver checks them
 /// after `lower`); on a network that breaks them this pass may panic.
 pub fn quantize(net: &FoldedNetwork, target: &Target) -> Result<Quantized, QuantizeError> {
     target.validate()?;
-    if target.core.weight_bits < 2 {
-        return Err(QuantizeError::WeightBitsTooNarrow {
-            target: target.name.clone(),
-            bits: target.core.weight_bits,
-        });
-    }
     let refractory = refractory_for(net.time_steps, target)?;
     let d = target.neuron.decay_bits;
     let last = net.layers.len() - 1;

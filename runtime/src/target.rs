@@ -20,6 +20,33 @@ use std::path::Path;
 
 use serde::{Deserialize, Serialize};
 
+/// The largest value each size of a target may declare. Generous beside every published chip
+/// (Loihi: 128 cores, 1024 neurons and 4096 axons per core; TrueNorth: 64 x 64 cores), and
+/// small enough that every size the toolchain derives from them (cores, links, cycles, the
+/// core map) is computed without overflow and fits in memory.
+pub mod limits {
+    /// `mesh.cols` and `mesh.rows`: at most 65,536 cores.
+    pub const MESH_SIDE: u32 = 256;
+    /// `core.max_neurons`.
+    pub const NEURONS: u32 = 1 << 20;
+    /// `core.max_axons`.
+    pub const AXONS: u32 = 1 << 20;
+    /// `core.max_synapses`.
+    pub const SYNAPSES: u32 = 1 << 26;
+    /// `core.fifo_depth`.
+    pub const FIFO_DEPTH: u32 = 1 << 20;
+    /// `core.synapse_lanes`.
+    pub const SYNAPSE_LANES: u32 = 1 << 16;
+    /// Every `timing_cycles` count.
+    pub const CYCLES: u32 = 1 << 20;
+    /// `timing_cycles.clock_mhz` (1 THz).
+    pub const CLOCK_MHZ: f64 = 1e6;
+    /// Every `energy_pj` cost of one operation (1 uJ).
+    pub const ENERGY_PJ: f64 = 1e6;
+    /// `energy_pj.static_mw` (1 kW).
+    pub const STATIC_MW: f64 = 1e6;
+}
+
 /// Why a target description could not be read, parsed or accepted.
 #[derive(Debug, thiserror::Error)]
 pub enum TargetError {
@@ -264,18 +291,18 @@ impl Target {
                 Err(bad(field, &v, format!("between {lo} and {hi}")))
             }
         };
-        let at_least_1 = |field: &'static str, v: u32| {
-            if v >= 1 {
+        let at_least_1 = |field: &'static str, v: u32, hi: u32| range(field, v, 1, hi);
+        let bounded = |field: &'static str, v: f64, lo_excluded: bool, hi: f64| {
+            let above = if lo_excluded { v > 0.0 } else { v >= 0.0 };
+            if v.is_finite() && above && v <= hi {
                 Ok(())
             } else {
-                Err(bad(field, &v, "at least 1".to_owned()))
-            }
-        };
-        let pj = |field: &'static str, v: f64| {
-            if v.is_finite() && v >= 0.0 {
-                Ok(())
-            } else {
-                Err(bad(field, &v, "finite and at least 0".to_owned()))
+                let lo = if lo_excluded {
+                    "greater than 0"
+                } else {
+                    "at least 0"
+                };
+                Err(bad(field, &v, format!("finite, {lo} and at most {hi}")))
             }
         };
 
@@ -289,14 +316,22 @@ impl Target {
                 "a non-empty list of non-empty citations".to_owned(),
             ));
         }
-        at_least_1("mesh.cols", self.mesh.cols)?;
-        at_least_1("mesh.rows", self.mesh.rows)?;
+        at_least_1("mesh.cols", self.mesh.cols, limits::MESH_SIDE)?;
+        at_least_1("mesh.rows", self.mesh.rows, limits::MESH_SIDE)?;
 
         let c = &self.core;
-        at_least_1("core.max_neurons", c.max_neurons)?;
-        at_least_1("core.max_axons", c.max_axons)?;
-        at_least_1("core.max_synapses", c.max_synapses)?;
-        range("core.weight_bits", c.weight_bits, 1, 16)?;
+        at_least_1("core.max_neurons", c.max_neurons, limits::NEURONS)?;
+        at_least_1("core.max_axons", c.max_axons, limits::AXONS)?;
+        at_least_1("core.max_synapses", c.max_synapses, limits::SYNAPSES)?;
+        if !(2..=16).contains(&c.weight_bits) {
+            return Err(bad(
+                "core.weight_bits",
+                &c.weight_bits,
+                "between 2 and 16 (quantization needs a symmetric signed range, at least \
+                 -1..=1)"
+                    .to_owned(),
+            ));
+        }
         range("core.potential_bits", c.potential_bits, 2, 32)?;
         range("core.current_bits", c.current_bits, 2, 32)?;
         range("core.threshold_bits", c.threshold_bits, 2, 32)?;
@@ -307,30 +342,45 @@ impl Target {
                 format!("at least core.weight_bits ({})", c.weight_bits),
             ));
         }
-        at_least_1("core.fifo_depth", c.fifo_depth)?;
-        at_least_1("core.synapse_lanes", c.synapse_lanes)?;
+        at_least_1("core.fifo_depth", c.fifo_depth, limits::FIFO_DEPTH)?;
+        at_least_1("core.synapse_lanes", c.synapse_lanes, limits::SYNAPSE_LANES)?;
 
         range("neuron.decay_bits", self.neuron.decay_bits, 1, 24)?;
 
         let t = &self.timing_cycles;
-        at_least_1("timing_cycles.synop", t.synop)?;
-        at_least_1("timing_cycles.neuron_update", t.neuron_update)?;
-        at_least_1("timing_cycles.hop", t.hop)?;
-        if !(t.clock_mhz.is_finite() && t.clock_mhz > 0.0) {
-            return Err(bad(
-                "timing_cycles.clock_mhz",
-                &t.clock_mhz,
-                "finite and greater than 0".to_owned(),
-            ));
+        for (field, v) in [
+            ("timing_cycles.event_overhead", t.event_overhead),
+            ("timing_cycles.spike_inject", t.spike_inject),
+            ("timing_cycles.barrier", t.barrier),
+            ("timing_cycles.host_inject", t.host_inject),
+        ] {
+            range(field, v, 0, limits::CYCLES)?;
         }
+        at_least_1("timing_cycles.synop", t.synop, limits::CYCLES)?;
+        at_least_1(
+            "timing_cycles.neuron_update",
+            t.neuron_update,
+            limits::CYCLES,
+        )?;
+        at_least_1("timing_cycles.hop", t.hop, limits::CYCLES)?;
+        bounded(
+            "timing_cycles.clock_mhz",
+            t.clock_mhz,
+            true,
+            limits::CLOCK_MHZ,
+        )?;
 
         let e = &self.energy_pj;
-        pj("energy_pj.synop", e.synop)?;
-        pj("energy_pj.neuron_update", e.neuron_update)?;
-        pj("energy_pj.spike_inject", e.spike_inject)?;
-        pj("energy_pj.hop", e.hop)?;
-        pj("energy_pj.host_inject", e.host_inject)?;
-        pj("energy_pj.static_mw", e.static_mw)?;
+        for (field, v) in [
+            ("energy_pj.synop", e.synop),
+            ("energy_pj.neuron_update", e.neuron_update),
+            ("energy_pj.spike_inject", e.spike_inject),
+            ("energy_pj.hop", e.hop),
+            ("energy_pj.host_inject", e.host_inject),
+        ] {
+            bounded(field, v, false, limits::ENERGY_PJ)?;
+        }
+        bounded("energy_pj.static_mw", e.static_mw, false, limits::STATIC_MW)?;
         Ok(())
     }
 }
@@ -459,27 +509,108 @@ mod tests {
     fn zero_mesh_is_refused() {
         let mut v = tiny_value();
         v["mesh"]["rows"] = 0.into();
-        assert_eq!(err_of(&v), "x.json: mesh.rows is 0, must be at least 1");
+        assert_eq!(
+            err_of(&v),
+            "x.json: mesh.rows is 0, must be between 1 and 256"
+        );
     }
 
     #[test]
-    fn weight_bits_zero_is_refused() {
+    fn weight_bits_below_two_are_refused_where_the_target_is_read() {
+        // The one rule for weight widths: 1-bit weights have no symmetric signed range, so the
+        // target itself is refused, not every compile for it.
+        for bits in [0, 1] {
+            let mut v = tiny_value();
+            v["core"]["weight_bits"] = bits.into();
+            assert_eq!(
+                err_of(&v),
+                format!(
+                    "x.json: core.weight_bits is {bits}, must be between 2 and 16 (quantization \
+                     needs a symmetric signed range, at least -1..=1)"
+                )
+            );
+        }
+    }
+
+    #[test]
+    fn every_size_is_bounded_and_the_error_names_field_and_bound() {
+        let cases = [
+            (
+                "mesh",
+                "cols",
+                65_536u64,
+                "mesh.cols is 65536, must be between 1 and 256",
+            ),
+            (
+                "mesh",
+                "rows",
+                300,
+                "mesh.rows is 300, must be between 1 and 256",
+            ),
+            (
+                "core",
+                "max_neurons",
+                1 << 21,
+                "core.max_neurons is 2097152, must be between 1 and 1048576",
+            ),
+            (
+                "core",
+                "max_axons",
+                u64::from(u32::MAX),
+                "core.max_axons is 4294967295, must be between 1 and 1048576",
+            ),
+            (
+                "core",
+                "max_synapses",
+                1 << 27,
+                "core.max_synapses is 134217728, must be between 1 and 67108864",
+            ),
+            (
+                "core",
+                "fifo_depth",
+                1 << 21,
+                "core.fifo_depth is 2097152, must be between 1 and 1048576",
+            ),
+            (
+                "core",
+                "synapse_lanes",
+                1 << 17,
+                "core.synapse_lanes is 131072, must be between 1 and 65536",
+            ),
+            (
+                "timing_cycles",
+                "barrier",
+                1 << 21,
+                "timing_cycles.barrier is 2097152, must be between 0 and 1048576",
+            ),
+            (
+                "timing_cycles",
+                "hop",
+                1 << 21,
+                "timing_cycles.hop is 2097152, must be between 1 and 1048576",
+            ),
+        ];
+        for (group, field, value, message) in cases {
+            let mut v = tiny_value();
+            v[group][field] = value.into();
+            assert_eq!(err_of(&v), format!("x.json: {message}"));
+        }
         let mut v = tiny_value();
-        v["core"]["weight_bits"] = 0.into();
+        v["energy_pj"]["synop"] = 2e6.into();
         assert_eq!(
             err_of(&v),
-            "x.json: core.weight_bits is 0, must be between 1 and 16"
+            "x.json: energy_pj.synop is 2000000, must be finite, at least 0 and at most 1000000"
         );
+        let mut v = tiny_value();
+        v["timing_cycles"]["clock_mhz"] = 1e7.into();
+        assert!(err_of(&v).contains("clock_mhz is 10000000, must be finite, greater than 0"));
     }
 
     #[test]
     fn weight_bits_seventeen_is_refused() {
         let mut v = tiny_value();
         v["core"]["weight_bits"] = 17.into();
-        assert_eq!(
-            err_of(&v),
-            "x.json: core.weight_bits is 17, must be between 1 and 16"
-        );
+        assert!(err_of(&v).starts_with("x.json: core.weight_bits is 17, must be between 2 and 16"));
     }
 
     #[test]
@@ -498,7 +629,7 @@ mod tests {
         v["energy_pj"]["hop"] = (-1.5).into();
         assert_eq!(
             err_of(&v),
-            "x.json: energy_pj.hop is -1.5, must be finite and at least 0"
+            "x.json: energy_pj.hop is -1.5, must be finite, at least 0 and at most 1000000"
         );
     }
 
@@ -563,7 +694,7 @@ mod tests {
         t.core.fifo_depth = 0;
         assert_eq!(
             t.validate().unwrap_err().to_string(),
-            "target \"tiny\": core.fifo_depth is 0, must be at least 1"
+            "target \"tiny\": core.fifo_depth is 0, must be between 1 and 1048576"
         );
     }
 

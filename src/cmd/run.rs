@@ -154,7 +154,7 @@ impl Setup {
                     }
                     _ => String::new(),
                 },
-                EmulatorError::InputLength { .. } => String::new(),
+                EmulatorError::InputLength { .. } | EmulatorError::Target(_) => String::new(),
             };
             anyhow!("{}: {e}{hint}", args.config.display())
         })?;

@@ -110,7 +110,11 @@ fn render(svg: &mut String, report: &MappingReport, title: &str) -> Result<(), S
     }
     let y = 55 + 40 * report.layers.len() as i32;
     for (k, text) in [
-        format!("{} of {} cores used", report.cores_used, cols * rows),
+        format!(
+            "{} of {} cores used",
+            report.cores_used,
+            u64::from(cols) * u64::from(rows)
+        ),
         "shade: pale = nearly empty, full = at a limit".to_string(),
         "grey: free".to_string(),
     ]

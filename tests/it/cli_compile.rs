@@ -135,3 +135,34 @@ fn compile_creates_the_output_folder_and_writes_its_outputs_all_or_nothing() {
     expected.sort();
     assert_eq!(left, expected, "no temporary file left");
 }
+
+#[test]
+fn a_target_whose_mesh_would_overflow_is_refused_naming_the_field_and_bound() {
+    // 65,536 x 65,536 cores: cols * rows overflows a u32 (it once compiled as "12 of 0 cores"
+    // and then crashed the emulator).
+    let dir = tempfile::tempdir().unwrap();
+    let mut target: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(crate::common::repo("fixtures/targets/loihi.json")).unwrap(),
+    )
+    .unwrap();
+    target["mesh"]["cols"] = 65_536.into();
+    target["mesh"]["rows"] = 65_536.into();
+    let path = dir.path().join("huge.json");
+    std::fs::write(&path, serde_json::to_string(&target).unwrap()).unwrap();
+    let (ok, _, stderr) = ttfs(&[
+        "compile",
+        "fixtures/models/mnist-mlp.safetensors",
+        "--target",
+        path.to_str().unwrap(),
+        "-o",
+        dir.path().join("x.bin").to_str().unwrap(),
+        "--limit",
+        "0",
+    ]);
+    assert!(!ok);
+    assert_eq!(stderr.trim().lines().count(), 1, "{stderr}");
+    assert!(
+        stderr.contains("huge.json: mesh.cols is 65536, must be between 1 and 256"),
+        "{stderr}"
+    );
+}

@@ -231,7 +231,7 @@ pub fn format_mapping(report: &MappingReport) -> String {
         report.cols,
         report.rows,
         report.cores_used,
-        report.cols * report.rows
+        u64::from(report.cols) * u64::from(report.rows)
     );
     let _ = writeln!(
         s,

@@ -245,7 +245,10 @@ fn malformed_networks_are_errors() {
     let mut t = fixture("tiny");
     t.core.weight_bits = 1;
     let e = quantize(&two_scales(), &t).unwrap_err().to_string();
-    assert!(e.contains("1-bit weights"), "{e}");
+    assert!(
+        e.contains("core.weight_bits is 1, must be between 2 and 16"),
+        "{e}"
+    );
 }
 
 #[test]

@@ -75,6 +75,9 @@ pub struct Inference {
 /// Why the emulator cannot run.
 #[derive(Debug, thiserror::Error)]
 pub enum EmulatorError {
+    /// The target breaks one of its range rules (a description built in code, not loaded).
+    #[error(transparent)]
+    Target(#[from] crate::target::TargetError),
     /// The configuration does not fit the target or is malformed.
     #[error(transparent)]
     Config(#[from] crate::config::ConfigError),

@@ -827,3 +827,20 @@ fn packets_waiting_for_a_link_go_in_the_order_they_came() {
         [(51, 3, 0), (52, 3, 2), (53, 3, 1)]
     );
 }
+
+#[test]
+fn a_target_out_of_its_ranges_is_refused_before_anything_is_allocated() {
+    let target = tiny();
+    let config = chain(&target, 4);
+    let mut huge = target.clone();
+    // 65,536 x 65,536 routers would overflow the link count; the target's own rule refuses it.
+    huge.mesh.cols = 65_536;
+    huge.mesh.rows = 65_536;
+    let e = Emulator::new(&config, &huge).err().unwrap();
+    assert!(matches!(e, EmulatorError::Target(_)), "{e:?}");
+    assert!(
+        e.to_string()
+            .contains("mesh.cols is 65536, must be between 1 and 256"),
+        "{e}"
+    );
+}

@@ -126,9 +126,11 @@ impl<'a> Emulator<'a> {
     /// An emulator for `config` on `target`; checks that the configuration fits the target.
     ///
     /// # Errors
-    /// [`EmulatorError::Config`] if the configuration was compiled for another target or breaks
-    /// one of its limits.
+    /// [`EmulatorError::Target`] for a target out of its ranges, [`EmulatorError::Config`] if the
+    /// configuration was compiled for another target or breaks one of its limits.
     pub fn new(config: &'a ChipConfig, target: &'a Target) -> Result<Self, EmulatorError> {
+        // Bounds every size allocated below (links, cores); a loaded target is already valid.
+        target.validate()?;
         config.check_target(target)?;
         let layers = config.layers.len();
         let mut layer_cores = vec![Vec::new(); layers];
@@ -158,7 +160,7 @@ impl<'a> Emulator<'a> {
                 }
             })
             .collect::<Vec<_>>();
-        let routers = (target.mesh.cols * target.mesh.rows) as usize;
+        let routers = usize::try_from(target.cores()).unwrap_or(usize::MAX);
         let rules = config
             .cores
             .iter()
