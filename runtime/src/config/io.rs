@@ -30,6 +30,9 @@ use crate::target::Fnv1a64;
 /// Bytes before the header: the magic and the version.
 const PREFIX_LEN: usize = MAGIC.len() + 4;
 
+/// The largest payload a configuration may declare (4 GiB; the MNIST CNN's is about 40 MB).
+const MAX_PAYLOAD: u64 = 1 << 32;
+
 /// Reads, decodes and validates the configuration file at `path`.
 ///
 /// # Errors
@@ -95,6 +98,28 @@ pub fn decode(bytes: &[u8]) -> Result<ChipConfig, ConfigError> {
     let (_, header, payload) = split_header(bytes)?;
     let found = bytes.len() as u64;
     let present = payload.len() as u64;
+    if header.payload_len > MAX_PAYLOAD {
+        return Err(ConfigError::Corrupt {
+            part: "header",
+            reason: format!(
+                "it declares a payload of {} bytes, more than the {MAX_PAYLOAD} a configuration \
+                 may have",
+                header.payload_len
+            ),
+        });
+    }
+    // A length that disagrees with the bytes present means a cut file, unless those bytes are
+    // the whole payload (their checksum matches): then the length itself is damaged.
+    if present != header.payload_len && Fnv1a64::hash_bytes(payload) == header.payload_checksum {
+        return Err(ConfigError::Corrupt {
+            part: "header",
+            reason: format!(
+                "it declares a payload of {} bytes, but the {present} bytes after it are the \
+                 whole payload (their checksum matches)",
+                header.payload_len
+            ),
+        });
+    }
     if present < header.payload_len {
         let header_end = found - present;
         return Err(ConfigError::Truncated {
@@ -470,20 +495,53 @@ mod tests {
             ),
             "{e:?}"
         );
-        // And a header whose payload length is near u64::MAX.
+        // And a header whose payload length is near u64::MAX: a damaged header, not a cut file.
         let mut header = header_for(&[]);
         header.payload_len = u64::MAX - 3;
         let e = decode(&assemble(&header, &[])).unwrap_err();
         assert!(
-            matches!(
-                e,
-                ConfigError::Truncated {
-                    needed: u64::MAX,
-                    ..
-                }
-            ),
+            matches!(e, ConfigError::Corrupt { part: "header", .. }),
             "{e:?}"
         );
+    }
+
+    #[test]
+    fn a_damaged_payload_length_is_a_corrupt_header_not_a_truncated_file() {
+        let payload = postcard::to_stdvec(&sample()).unwrap();
+        let len = payload.len() as u64;
+        // One bit flipped in the length, both ways: longer (it read as "truncated ... at least
+        // 7777447654790 bytes are needed") and shorter (it read as trailing bytes).
+        for declared in [len | (1 << 42), len ^ 1, len - 1] {
+            let mut header = header_for(&payload);
+            header.payload_len = declared;
+            let e = decode(&assemble(&header, &payload)).unwrap_err();
+            assert!(
+                matches!(e, ConfigError::Corrupt { part: "header", .. }),
+                "{declared}: {e:?}"
+            );
+            assert!(
+                e.to_string()
+                    .starts_with("the header is corrupt: it declares a payload of")
+            );
+        }
+        let mut header = header_for(&payload);
+        header.payload_len = len + 1;
+        assert_eq!(
+            decode(&assemble(&header, &payload))
+                .unwrap_err()
+                .to_string(),
+            format!(
+                "the header is corrupt: it declares a payload of {} bytes, but the {len} bytes \
+                 after it are the whole payload (their checksum matches)",
+                len + 1
+            )
+        );
+        // A file that was really cut still reads as truncated.
+        let bytes = encode(&sample()).unwrap();
+        assert!(matches!(
+            decode(&bytes[..bytes.len() - 1]).unwrap_err(),
+            ConfigError::Truncated { .. }
+        ));
     }
 
     #[test]
