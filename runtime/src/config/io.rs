@@ -9,8 +9,10 @@
 //! [`decode`] checks, in order, and stops at the first failure: the magic (on whatever prefix
 //! there is, so a short file of another kind is "not a configuration", a short prefix of one is
 //! "truncated"), the 12-byte prefix, the version (before anything postcard-encoded), the header,
-//! the payload length (truncated or trailing bytes), the checksum, the payload, the agreement of
-//! the header with the payload's own target name and hash, and [`ChipConfig::validate`].
+//! the payload length (beyond 4 GiB, or disagreeing with bytes that are the whole payload by its
+//! checksum: a corrupt header; else truncated or trailing bytes), the checksum, the payload, the
+//! agreement of the header with the payload's own target name and hash, and
+//! [`ChipConfig::validate`].
 //!
 //! Decoding never panics and never allocates in proportion to a length the file declares:
 //! lengths are compared with the bytes present before use, and postcard refuses a sequence
