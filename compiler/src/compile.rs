@@ -34,6 +34,18 @@ pub enum CompileError {
     /// Quantization refused it (a bias on a chip without one, a refractory period too short).
     #[error(transparent)]
     Quantize(#[from] QuantizeError),
+    /// The calibration images have another shape than the model's input.
+    #[error(
+        "the images are {} x {} x {} (channels x rows x columns) but the model's input is \
+         {} x {} x {}",
+        found[0], found[1], found[2], expected[0], expected[1], expected[2]
+    )]
+    ImageShape {
+        /// `[C, H, W]` of the images.
+        found: [usize; 3],
+        /// `[C, H, W]` of the model's input.
+        expected: [usize; 3],
+    },
     /// The calibration images do not fit the model's input.
     #[error("images have {found} pixels but the model's input has {expected}")]
     ImageSize {
@@ -70,6 +82,8 @@ pub type PassTimes = Vec<(&'static str, f64)>;
 /// to compare the float and golden models on.
 #[derive(Clone, Copy, Debug)]
 pub struct Calibration<'a> {
+    /// `[C, H, W]` of every image; it must be the model's input shape.
+    pub shape: [usize; 3],
     /// Row-major `u8` pixels, one slice per image, as many as the model's input has.
     pub images: &'a [&'a [u8]],
     /// One label per image.
@@ -230,8 +244,14 @@ pub fn compile(
     })
 }
 
-/// Every calibration image has the model's pixels, and every image a label.
+/// The calibration images have the model's input shape and pixels, and every image a label.
 fn check_calibration(c: &Calibration<'_>, folded: &FoldedNetwork) -> Result<(), CompileError> {
+    if c.shape != folded.input.shape {
+        return Err(CompileError::ImageShape {
+            found: c.shape,
+            expected: folded.input.shape,
+        });
+    }
     if c.images.len() != c.labels.len() {
         return Err(CompileError::Labels {
             images: c.images.len(),

@@ -144,6 +144,7 @@ pub fn compile_model(args: &CompileArgs, model: &Model) -> anyhow::Result<Compil
     };
     let options = CompileOptions {
         calibration: data.as_ref().map(|(_, test)| Calibration {
+            shape: [1, test.rows, test.cols],
             images: &images,
             labels: &test.labels[..images.len()],
         }),
@@ -156,7 +157,9 @@ pub fn compile_model(args: &CompileArgs, model: &Model) -> anyhow::Result<Compil
                 args.model.display(),
                 target.name
             ),
-            CompileError::ImageSize { .. } | CompileError::Labels { .. } => data
+            CompileError::ImageShape { .. }
+            | CompileError::ImageSize { .. }
+            | CompileError::Labels { .. } => data
                 .as_ref()
                 .map_or_else(String::new, |(dir, _)| dir.display().to_string()),
             _ => format!("{} does not compile", args.model.display()),

@@ -162,13 +162,13 @@ impl Setup {
 
         let data_dir = args.data.clone().unwrap_or_else(default_mnist_dir);
         let test = Dataset::load(&data_dir, Split::Test)?;
-        if test.pixels_per_image() != pixels {
+        let shape = [1, test.rows as u64, test.cols as u64];
+        let expected: Vec<u64> = config.input.shape.iter().map(|&d| u64::from(d)).collect();
+        if test.pixels_per_image() != pixels || shape[..] != expected[..] {
             bail!(
-                "{}: the test images have {} pixels ({} x {}), but the configuration's input has \
-                 {pixels} pixels (shape {:?}); pass --data with the data set it was compiled \
-                 for",
+                "{}: the test images are {} x {} pixels, but the configuration's input is {:?} \
+                 (channels, rows, columns); pass --data with the data set it was compiled for",
                 data_dir.display(),
-                test.pixels_per_image(),
                 test.rows,
                 test.cols,
                 config.input.shape

@@ -166,3 +166,33 @@ fn a_target_whose_mesh_would_overflow_is_refused_naming_the_field_and_bound() {
         "{stderr}"
     );
 }
+
+#[test]
+fn images_of_another_shape_with_the_same_pixel_count_are_refused() {
+    // 14 x 56 = 784 pixels, as many as a 28 x 28 image: once accepted as if they were MNIST.
+    let dir = tempfile::tempdir().unwrap();
+    let (images, labels) = crate::common::mnist_test(5);
+    crate::common::write_test_split(dir.path(), 14, 56, &images, &labels);
+    let (ok, _, stderr) = ttfs(&[
+        "compile",
+        "fixtures/models/mnist-mlp.safetensors",
+        "--target",
+        "loihi",
+        "--data",
+        dir.path().to_str().unwrap(),
+        "-o",
+        dir.path().join("x.bin").to_str().unwrap(),
+        "--limit",
+        "5",
+    ]);
+    assert!(!ok);
+    assert_eq!(stderr.trim().lines().count(), 1, "{stderr}");
+    assert!(
+        stderr.contains(
+            "the images are 1 x 14 x 56 (channels x rows x columns) but the model's input is 1 \
+             x 28 x 28"
+        ),
+        "{stderr}"
+    );
+    assert!(!dir.path().join("x.bin").exists());
+}

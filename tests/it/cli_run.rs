@@ -293,7 +293,28 @@ fn wrong_target_missing_config_and_wrong_data_fail_with_one_line() {
     assert!(!ok);
     assert_eq!(stderr.trim().lines().count(), 1, "{stderr}");
     assert!(
-        stderr.contains("100 pixels") && stderr.contains("has 784 pixels (shape [1, 28, 28])"),
+        stderr.contains(
+            "the test images are 10 x 10 pixels, but the configuration's input is [1, 28, 28]"
+        ),
+        "{stderr}"
+    );
+
+    // As many pixels as the input, in another shape (14 x 56): refused too.
+    let wide = dir.path().join("wide");
+    std::fs::create_dir(&wide).unwrap();
+    let (images, labels) = crate::common::mnist_test(3);
+    crate::common::write_test_split(&wide, 14, 56, &images, &labels);
+    let (ok, _, stderr) = ttfs(&[
+        "run",
+        bin,
+        "--target",
+        "loihi",
+        "--data",
+        wide.to_str().unwrap(),
+    ]);
+    assert!(!ok);
+    assert!(
+        stderr.contains("the test images are 14 x 56 pixels"),
         "{stderr}"
     );
 }

@@ -43,3 +43,19 @@ pub fn ttfs(args: &[&str]) -> (bool, String, String) {
         String::from_utf8_lossy(&out.stderr).into_owned(),
     )
 }
+
+/// Writes a test split of `rows` x `cols` images (`t10k-*` IDX files) into `dir`.
+pub fn write_test_split(dir: &Path, rows: u32, cols: u32, images: &[Vec<u8>], labels: &[u8]) {
+    let mut bytes = vec![0, 0, 8, 3];
+    for v in [images.len() as u32, rows, cols] {
+        bytes.extend_from_slice(&v.to_be_bytes());
+    }
+    for image in images {
+        bytes.extend_from_slice(image);
+    }
+    std::fs::write(dir.join("t10k-images-idx3-ubyte"), bytes).unwrap();
+    let mut bytes = vec![0, 0, 8, 1];
+    bytes.extend_from_slice(&(labels.len() as u32).to_be_bytes());
+    bytes.extend_from_slice(labels);
+    std::fs::write(dir.join("t10k-labels-idx1-ubyte"), bytes).unwrap();
+}
