@@ -231,6 +231,7 @@ pub fn compile(
     for (info, &macs) in mapping.config.layers.iter_mut().zip(&macs) {
         info.ann_macs = macs;
     }
+    mapping.config.model_digest = model.digest();
     timed(&mut pass_seconds, "verify", || {
         verified("map", mapping.config.check_target(target))
     })?;

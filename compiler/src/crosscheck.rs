@@ -27,6 +27,17 @@ pub enum CrosscheckError {
     /// The model does not fold or quantize for the target.
     #[error("does not compile for the golden model: {0}")]
     Compile(#[from] CompileError),
+    /// The model is not the one the configuration was compiled from.
+    #[error(
+        "this model (digest {model:016x}) is not the one the configuration was compiled from \
+         (digest {config:016x}); pass the model it was compiled from"
+    )]
+    OtherModel {
+        /// The model's digest.
+        model: u64,
+        /// The digest the configuration records.
+        config: u64,
+    },
     /// The model is another network than the configuration's.
     #[error(
         "this model (T = {model_steps}, {model_inputs} inputs, layers of {model_layers:?} \
@@ -49,16 +60,25 @@ pub enum CrosscheckError {
     },
 }
 
-/// Folds and quantizes `model` for `target` (the compile driver's passes before mapping) and
-/// checks that it is the network `config` holds (T, input channels, layer sizes).
+/// Checks that `model` is the one `config` was compiled from (its digest; a configuration
+/// built by hand records none), folds and quantizes it for `target` (the compile driver's
+/// passes before mapping) and checks that it is the network `config` holds (T, input channels,
+/// layer sizes).
 ///
 /// # Errors
-/// [`CrosscheckError`] if it does not compile or is another network.
+/// [`CrosscheckError`] if it is another model, does not compile, or is another network.
 pub fn prepare(
     model: &Model,
     config: &ChipConfig,
     target: &Target,
 ) -> Result<QuantNetwork, CrosscheckError> {
+    let digest = model.digest();
+    if config.model_digest != 0 && digest != config.model_digest {
+        return Err(CrosscheckError::OtherModel {
+            model: digest,
+            config: config.model_digest,
+        });
+    }
     let (_, quantized, _) = quantized(model, target)?;
     let net = quantized.network;
     let model_layers: Vec<usize> = net.layers.iter().map(|l| l.neurons()).collect();
@@ -236,6 +256,7 @@ mod tests {
         ChipConfig {
             target_name: "t".to_string(),
             target_hash: 0,
+            model_digest: 0,
             time_steps: 4,
             decay_bits: 12,
             layers: vec![layer("hidden", 3), layer("out", 2)],

@@ -14,6 +14,7 @@ pub mod atomic;
 pub mod batch;
 pub mod config;
 pub mod decision;
+pub mod digest;
 pub mod emulator;
 pub mod energy;
 pub mod report;

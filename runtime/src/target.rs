@@ -15,10 +15,11 @@
 //! canonical JSON, so a configuration can refuse a target it was not compiled for.
 
 use std::fmt::Display;
-use std::io::Write;
 use std::path::Path;
 
 use serde::{Deserialize, Serialize};
+
+use crate::digest::Fnv1a64;
 
 /// The largest value each size of a target may declare. Generous beside every published chip
 /// (Loihi: 128 cores, 1024 neurons and 4096 axons per core; TrueNorth: 64 x 64 cores), and
@@ -254,7 +255,7 @@ impl Target {
         // The struct holds only strings, integers, floats, booleans and options, which serde_json
         // always serializes, and the writer never fails, so the result carries no information.
         let _ = serde_json::to_writer(&mut h, self);
-        h.0
+        h.finish()
     }
 
     /// The description as pretty-printed JSON (the form shipped in `fixtures/targets/`).
@@ -381,41 +382,6 @@ impl Target {
             bounded(field, v, false, limits::ENERGY_PJ)?;
         }
         bounded("energy_pj.static_mw", e.static_mw, false, limits::STATIC_MW)?;
-        Ok(())
-    }
-}
-
-/// FNV-1a 64 as an `io::Write` sink, so the canonical JSON is hashed without an allocation; the
-/// chip configuration's payload checksum uses it too ([`Fnv1a64::hash_bytes`]).
-pub(crate) struct Fnv1a64(u64);
-
-impl Fnv1a64 {
-    const OFFSET: u64 = 0xcbf2_9ce4_8422_2325;
-    const PRIME: u64 = 0x0000_0100_0000_01b3;
-
-    fn new() -> Self {
-        Self(Self::OFFSET)
-    }
-
-    /// FNV-1a 64 of `bytes`.
-    pub(crate) fn hash_bytes(bytes: &[u8]) -> u64 {
-        let mut h = Self::new();
-        // Writing into the hasher never fails.
-        let _ = h.write_all(bytes);
-        h.0
-    }
-}
-
-impl Write for Fnv1a64 {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        for &b in buf {
-            self.0 ^= u64::from(b);
-            self.0 = self.0.wrapping_mul(Self::PRIME);
-        }
-        Ok(buf.len())
-    }
-
-    fn flush(&mut self) -> std::io::Result<()> {
         Ok(())
     }
 }
@@ -721,18 +687,6 @@ mod tests {
         let mut changed = t.clone();
         changed.core.max_neurons += 1;
         assert_ne!(t.hash(), changed.hash());
-    }
-
-    #[test]
-    fn fnv1a64_matches_reference_vectors() {
-        let fnv = |s: &[u8]| {
-            let mut h = Fnv1a64::new();
-            h.write_all(s).unwrap();
-            h.0
-        };
-        assert_eq!(fnv(b""), 0xcbf2_9ce4_8422_2325);
-        assert_eq!(fnv(b"a"), 0xaf63_dc4c_8601_ec8c);
-        assert_eq!(fnv(b"foobar"), 0x8594_4171_f739_67e8);
     }
 
     #[test]

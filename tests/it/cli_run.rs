@@ -318,3 +318,36 @@ fn wrong_target_missing_config_and_wrong_data_fail_with_one_line() {
         "{stderr}"
     );
 }
+
+#[test]
+fn the_golden_model_of_another_model_is_refused_by_its_digest() {
+    // The sparse MLP has the shipped MLP's shape (784-800-10), so only the digest the
+    // configuration records tells them apart (it once ran and reported "the emulator differs
+    // from the golden model").
+    let dir = tempfile::tempdir().unwrap();
+    let bin = write_config(dir.path(), "mlp.bin", loihi_config());
+    let (ok, _, stderr) = ttfs(&[
+        "run",
+        bin.to_str().unwrap(),
+        "--target",
+        "loihi",
+        "--limit",
+        "2",
+        "--golden",
+        "fixtures/models/mnist-mlp-sparse.safetensors",
+    ]);
+    assert!(!ok);
+    assert_eq!(stderr.trim().lines().count(), 1, "{stderr}");
+    assert!(
+        stderr.contains(
+            "fixtures/models/mnist-mlp-sparse.safetensors: this model (digest c92da72ff4570470) is \
+             not the one the configuration was compiled from (digest a28017c6f63ae092)"
+        ),
+        "{stderr}"
+    );
+    assert_eq!(
+        loihi_config().model_digest,
+        crate::common::mlp().digest(),
+        "compile records the model's digest"
+    );
+}

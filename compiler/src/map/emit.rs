@@ -118,6 +118,8 @@ pub fn emit(
     ChipConfig {
         target_name: target.name.clone(),
         target_hash: target.hash(),
+        // Set by the driver, which knows the model (`compile::compile`).
+        model_digest: 0,
         time_steps: net.time_steps,
         decay_bits: net.registers.decay_bits,
         layers: net

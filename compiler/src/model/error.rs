@@ -50,6 +50,27 @@ pub enum ModelError {
         /// The JSON parser's message.
         message: String,
     },
+    /// The file's digest does not match its description and tensors: it was edited or damaged.
+    #[error(
+        "the model's digest does not match its contents (stored {stored:016x}, computed \
+         {computed:016x}): the description or a tensor was edited or damaged after training; \
+         train or export the model again"
+    )]
+    DigestMismatch {
+        /// The digest the file holds.
+        stored: u64,
+        /// The digest of what it holds.
+        computed: u64,
+    },
+    /// The description's digest field is not a digest.
+    #[error(
+        "the description's \"digest\" is not a digest (expected \"fnv1a64:\" and 16 hex \
+         digits), found {found}"
+    )]
+    BadDigest {
+        /// What it holds, as JSON.
+        found: String,
+    },
     /// The model could not be encoded as safetensors.
     #[error("cannot encode the model as safetensors: {reason}")]
     Encode {

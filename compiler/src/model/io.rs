@@ -5,8 +5,8 @@
 //! write ([`ttfs_runtime::atomic`]), so the target is either the old file or the complete new
 //! one, never half written. [`read`] checks, in order: safetensors framing, the [`METADATA_KEY`] metadata,
 //! the JSON, the format version (before the rest of the JSON, so a newer file says
-//! "version 2 is not supported" rather than "missing field"), tensor dtypes, then
-//! [`Model::validate`]. Every error from either names the file.
+//! "version 2 is not supported" rather than "missing field"), tensor dtypes, the digest (when
+//! the file has one: every file this toolchain writes does), then [`Model::validate`]. Every error from either names the file.
 
 use std::collections::{BTreeMap, HashMap};
 use std::fs;
@@ -15,9 +15,9 @@ use std::path::Path;
 use safetensors::tensor::TensorView;
 use safetensors::{Dtype, SafeTensors};
 
-use super::description::{FORMAT_VERSION, METADATA_KEY, ModelDescription};
+use super::description::{DIGEST_FIELD, FORMAT_VERSION, METADATA_KEY, ModelDescription};
 use super::error::ModelError;
-use super::{Model, TensorData};
+use super::{Model, TensorData, digest_of, digest_text};
 
 /// Reads and validates a model file.
 pub fn read(path: &Path) -> Result<Model, ModelError> {
@@ -53,7 +53,7 @@ pub fn decode(bytes: &[u8]) -> Result<Model, ModelError> {
         key: METADATA_KEY,
         message: e.to_string(),
     };
-    let value: serde_json::Value = serde_json::from_str(json).map_err(bad_json)?;
+    let mut value: serde_json::Value = serde_json::from_str(json).map_err(bad_json)?;
     if let Some(found) = value
         .get("format_version")
         .and_then(serde_json::Value::as_u64)
@@ -65,7 +65,13 @@ pub fn decode(bytes: &[u8]) -> Result<Model, ModelError> {
             });
         }
     }
-    let description: ModelDescription = serde_json::from_str(json).map_err(bad_json)?;
+    let stored_digest = match value.as_object_mut().and_then(|o| o.remove(DIGEST_FIELD)) {
+        None => None,
+        Some(text) => Some(parse_digest(&text).ok_or_else(|| ModelError::BadDigest {
+            found: text.to_string(),
+        })?),
+    };
+    let description: ModelDescription = serde_json::from_value(value).map_err(bad_json)?;
 
     let file = SafeTensors::deserialize(bytes).map_err(not_safetensors)?;
     let mut views: Vec<(&str, TensorView<'_>)> = file.iter().collect();
@@ -93,6 +99,12 @@ pub fn decode(bytes: &[u8]) -> Result<Model, ModelError> {
         description,
         tensors,
     };
+    if let Some(stored) = stored_digest {
+        let computed = model.digest();
+        if stored != computed {
+            return Err(ModelError::DigestMismatch { stored, computed });
+        }
+    }
     model.validate()?;
     Ok(model)
 }
@@ -103,6 +115,12 @@ pub fn encode(model: &Model) -> Result<Vec<u8>, ModelError> {
     let encode_error = |reason: String| ModelError::Encode { reason };
     let json =
         serde_json::to_string(&model.description).map_err(|e| encode_error(e.to_string()))?;
+    // The description's object, with the digest of it and the tensors as its last field.
+    let body = json
+        .strip_suffix('}')
+        .ok_or_else(|| encode_error("the description is not a JSON object".to_string()))?;
+    let digest = digest_text(digest_of(&json, &model.tensors));
+    let json = format!("{body},\"{DIGEST_FIELD}\":\"{digest}\"}}");
     let metadata = HashMap::from([(METADATA_KEY.to_string(), json)]);
     let bytes: Vec<(&String, &TensorData, Vec<u8>)> = model
         .tensors
@@ -122,6 +140,14 @@ pub fn encode(model: &Model) -> Result<Vec<u8>, ModelError> {
         views.push((name.as_str(), view));
     }
     safetensors::serialize(views, Some(metadata)).map_err(|e| encode_error(e.to_string()))
+}
+
+/// The digest in a file's description (`fnv1a64:` and 16 hex digits).
+fn parse_digest(value: &serde_json::Value) -> Option<u64> {
+    let hex = value.as_str()?.strip_prefix("fnv1a64:")?;
+    (hex.len() == 16)
+        .then(|| u64::from_str_radix(hex, 16).ok())
+        .flatten()
 }
 
 /// [`ttfs_runtime::atomic::write_atomic`], its error as a [`ModelError::Io`] naming the step.

@@ -3,7 +3,10 @@
 //! A model file is one safetensors file. Tensors are little-endian `f32`, named
 //! `layers.{i}.weight`, `layers.{i}.scale` and `layers.{i}.shift` after the index of their
 //! layer; pooling and flatten layers have none. The safetensors metadata holds the key
-//! [`METADATA_KEY`] whose value is a JSON [`ModelDescription`].
+//! [`METADATA_KEY`] whose value is a JSON [`ModelDescription`] followed by the field
+//! [`DIGEST_FIELD`], the model's digest ([`Model::digest`]): a file whose description or tensors
+//! were edited after it was written no longer matches its digest and is refused (files written
+//! before digests existed have none and are read as they are).
 //!
 //! - [`description`]: the JSON structs (what the trainer writes).
 //! - [`shapes`]: shape inference and each layer's parameter checks.
@@ -21,8 +24,8 @@ mod validate;
 use std::collections::BTreeMap;
 
 pub use description::{
-    DecisionRule, DecodingSpec, FORMAT_VERSION, InputEncoding, InputSpec, LayerSpec, METADATA_KEY,
-    ModelDescription, NeuronSpec, TensorRole, TieBreak, TrainingSummary, WeightNorm,
+    DIGEST_FIELD, DecisionRule, DecodingSpec, FORMAT_VERSION, InputEncoding, InputSpec, LayerSpec,
+    METADATA_KEY, ModelDescription, NeuronSpec, TensorRole, TieBreak, TrainingSummary, WeightNorm,
 };
 pub use error::ModelError;
 pub use fold::EffectiveLayer;
@@ -45,6 +48,43 @@ pub struct Model {
     pub description: ModelDescription,
     /// Tensors by name (`layers.{i}.weight` and so on).
     pub tensors: BTreeMap<String, TensorData>,
+}
+
+impl Model {
+    /// The model's digest: FNV-1a 64 over its description as compact JSON (the file's text
+    /// without the digest field) and, in name order, each tensor's name, shape and
+    /// little-endian values. The chip
+    /// configuration records it, so the golden model of another network is refused.
+    pub fn digest(&self) -> u64 {
+        // A description always serializes (strings, numbers, lists); an empty text would only
+        // change the digest, never pass a check it should fail.
+        let json = serde_json::to_string(&self.description).unwrap_or_default();
+        digest_of(&json, &self.tensors)
+    }
+}
+
+/// FNV-1a 64 of a description's JSON text and the tensors (see [`Model::digest`]).
+pub fn digest_of(json: &str, tensors: &BTreeMap<String, TensorData>) -> u64 {
+    let mut h = ttfs_runtime::digest::Fnv1a64::new();
+    h.update(json.as_bytes());
+    for (name, t) in tensors {
+        h.update(&[0xff]);
+        h.update(name.as_bytes());
+        h.update(&[0xff]);
+        h.update(&(t.shape.len() as u64).to_le_bytes());
+        for &d in &t.shape {
+            h.update(&(d as u64).to_le_bytes());
+        }
+        for v in &t.data {
+            h.update(&v.to_le_bytes());
+        }
+    }
+    h.finish()
+}
+
+/// The text form of a digest in the file.
+pub(crate) fn digest_text(digest: u64) -> String {
+    format!("fnv1a64:{digest:016x}")
 }
 
 #[cfg(test)]

@@ -339,3 +339,60 @@ fn last_layer_without_weights() {
         "{err}"
     );
 }
+
+/// The description text of the file at `path`, as written.
+fn written_json(path: &Path) -> String {
+    let bytes = std::fs::read(path).unwrap();
+    let (_, header) = safetensors::SafeTensors::read_metadata(&bytes).unwrap();
+    header.metadata().as_ref().unwrap()[METADATA_KEY].clone()
+}
+
+#[test]
+fn an_edited_description_no_longer_matches_the_digest() {
+    // One digit of weight_norm.eps changed by hand: the file once compiled silently into
+    // another network.
+    let (_dir, path) = temp_path();
+    let model = mlp();
+    write(&path, &model).unwrap();
+    let json = written_json(&path);
+    assert!(
+        json.ends_with(&format!(
+            ",\"digest\":\"fnv1a64:{:016x}\"}}",
+            model.digest()
+        )),
+        "{json}"
+    );
+    let mut value: serde_json::Value = serde_json::from_str(&json).unwrap();
+    let eps = &mut value["layers"][1]["weight_norm"]["eps"];
+    *eps = (eps.as_f64().unwrap() * 2.0).into();
+    common::write_unchecked(&path, value.to_string(), &model.tensors);
+    let err = read_err(&path);
+    assert!(
+        matches!(err.inner(), ModelError::DigestMismatch { .. }),
+        "{err}"
+    );
+    assert!(
+        cause(&err).starts_with("the model's digest does not match its contents"),
+        "{err}"
+    );
+
+    // The description as written, but one weight changed.
+    let mut tensors = model.tensors.clone();
+    tensors.values_mut().next().unwrap().data[0] += 1.0;
+    common::write_unchecked(&path, json.clone(), &tensors);
+    assert!(matches!(
+        read_err(&path).inner(),
+        ModelError::DigestMismatch { .. }
+    ));
+
+    // A digest that is not one.
+    let mut value: serde_json::Value = serde_json::from_str(&json).unwrap();
+    value["digest"] = "sha256:abc".into();
+    common::write_unchecked(&path, value.to_string(), &model.tensors);
+    let err = read_err(&path);
+    assert!(matches!(err.inner(), ModelError::BadDigest { .. }), "{err}");
+
+    // A file written before digests existed reads as it is.
+    common::write_model_unchecked(&path, &model);
+    assert_eq!(read(&path).unwrap(), model);
+}

@@ -27,7 +27,7 @@ use std::fs;
 use std::path::Path;
 
 use super::{CONFIG_VERSION, ChipConfig, ConfigError, Header, MAGIC};
-use crate::target::Fnv1a64;
+use crate::digest::Fnv1a64;
 
 /// Bytes before the header: the magic and the version.
 const PREFIX_LEN: usize = MAGIC.len() + 4;
@@ -273,7 +273,7 @@ mod tests {
         let config = sample();
         let bytes = encode(&config).unwrap();
         assert_eq!(&bytes[..8], b"TTFSCHIP");
-        assert_eq!(&bytes[8..12], &[1, 0, 0, 0]);
+        assert_eq!(&bytes[8..12], &[2, 0, 0, 0]);
         let (version, header) = read_header(&bytes).unwrap();
         assert_eq!(version, CONFIG_VERSION);
         let payload = postcard::to_stdvec(&config).unwrap();
@@ -379,29 +379,31 @@ mod tests {
     }
 
     #[test]
-    fn version_2_is_refused_as_such() {
-        let mut bytes = encode(&sample()).unwrap();
-        bytes[8] = 2;
-        let e = decode(&bytes).unwrap_err();
-        assert!(
-            matches!(
-                e,
-                ConfigError::UnsupportedVersion {
-                    found: 2,
-                    supported: 1
-                }
-            ),
-            "{e:?}"
-        );
-        assert_eq!(
-            e.to_string(),
-            "chip configuration format version 2 is not supported (this build reads version 1); \
-             recompile the network"
-        );
-        assert!(matches!(
-            read_header(&bytes),
-            Err(ConfigError::UnsupportedVersion { found: 2, .. })
-        ));
+    fn another_version_is_refused_as_such() {
+        // Version 1 (before configurations recorded their model) and a future version 3.
+        for version in [1u8, 3] {
+            let mut bytes = encode(&sample()).unwrap();
+            bytes[8] = version;
+            let e = decode(&bytes).unwrap_err();
+            assert!(
+                matches!(
+                    e,
+                    ConfigError::UnsupportedVersion { found, supported: 2 } if found == u32::from(version)
+                ),
+                "{e:?}"
+            );
+            assert_eq!(
+                e.to_string(),
+                format!(
+                    "chip configuration format version {version} is not supported (this build \
+                     reads version 2); recompile the network"
+                )
+            );
+            assert!(matches!(
+                read_header(&bytes),
+                Err(ConfigError::UnsupportedVersion { found, .. }) if found == u32::from(version)
+            ));
+        }
     }
 
     #[test]

@@ -44,7 +44,7 @@ pub use summary::summary;
 pub const MAGIC: [u8; 8] = *b"TTFSCHIP";
 
 /// The format version this build writes and the only one it reads.
-pub const CONFIG_VERSION: u32 = 1;
+pub const CONFIG_VERSION: u32 = 2;
 
 /// The header: which target the payload was compiled for and a checksum of the payload.
 #[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq)]
@@ -66,6 +66,10 @@ pub struct ChipConfig {
     pub target_name: String,
     /// The target's hash (copied into the header).
     pub target_hash: u64,
+    /// The digest of the model file it was compiled from (`ttfs_compiler::model::Model::digest`),
+    /// so a golden-model check against another model is refused; 0 for a configuration built
+    /// by hand.
+    pub model_digest: u64,
     /// Number of time steps T of one inference.
     pub time_steps: u32,
     /// Resolution D of the decay factors `du` and `dv`, in bits (the target's `decay_bits`).

@@ -25,6 +25,12 @@ pub fn summary(config: &ChipConfig, file_bytes: Option<u64>) -> String {
         "target        {} (hash {:016x})",
         config.target_name, config.target_hash
     );
+    let model = if config.model_digest == 0 {
+        "none recorded (built by hand)".to_string()
+    } else {
+        format!("digest {:016x}", config.model_digest)
+    };
+    let _ = writeln!(s, "model         {model}");
     if let Some(bytes) = file_bytes {
         let _ = writeln!(s, "file size     {bytes} bytes");
     }

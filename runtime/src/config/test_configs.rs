@@ -77,6 +77,7 @@ pub(crate) fn sample() -> ChipConfig {
     ChipConfig {
         target_name: tiny.name.clone(),
         target_hash: tiny.hash(),
+        model_digest: 0,
         time_steps: 8,
         decay_bits: d,
         layers: vec![

@@ -94,6 +94,7 @@ fn chip(
     ChipConfig {
         target_name: target.name.clone(),
         target_hash: target.hash(),
+        model_digest: 0,
         time_steps,
         decay_bits: D,
         layers: layer_sizes
