@@ -4,9 +4,11 @@
 //!
 //! `lower` (fold weight norm, affine and average pooling into plain synapses), then
 //! [`FoldedNetwork::verify`] -> `quantize` (to the target's bit widths), then
-//! [`QuantNetwork::verify`](crate::ir::QuantNetwork::verify) -> `calibrate` (only with calibration images: the float and golden
-//! models on them, for the register peaks and the firing rates that weight the placement) ->
-//! `map` (partition, place, route, emit), then the runtime's own
+//! [`QuantNetwork::verify`](crate::ir::QuantNetwork::verify) -> `partition` (each layer into
+//! cores: whether the model fits, known before the seconds of calibration) -> `calibrate`
+//! (only with calibration images: the float and golden models on them, for the register peaks
+//! and the firing rates that weight the placement) -> `map` (place, route, emit), then the
+//! runtime's own
 //! [`ChipConfig::check_target`](ttfs_runtime::config::ChipConfig::check_target). As in tract's
 //! optimiser and cranelift's `verify_if`, each verifier runs right after its pass and its error
 //! names the pass, so a broken invariant is caught where it was introduced, not in the
@@ -21,7 +23,7 @@ use ttfs_runtime::target::Target;
 use crate::evaluate::{Evaluation, evaluate};
 use crate::ir::FoldedNetwork;
 use crate::lower::{LowerError, lower};
-use crate::map::{MapError, Mapping, MappingReport, map};
+use crate::map::{MapError, Mapping, MappingReport, partition, place};
 use crate::model::{LayerSpec, Model};
 use crate::quantize::{LayerQuantReport, QuantizeError, Quantized, quantize};
 
@@ -212,6 +214,10 @@ pub fn compile(
     };
     let (folded, quantized, mut pass_seconds) = quantized(model, target)?;
     observe(PassOutput::Quantized(&quantized));
+    // Whether it fits is known before calibration, which can take seconds.
+    let partition = timed(&mut pass_seconds, "partition", || {
+        partition(&quantized.network, target)
+    })?;
     let evaluation = match options.calibration {
         Some(c) => {
             check_calibration(&c, &folded)?;
@@ -226,8 +232,8 @@ pub fn compile(
     let macs = ann_macs(model)?;
     let firing = evaluation.as_ref().map(|e| e.firing.as_slice());
     let mut mapping = timed(&mut pass_seconds, "map", || {
-        map(&quantized.network, target, firing)
-    })?;
+        place(&quantized.network, target, partition, firing)
+    });
     for (info, &macs) in mapping.config.layers.iter_mut().zip(&macs) {
         info.ann_macs = macs;
     }

@@ -196,3 +196,33 @@ fn images_of_another_shape_with_the_same_pixel_count_are_refused() {
     );
     assert!(!dir.path().join("x.bin").exists());
 }
+
+#[test]
+fn a_model_that_does_not_fit_is_refused_before_calibration() {
+    let dir = tempfile::tempdir().unwrap();
+    let (ok, stdout, stderr) = ttfs(&[
+        "compile",
+        "fixtures/models/mnist-cnn.safetensors",
+        "--target",
+        "loihi",
+        "-o",
+        dir.path().join("cnn.bin").to_str().unwrap(),
+        "--limit",
+        "1000",
+    ]);
+    assert!(!ok);
+    assert!(stdout.contains("quantization to 8-bit weights"), "{stdout}");
+    // Refused by the partition, before the calibration's 1000 images (9 s for the CNN).
+    assert!(!stdout.contains("float vs golden"), "{stdout}");
+    assert_eq!(stderr.trim().lines().count(), 1, "{stderr}");
+    assert!(
+        stderr.contains(
+            "layer 5 (linear 3136->256, avg_pool2d 2 folded in): its widest neuron has 12332 inputs"
+        ),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("one input per neuron before the pool"),
+        "{stderr}"
+    );
+}

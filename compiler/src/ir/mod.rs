@@ -133,10 +133,28 @@ pub struct PoolFold {
     pub stride: usize,
 }
 
-/// What the lower pass folded into a neuron layer besides its own weights: the facts later
-/// passes (and their error messages) act on, kept as data rather than in the layer's name.
+/// The operation of a weighted layer of the model.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum LayerKind {
+    /// A fully connected layer.
+    #[default]
+    Linear,
+    /// A 2-D convolution.
+    Conv2d {
+        /// Kernel `[height, width]`.
+        kernel: [usize; 2],
+        /// Input channels.
+        in_channels: usize,
+    },
+}
+
+/// What the lower pass recorded about a neuron layer besides its weights: its operation and
+/// what was folded into it, the facts later passes (and their error messages) act on, kept as
+/// data rather than in the layer's name.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Folded {
+    /// The model layer's operation.
+    pub kind: LayerKind,
     /// The average pools between the layer and its sources, input side first.
     pub pools: Vec<PoolFold>,
     /// With thermometer input, the first layer's input lines per pixel (one per level).

@@ -26,7 +26,9 @@ mod tests;
 use thiserror::Error;
 use ttfs_runtime::config;
 
-use crate::ir::{Folded, FoldedLayer, FoldedNetwork, InputDesc, PoolFold, SynapseMatrix};
+use crate::ir::{
+    Folded, FoldedLayer, FoldedNetwork, InputDesc, LayerKind, PoolFold, SynapseMatrix,
+};
 use crate::model::{InputEncoding, LayerSpec, Model, ModelError};
 use compose::{ConvGeometry, Pending, conv_fan_in, linear_fan_in};
 
@@ -106,6 +108,7 @@ pub fn lower(model: &Model) -> Result<FoldedNetwork, LowerError> {
                 );
                 let what = format!("linear {in_features}->{out_features}");
                 let folded = Folded {
+                    kind: LayerKind::Linear,
                     pools: std::mem::take(&mut folded_pools),
                     lines_per_pixel: thermometer_levels.filter(|_| layers.is_empty()),
                 };
@@ -149,6 +152,10 @@ pub fn lower(model: &Model) -> Result<FoldedNetwork, LowerError> {
                     .flat_map(|&b| std::iter::repeat_n(b, per_channel))
                     .collect();
                 let folded = Folded {
+                    kind: LayerKind::Conv2d {
+                        kernel: *kernel,
+                        in_channels: *in_channels,
+                    },
                     pools: std::mem::take(&mut folded_pools),
                     lines_per_pixel: thermometer_levels.filter(|_| layers.is_empty()),
                 };

@@ -16,34 +16,21 @@ use serde::Serialize;
 use ttfs_runtime::config::{ChipConfig, MeshPosition};
 use ttfs_runtime::target::Target;
 
-use crate::ir::{Folded, QuantNetwork};
+use crate::ir::{Folded, LayerKind, QuantNetwork};
 use partition::{Binding, CoreAssignment};
 use place::Traffic;
 
 /// Why a network does not fit a target.
 #[derive(Debug, thiserror::Error)]
 pub enum MapError {
-    /// One neuron alone needs more than a core has.
-    #[error(
-        "{layer}: its widest neuron has {fan_in} inputs (synapses with a nonzero weight) but a \
-         core of target \"{target}\" has {field} = {limit} (exceeded by {excess}); what would fit: \
-         at most {limit} distinct inputs per neuron{hint}",
-        excess = fan_in - *limit as usize,
-        hint = fan_in_hint(folded)
-    )]
+    /// In one or more layers, one neuron alone needs more than a core has: every such layer
+    /// and limit, in layer order.
+    #[error("{}", describe_excesses(target, layers))]
     FanInTooLarge {
-        /// The layer's name.
-        layer: String,
-        /// What was folded into the layer (the advice depends on it).
-        folded: Folded,
-        /// The target field, e.g. `core.max_axons`.
-        field: &'static str,
-        /// The neuron's fan-in.
-        fan_in: usize,
-        /// The limit.
-        limit: u32,
         /// The target's name.
         target: String,
+        /// Each layer and limit exceeded.
+        layers: Vec<FanInExcess>,
     },
     /// The layers need more cores than the mesh has.
     #[error(
@@ -70,16 +57,72 @@ pub enum MapError {
     },
 }
 
-/// The advice for a layer whose neurons have too many inputs, by what was folded into it.
+/// A layer whose widest neuron has more inputs than a core of the target holds.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct FanInExcess {
+    /// The layer's name.
+    pub layer: String,
+    /// What the layer is and what was folded into it (the advice depends on it).
+    pub folded: Folded,
+    /// The target field, e.g. `core.max_axons`.
+    pub field: &'static str,
+    /// The widest neuron's fan-in.
+    pub fan_in: usize,
+    /// The limit.
+    pub limit: u32,
+}
+
+/// One sentence per excess, joined into one line.
+fn describe_excesses(target: &str, layers: &[FanInExcess]) -> String {
+    let sentences: Vec<String> = layers
+        .iter()
+        .map(|x| {
+            format!(
+                "{}: its widest neuron has {} inputs (synapses with a nonzero weight) but a core of \
+                 target \"{target}\" has {} = {} (exceeded by {}); what would fit: at most {} \
+                 distinct inputs per neuron{}",
+                x.layer,
+                x.fan_in,
+                x.field,
+                x.limit,
+                x.fan_in - x.limit as usize,
+                x.limit,
+                fan_in_hint(&x.folded)
+            )
+        })
+        .collect();
+    match sentences.len() {
+        1 => sentences.concat(),
+        n => format!(
+            "{n} layers exceed a core of target \"{target}\": {}",
+            sentences.join("; and ")
+        ),
+    }
+}
+
+/// The advice for a layer whose neurons have too many inputs, by what it is and what was
+/// folded into it.
 fn fan_in_hint(folded: &Folded) -> &'static str {
-    if folded.lines_per_pixel.is_some() {
-        "; the thermometer input gives every pixel one input line per level, so fewer \
-         levels (`ttfs train --levels`) would shrink them"
-    } else if !folded.pools.is_empty() {
-        "; folding average pooling into this layer multiplies each neuron's inputs by the \
-         pooling window, so fewer channels or more pooling before it would shrink them"
-    } else {
-        ", e.g. a narrower layer or a smaller kernel before it"
+    let pooled = !folded.pools.is_empty();
+    match (folded.lines_per_pixel, folded.kind, pooled) {
+        (Some(_), _, _) => {
+            "; the thermometer input gives every pixel one input line per level, so fewer \
+             levels (`ttfs train --levels`) would shrink them"
+        }
+        (None, LayerKind::Conv2d { .. }, true) => {
+            "; folding the average pool into this convolution multiplies each neuron's inputs \
+             by the pool's window, so fewer input channels, a smaller kernel, or a stride in \
+             place of the pool would shrink them"
+        }
+        (None, LayerKind::Linear, true) => {
+            "; folding the average pool into this layer gives each neuron one input per neuron \
+             before the pool, so fewer channels or a smaller feature map before the pool (a \
+             stride or an earlier pool) would shrink them"
+        }
+        (None, LayerKind::Conv2d { .. }, false) => {
+            ", e.g. fewer input channels or a smaller kernel"
+        }
+        (None, LayerKind::Linear, false) => ", e.g. a narrower layer or a smaller kernel before it",
     }
 }
 
@@ -157,28 +200,77 @@ pub struct Mapping {
     pub report: MappingReport,
 }
 
-/// Maps `net` onto `target`. `firing` optionally gives, per layer and neuron, the measured
-/// probability that the neuron fires in an inference, to weight the placement's traffic.
-pub fn map(
-    net: &QuantNetwork,
-    target: &Target,
-    firing: Option<&[Vec<f64>]>,
-) -> Result<Mapping, MapError> {
+/// A network's neurons split into cores, before placement.
+#[derive(Clone, Debug)]
+pub struct Partition {
+    cores: Vec<CoreAssignment>,
+    bindings: Vec<Binding>,
+    /// Per layer: its cores and the limit that closed most of them.
+    per_layer: Vec<(usize, Binding)>,
+}
+
+impl Partition {
+    /// Cores used.
+    pub fn cores(&self) -> usize {
+        self.cores.len()
+    }
+}
+
+/// Splits every layer of `net` into cores of `target` and checks that they fit: the first
+/// half of [`map`], and the compile driver's fit check before calibration.
+///
+/// # Errors
+/// [`MapError::FanInTooLarge`] naming every layer whose widest neuron exceeds a core, then
+/// [`MapError::TooManyCores`] if the layers need more cores than the mesh has.
+pub fn partition(net: &QuantNetwork, target: &Target) -> Result<Partition, MapError> {
     let mut cores: Vec<CoreAssignment> = Vec::new();
     let mut bindings: Vec<Binding> = Vec::new();
     let mut per_layer: Vec<(usize, Binding)> = Vec::new();
+    let mut excesses = Vec::new();
     for (i, layer) in net.layers.iter().enumerate() {
-        let parts = partition::partition_layer(i, layer, target)?;
-        per_layer.push((parts.len(), most_common(parts.iter().map(|p| p.1))));
-        for (core, binding) in parts {
-            cores.push(core);
-            bindings.push(binding);
+        match partition::partition_layer(i, layer, target) {
+            Ok(parts) => {
+                per_layer.push((parts.len(), most_common(parts.iter().map(|p| p.1))));
+                for (core, binding) in parts {
+                    cores.push(core);
+                    bindings.push(binding);
+                }
+            }
+            Err(MapError::FanInTooLarge { layers, .. }) => excesses.extend(layers),
+            Err(other) => return Err(other),
         }
     }
-    let available = target.cores() as usize;
-    if cores.len() > available {
+    if !excesses.is_empty() {
+        return Err(MapError::FanInTooLarge {
+            target: target.name.clone(),
+            layers: excesses,
+        });
+    }
+    let available = target.cores();
+    if cores.len() as u64 > available {
         return Err(too_many_cores(net, target, &per_layer, cores.len()));
     }
+    Ok(Partition {
+        cores,
+        bindings,
+        per_layer,
+    })
+}
+
+/// Places the cores of `partition` on the mesh and emits the configuration: the second half
+/// of [`map`]. `firing` optionally gives, per layer and neuron, the measured probability that
+/// the neuron fires in an inference, to weight the placement's traffic.
+pub fn place(
+    net: &QuantNetwork,
+    target: &Target,
+    partition: Partition,
+    firing: Option<&[Vec<f64>]>,
+) -> Mapping {
+    let Partition {
+        cores,
+        bindings,
+        per_layer,
+    } = partition;
     let (cols, rows) = (target.mesh.cols, target.mesh.rows);
     let traffic = traffic(net, &cores, firing);
     let naive = place::row_major(cores.len(), cols);
@@ -216,7 +308,19 @@ pub fn map(
         swaps,
         traffic_from_calibration: firing.is_some(),
     };
-    Ok(Mapping { config, report })
+    Mapping { config, report }
+}
+
+/// Maps `net` onto `target`: [`partition`], then [`place`].
+///
+/// # Errors
+/// As [`partition`].
+pub fn map(
+    net: &QuantNetwork,
+    target: &Target,
+    firing: Option<&[Vec<f64>]>,
+) -> Result<Mapping, MapError> {
+    Ok(place(net, target, partition(net, target)?, firing))
 }
 
 /// The mapping report as stable text: one line per layer with its cores and their utilization,
@@ -325,7 +429,7 @@ fn too_many_cores(
     per_layer: &[(usize, Binding)],
     needed: usize,
 ) -> MapError {
-    let available = target.cores() as usize;
+    let available = usize::try_from(target.cores()).unwrap_or(usize::MAX);
     let per_layer_text = net
         .layers
         .iter()
@@ -634,6 +738,52 @@ mod tests {
             "{text}"
         );
         assert!(text.contains("the first 0 of 2 layers fit"), "{text}");
+    }
+
+    #[test]
+    fn every_layer_that_exceeds_a_core_is_named_with_advice_for_its_kind() {
+        // 100 inputs -> 3 (fan-in 100) -> 2 (fan-in 3): only the first exceeds 64 axons; make
+        // the second a convolution behind a folded pool with a fan-in of 70 over 70 sources.
+        let mut layers = random_layers(100, &[70, 2], 1.0, 9);
+        layers[0].truncate(70);
+        let mut net = network(100, &layers);
+        net.layers[1].folded = Folded {
+            kind: LayerKind::Conv2d {
+                kernel: [3, 3],
+                in_channels: 8,
+            },
+            pools: vec![crate::ir::PoolFold {
+                kernel: 2,
+                stride: 2,
+            }],
+            lines_per_pixel: None,
+        };
+        let err = map(&net, &tiny_target(), None).unwrap_err();
+        let MapError::FanInTooLarge { layers: excess, .. } = &err else {
+            panic!("{err}");
+        };
+        assert_eq!(
+            excess
+                .iter()
+                .map(|x| (x.layer.as_str(), x.field))
+                .collect::<Vec<_>>(),
+            [("layer 0", "core.max_axons"), ("layer 1", "core.max_axons")]
+        );
+        let text = err.to_string();
+        assert!(
+            text.starts_with("2 layers exceed a core of target \"tiny\": layer 0: its widest neuron has 100 inputs"),
+            "{text}"
+        );
+        assert!(
+            text.contains("; and layer 1: its widest neuron has 70 inputs"),
+            "{text}"
+        );
+        // The convolution behind the pool: more pooling would not help it.
+        assert!(
+            text.contains("a smaller kernel, or a stride in place of the pool"),
+            "{text}"
+        );
+        assert!(!text.contains("more pooling"), "{text}");
     }
 
     #[test]

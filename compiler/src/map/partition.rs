@@ -12,7 +12,7 @@
 
 use ttfs_runtime::target::Target;
 
-use super::MapError;
+use super::{FanInExcess, MapError};
 use crate::ir::{QuantLayer, SynapseMatrix};
 
 /// The neurons of one core.
@@ -95,6 +95,10 @@ pub fn fan_in_sources<W: Copy>(m: &SynapseMatrix<W>) -> (Vec<usize>, Vec<u32>) {
 }
 
 /// Splits one layer into cores; returns the cores and, for each, the limit that closed it.
+///
+/// # Errors
+/// [`MapError::FanInTooLarge`] with every limit of a core that the layer's widest neuron
+/// exceeds on its own.
 pub fn partition_layer(
     index: usize,
     layer: &QuantLayer,
@@ -115,20 +119,25 @@ pub fn partition_layer(
         .map(|n| offsets[n + 1] - offsets[n])
         .max()
         .unwrap_or(0);
-    for (field, limit) in [
+    let excesses: Vec<FanInExcess> = [
         ("core.max_axons", limits.max_axons),
         ("core.max_synapses", limits.max_synapses),
-    ] {
-        if widest > limit as usize {
-            return Err(MapError::FanInTooLarge {
-                layer: layer.name.clone(),
-                folded: layer.folded.clone(),
-                field,
-                fan_in: widest,
-                limit,
-                target: target.name.clone(),
-            });
-        }
+    ]
+    .into_iter()
+    .filter(|&(_, limit)| widest > limit as usize)
+    .map(|(field, limit)| FanInExcess {
+        layer: layer.name.clone(),
+        folded: layer.folded.clone(),
+        field,
+        fan_in: widest,
+        limit,
+    })
+    .collect();
+    if !excesses.is_empty() {
+        return Err(MapError::FanInTooLarge {
+            target: target.name.clone(),
+            layers: excesses,
+        });
     }
     for n in fill_order(&layer.shape) {
         let fan_in = &sources[offsets[n as usize]..offsets[n as usize + 1]];
