@@ -3,9 +3,8 @@
 //! The log is JSON Lines: each line is one [`EpochRecord`]. Lines are appended as epochs end,
 //! so a crash loses at most the epoch in progress. Non-finite numbers (a diverged loss) have no
 //! JSON form: they are written as `null` and read back as NaN (`None` for the optional fields).
-//! Finite numbers come back equal to within about one unit in the last place: serde_json's
-//! default float parser is not always correctly rounded (its `float_roundtrip` feature is off).
-//! That is plenty for curves and for finding where a run stopped; exact state lives in checkpoints.
+//! Finite numbers come back exactly (the workspace enables serde_json's `float_roundtrip`);
+//! exact training state lives in checkpoints all the same.
 //! The plot is written to a temporary file and renamed, so a reader never sees half a picture.
 
 use std::fs::{self, OpenOptions};
