@@ -35,9 +35,10 @@ pub struct RunArgs {
     /// The chip configuration (written by `ttfs compile`).
     config: PathBuf,
     /// Target description: a JSON file, or the name of a shipped one (loihi, truenorth, xylo,
-    /// tiny); the configuration must have been compiled for it.
+    /// tiny); the configuration must have been compiled for it [default: the shipped target
+    /// the configuration names, when its description is the one compiled for (same hash)].
     #[arg(long, short)]
-    target: String,
+    target: Option<String>,
     /// Folder with the IDX test files (t10k-images-idx3-ubyte, t10k-labels-idx1-ubyte, optionally
     /// gzipped) [default: the embedded MNIST, fixtures/mnist].
     #[arg(long, value_name = "DIR")]
@@ -79,7 +80,7 @@ impl RunArgs {
     ) -> Self {
         Self {
             config,
-            target,
+            target: Some(target),
             data,
             limit,
             early_exit,
@@ -116,7 +117,16 @@ impl Setup {
     /// Loads and checks every input named by `args`; each error is one line naming the file.
     fn new(args: &RunArgs) -> anyhow::Result<Setup> {
         let config = ttfs_runtime::config::read(&args.config)?;
-        let (target_path, target) = resolve_target(&args.target)?;
+        let (target_path, target) = match &args.target {
+            Some(name) => resolve_target(name)?,
+            None => shipped_target_of(&config).map_err(|reason| {
+                anyhow!(
+                    "{}: no --target given, and {reason}; pass the description it was compiled \
+                     for with --target FILE",
+                    args.config.display()
+                )
+            })?,
+        };
         Self::assemble(args, config, target_path, target, |config, target| {
             args.golden
                 .as_deref()
@@ -198,6 +208,32 @@ impl Setup {
     }
 }
 
+/// The shipped target a configuration names, if its description is the one the configuration
+/// was compiled for (the same hash); otherwise why not, as a sentence fragment.
+fn shipped_target_of(config: &ChipConfig) -> Result<(PathBuf, Target), String> {
+    let name = &config.target_name;
+    let not_shipped = || {
+        format!(
+            "the configuration's target \"{name}\" is not a shipped one (shipped: {})",
+            super::paths::shipped_targets().join(", ")
+        )
+    };
+    if !super::paths::shipped_targets().contains(name) {
+        return Err(not_shipped());
+    }
+    let (path, target) = resolve_target(name).map_err(|e| e.to_string())?;
+    if target.hash() != config.target_hash {
+        return Err(format!(
+            "the shipped target \"{name}\" ({}) has hash {:016x}, not the configuration's \
+             {:016x} (it was compiled for another description of that name)",
+            path.display(),
+            target.hash(),
+            config.target_hash
+        ));
+    }
+    Ok((path, target))
+}
+
 /// Reads `model` and prepares its golden model for `config` on `target`.
 fn load_golden(model: &Path, config: &ChipConfig, target: &Target) -> anyhow::Result<Golden> {
     let parsed = ttfs_compiler::model::read(model)?;
@@ -223,13 +259,18 @@ pub fn emulate(args: &RunArgs, s: Setup) -> anyhow::Result<RunReport> {
     };
     let c = &s.config;
     println!(
-        "running {} ({} layers on {} cores, T = {}) on target \"{}\" ({})",
+        "running {} ({} layers on {} cores, T = {}) on target \"{}\" ({}{})",
         s.config_path.display(),
         c.layers.len(),
         c.cores.len(),
         c.time_steps,
         s.target.name,
-        s.target_path.display()
+        s.target_path.display(),
+        if args.target.is_none() {
+            ", the shipped target the configuration names, with its hash"
+        } else {
+            ""
+        }
     );
     println!(
         "{} test images from {}{}{}",

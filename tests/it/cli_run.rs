@@ -351,3 +351,42 @@ fn the_golden_model_of_another_model_is_refused_by_its_digest() {
         "compile records the model's digest"
     );
 }
+
+#[test]
+fn without_target_the_shipped_target_the_configuration_names_is_used_when_its_hash_matches() {
+    let dir = tempfile::tempdir().unwrap();
+    let bin = write_config(dir.path(), "mlp.bin", loihi_config());
+    let (ok, stdout, stderr) = ttfs(&["run", bin.to_str().unwrap(), "--limit", "3"]);
+    assert!(ok, "{stderr}");
+    assert!(
+        stdout.contains(
+            "on target \"loihi\" (fixtures/targets/loihi.json, the shipped target the \
+             configuration names, with its hash)"
+        ),
+        "{stdout}"
+    );
+
+    // Compiled for another description named "loihi": the shipped one is not used.
+    let mut other = loihi_config().clone();
+    other.target_hash ^= 1;
+    let bin = write_config(dir.path(), "other.bin", &other);
+    let (ok, _, stderr) = ttfs(&["run", bin.to_str().unwrap(), "--limit", "3"]);
+    assert!(!ok);
+    assert_eq!(stderr.trim().lines().count(), 1, "{stderr}");
+    assert!(
+        stderr.contains("no --target given, and the shipped target \"loihi\"")
+            && stderr.contains("pass the description it was compiled for with --target FILE"),
+        "{stderr}"
+    );
+
+    // Compiled for a target that is not shipped.
+    let mut unknown = loihi_config().clone();
+    unknown.target_name = "loihi-2".into();
+    let bin = write_config(dir.path(), "unknown.bin", &unknown);
+    let (ok, _, stderr) = ttfs(&["run", bin.to_str().unwrap(), "--limit", "3"]);
+    assert!(!ok);
+    assert!(
+        stderr.contains("the configuration's target \"loihi-2\" is not a shipped one"),
+        "{stderr}"
+    );
+}
