@@ -208,6 +208,7 @@ pub fn evaluate(
 
 /// The evaluation as stable text for the CLI.
 pub fn format_evaluation(e: &Evaluation) -> String {
+    let width = crate::map::name_width(e.layers.iter().map(|l| l.name.as_str()));
     let mut s = String::new();
     let _ = writeln!(
         s,
@@ -228,19 +229,26 @@ pub fn format_evaluation(e: &Evaluation) -> String {
     );
     let _ = writeln!(
         s,
-        "{:<48} {:>12} {:>8} {:>22} {:>22} {:>11}",
-        "layer", "spikes/neuron", "silent", "max |u| / range", "max |v| / range", "saturations"
+        "{:<w$} {:>13} {:>8} {:>22} {:>22} {:>11}",
+        "layer",
+        "spikes/neuron",
+        "silent",
+        "max |u| / range",
+        "max |v| / range",
+        "saturations",
+        w = width
     );
     for l in &e.layers {
         let _ = writeln!(
             s,
-            "{:<48} {:>12.3} {:>7.1}% {:>22} {:>22} {:>11}",
+            "{:<w$} {:>13.3} {:>7.1}% {:>22} {:>22} {:>11}",
             l.name,
             l.spikes_per_neuron,
             100.0 * l.silent_fraction,
             format!("{} / {}", l.max_abs_u, l.current_limit),
             format!("{} / {}", l.max_abs_v, l.potential_limit),
-            l.saturations
+            l.saturations,
+            w = width
         );
     }
     s

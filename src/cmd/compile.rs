@@ -18,7 +18,7 @@ use ttfs_runtime::target::Target;
 use ttfs_trainer::data::{Dataset, Split};
 
 use super::paths::{resolve_data, resolve_target, sibling};
-use crate::pictures::{draw_core_map, draw_weight_histogram};
+use crate::pictures::{WeightLayer, draw_core_map, draw_weight_histogram};
 
 /// Flags of `ttfs compile`.
 #[derive(Args, Debug)]
@@ -189,28 +189,34 @@ pub fn compile_model(args: &CompileArgs, model: &Model) -> anyhow::Result<Compil
     };
     let json = serde_json::to_string_pretty(&file)?;
     let mapping = &compiled.mapping;
+    let d = &model.description;
     let core_map = draw_core_map(
         &sibling(&out, "cores.svg"),
         &mapping.report,
         &format!(
-            "{} on {}: {} cores",
-            model.description.arch, target.name, mapping.report.cores_used
+            "{} ({}) on {}: {} cores",
+            d.arch, d.dataset, target.name, mapping.report.cores_used
         ),
     )?;
-    let weights: Vec<(String, Vec<i32>)> = compiled
+    let weights: Vec<WeightLayer> = compiled
         .quantized
         .network
         .layers
         .iter()
-        .map(|l| (l.name.clone(), l.synapses.weight.clone()))
+        .zip(&compiled.quantized.report)
+        .map(|(l, r)| WeightLayer {
+            name: l.name.clone(),
+            weights: l.synapses.weight.clone(),
+            clipped: r.clipped_weights,
+        })
         .collect();
     let histogram = draw_weight_histogram(
         &sibling(&out, "weights.svg"),
         &weights,
         target.core.weight_bits,
         &format!(
-            "{} on {}: quantized weights ({}-bit)",
-            model.description.arch, target.name, target.core.weight_bits
+            "{} ({}) on {}: quantized weights ({}-bit)",
+            d.arch, d.dataset, target.name, target.core.weight_bits
         ),
     )?;
     if let Some(dir) = out.parent().filter(|d| !d.as_os_str().is_empty()) {

@@ -7,7 +7,7 @@ use std::path::Path;
 use plotters::prelude::*;
 use ttfs_compiler::map::MappingReport;
 
-use super::{Picture, PictureError, layer_color, render_svg, whole};
+use super::{LEGEND_CHARS, Picture, PictureError, layer_color, render_svg, short_name, whole};
 
 /// Draws `report` as an SVG at `path` (atomically), titled `title`.
 pub fn draw_core_map(
@@ -16,6 +16,12 @@ pub fn draw_core_map(
     title: &str,
 ) -> Result<Picture, PictureError> {
     render_svg(path, |svg| render(svg, report, title))
+}
+
+/// A core of `layer` used to `utilization` of its tightest limit: 35% opacity when empty, the
+/// full colour at a limit.
+fn shade(layer: usize, utilization: f64) -> RGBAColor {
+    layer_color(layer).mix(0.35 + 0.65 * utilization.clamp(0.0, 1.0))
 }
 
 fn render(svg: &mut String, report: &MappingReport, title: &str) -> Result<(), String> {
@@ -64,11 +70,9 @@ fn render(svg: &mut String, report: &MappingReport, title: &str) -> Result<(), S
     chart
         .draw_series(report.cores.iter().map(|c| {
             let (x, y) = (f64::from(c.x), f64::from(c.y));
-            // Utilization 0 -> 35% opacity, 1 -> full colour.
-            let color = layer_color(c.layer).mix(0.35 + 0.65 * c.utilization.clamp(0.0, 1.0));
             Rectangle::new(
                 [(x + gap, y + gap), (x + 1.0 - gap, y + 1.0 - gap)],
-                color.filled(),
+                shade(c.layer, c.utilization).filled(),
             )
         }))
         .map_err(|e| e.to_string())?;
@@ -90,7 +94,7 @@ fn render(svg: &mut String, report: &MappingReport, title: &str) -> Result<(), S
             .map_err(|e| e.to_string())?;
         legend_area
             .draw(&Text::new(
-                truncate(&layer.name, 56),
+                short_name(&layer.name, LEGEND_CHARS),
                 (36, y),
                 ("sans-serif", 13),
             ))
@@ -111,12 +115,11 @@ fn render(svg: &mut String, report: &MappingReport, title: &str) -> Result<(), S
     let y = 55 + 40 * report.layers.len() as i32;
     for (k, text) in [
         format!(
-            "{} of {} cores used",
+            "{} of {} cores used; grey: free",
             report.cores_used,
             u64::from(cols) * u64::from(rows)
         ),
-        "shade: pale = nearly empty, full = at a limit".to_string(),
-        "grey: free".to_string(),
+        "shade: how full a core is (its tightest limit)".to_string(),
     ]
     .into_iter()
     .enumerate()
@@ -129,13 +132,23 @@ fn render(svg: &mut String, report: &MappingReport, title: &str) -> Result<(), S
             ))
             .map_err(|e| e.to_string())?;
     }
-    root.present().map_err(|e| e.to_string())
-}
-
-fn truncate(s: &str, n: usize) -> String {
-    if s.chars().count() <= n {
-        s.to_string()
-    } else {
-        format!("{}...", s.chars().take(n - 3).collect::<String>())
+    // The shading's scale: the first layer's colour at 0, 25, 50, 75 and 100% of a limit.
+    let scale_y = y + 42;
+    for (k, used) in [0.0, 0.25, 0.5, 0.75, 1.0].into_iter().enumerate() {
+        let x = 10 + 52 * k as i32;
+        legend_area
+            .draw(&Rectangle::new(
+                [(x, scale_y), (x + 44, scale_y + 16)],
+                shade(0, used).filled(),
+            ))
+            .map_err(|e| e.to_string())?;
+        legend_area
+            .draw(&Text::new(
+                format!("{:.0}%", 100.0 * used),
+                (x + 10, scale_y + 20),
+                ("sans-serif", 12),
+            ))
+            .map_err(|e| e.to_string())?;
     }
+    root.present().map_err(|e| e.to_string())
 }

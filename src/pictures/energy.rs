@@ -1,5 +1,5 @@
 //! The energy picture of `ttfs run`: one horizontal bar per component of the chip's mean energy
-//! per inference (pJ), then the chip's total and two reference bars: the same network as a
+//! per inference (in nJ), then the chip's total and two reference bars: the same network as a
 //! conventional ANN (MACs x 4.6 pJ) and the common SNN estimate (synaptic ops x 0.9 pJ). Each
 //! bar carries its value; a legend below the chart names the three kinds of bar.
 
@@ -8,7 +8,7 @@ use std::path::Path;
 use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, Pos, VPos};
 
-use super::{Picture, PictureError, layer_color, render_svg};
+use super::{Picture, PictureError, layer_color, render_svg, thousands};
 
 /// What the energy picture shows, in pJ per inference.
 pub struct EnergyBars {
@@ -37,12 +37,19 @@ pub fn draw_energy(path: &Path, bars: &EnergyBars, title: &str) -> Result<Pictur
     render_svg(path, |svg| render(svg, bars, title))
 }
 
-/// One bar: its name, value, text and kind (index into [`KINDS`]).
+/// One bar: its name, value in nJ, text and kind (index into [`KINDS`]).
 struct Bar {
     name: String,
-    pj: f64,
+    nj: f64,
     text: String,
     kind: usize,
+}
+
+/// `pj` in nJ with one decimal and thousands separators: `2712262.3` -> `2,712.3 nJ`.
+fn nj_text(pj: f64) -> String {
+    let tenths = (pj / 100.0).round();
+    let whole = (tenths / 10.0).trunc();
+    format!("{}.{} nJ", thousands(whole), (tenths - whole * 10.0).abs() as u8)
 }
 
 fn rows(b: &EnergyBars) -> Vec<Bar> {
@@ -55,35 +62,35 @@ fn rows(b: &EnergyBars) -> Vec<Bar> {
         .iter()
         .map(|&(name, pj)| Bar {
             name: name.to_string(),
-            pj,
-            text: format!("{} pJ ({:.1}%)", thousands(pj), share(pj)),
+            nj: pj / 1000.0,
+            text: format!("{} ({:.1}%)", nj_text(pj), share(pj)),
             kind: 0,
         })
         .collect();
     rows.push(Bar {
         name: "chip total".to_string(),
-        pj: total,
-        text: format!("{} pJ", thousands(total)),
+        nj: total / 1000.0,
+        text: nj_text(total),
         kind: 1,
     });
     let vs_chip = |pj: f64| {
         if total > 0.0 {
-            format!("{} pJ ({:.2}x the chip)", thousands(pj), pj / total)
+            format!("{} ({:.2}x the chip)", nj_text(pj), pj / total)
         } else {
-            format!("{} pJ", thousands(pj))
+            nj_text(pj)
         }
     };
     if let Some(ann) = b.ann_pj {
         rows.push(Bar {
             name: "ANN: MACs x 4.6 pJ".to_string(),
-            pj: ann,
+            nj: ann / 1000.0,
             text: vs_chip(ann),
             kind: 2,
         });
     }
     rows.push(Bar {
         name: "SNN estimate: SOPs x 0.9 pJ".to_string(),
-        pj: b.sop_pj,
+        nj: b.sop_pj / 1000.0,
         text: vs_chip(b.sop_pj),
         kind: 2,
     });
@@ -100,7 +107,9 @@ fn render(svg: &mut String, bars: &EnergyBars, title: &str) -> Result<(), String
         .titled(title, ("sans-serif", 20))
         .map_err(|e| e.to_string())?;
     let (chart_area, legend_area) = root.split_vertically(size.1 - 30 - 70);
-    let max = rows.iter().map(|r| r.pj).fold(0.0, f64::max).max(1.0);
+    let max = rows.iter().map(|r| r.nj).fold(0.0, f64::max).max(0.001);
+    // Whole nJ on the axis, unless the bars are too short for them.
+    let decimals = if max >= 10.0 { 0 } else if max >= 0.1 { 2 } else { 4 };
     // Room to the right of the longest bar for its value.
     let x_max = max * 1.45;
     // Row i is drawn between i and i + 1 from the top (the y axis points down).
@@ -113,10 +122,16 @@ fn render(svg: &mut String, bars: &EnergyBars, title: &str) -> Result<(), String
     chart
         .configure_mesh()
         .disable_y_mesh()
-        .x_desc("energy per inference (pJ)")
+        .x_desc("energy per inference (nJ)")
         .x_labels(7)
         .y_labels(0)
-        .x_label_formatter(&|v| thousands(*v))
+        .x_label_formatter(&|v| {
+            if decimals == 0 {
+                thousands(*v)
+            } else {
+                format!("{v:.decimals$}")
+            }
+        })
         .label_style(("sans-serif", 14))
         .axis_desc_style(("sans-serif", 15))
         .draw()
@@ -125,7 +140,7 @@ fn render(svg: &mut String, bars: &EnergyBars, title: &str) -> Result<(), String
         .draw_series(rows.iter().enumerate().map(|(i, r)| {
             let y = i as f64;
             Rectangle::new(
-                [(0.0, y + 0.18), (r.pj, y + 0.82)],
+                [(0.0, y + 0.18), (r.nj, y + 0.82)],
                 layer_color(KINDS[r.kind].1).filled(),
             )
         }))
@@ -137,7 +152,7 @@ fn render(svg: &mut String, bars: &EnergyBars, title: &str) -> Result<(), String
         .draw_series(rows.iter().enumerate().map(|(i, r)| {
             Text::new(
                 r.text.clone(),
-                (r.pj + x_max * 0.01, i as f64 + 0.5),
+                (r.nj + x_max * 0.01, i as f64 + 0.5),
                 value_style.clone(),
             )
         }))
@@ -167,31 +182,17 @@ fn render(svg: &mut String, bars: &EnergyBars, title: &str) -> Result<(), String
     root.present().map_err(|e| e.to_string())
 }
 
-/// `v` rounded to a whole number with thousands separators: `1234567.8` -> `1,234,568`.
-pub fn thousands(v: f64) -> String {
-    let digits = format!("{:.0}", v.abs());
-    let mut out = String::new();
-    for (i, ch) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i) % 3 == 0 {
-            out.push(',');
-        }
-        out.push(ch);
-    }
-    if v < 0.0 && digits != "0" {
-        out.insert(0, '-');
-    }
-    out
-}
-
 #[cfg(test)]
 mod tests {
-    use super::thousands;
+    use super::nj_text;
 
     #[test]
-    fn thousands_separators() {
-        assert_eq!(thousands(0.0), "0");
-        assert_eq!(thousands(999.4), "999");
-        assert_eq!(thousands(1234567.8), "1,234,568");
-        assert_eq!(thousands(-1000.0), "-1,000");
+    fn values_read_in_nanojoules() {
+        assert_eq!(nj_text(2_712_262.3), "2,712.3 nJ");
+        assert_eq!(nj_text(844.4), "0.8 nJ");
+        assert_eq!(nj_text(0.0), "0.0 nJ");
+        assert_eq!(nj_text(999_960.0), "1,000.0 nJ");
     }
+
+
 }

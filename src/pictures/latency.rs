@@ -45,7 +45,18 @@ fn render(svg: &mut String, us: &[f64], mean: f64, p99: f64, title: &str) -> Res
     let (lo, width, counts) = bins(us);
     let hi = lo + width * counts.len() as f64;
     let pad = (hi - lo) * 0.05;
-    let top = f64::from(counts.iter().copied().max().unwrap_or(1).max(1)) * 1.3;
+    let tallest = f64::from(counts.iter().copied().max().unwrap_or(1).max(1));
+    // Room above the bars and the marker lines for the legend, so it covers neither.
+    let (lines_to, top) = (tallest * 1.08, tallest * 1.5);
+    // Whole microseconds on the axis, unless the spread is too narrow for them.
+    let span = hi - lo + 2.0 * pad;
+    let decimals = if span >= 10.0 {
+        0
+    } else if span >= 1.0 {
+        1
+    } else {
+        3
+    };
     let root = SVGBackend::with_string(svg, (1000, 560)).into_drawing_area();
     root.fill(&WHITE).map_err(|e| e.to_string())?;
     let root = root
@@ -64,7 +75,7 @@ fn render(svg: &mut String, us: &[f64], mean: f64, p99: f64, title: &str) -> Res
         .y_desc("inferences")
         .x_labels(10)
         .y_labels(8)
-        .x_label_formatter(&|v| format!("{v:.2}"))
+        .x_label_formatter(&|v| format!("{v:.decimals$}"))
         .y_label_formatter(&whole)
         .label_style(("sans-serif", 14))
         .axis_desc_style(("sans-serif", 15))
@@ -89,7 +100,7 @@ fn render(svg: &mut String, us: &[f64], mean: f64, p99: f64, title: &str) -> Res
     ] {
         chart
             .draw_series(LineSeries::new(
-                [(value, 0.0), (value, top * 0.97)],
+                [(value, 0.0), (value, lines_to)],
                 color.stroke_width(3),
             ))
             .map_err(|e| e.to_string())?

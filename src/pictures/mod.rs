@@ -17,7 +17,7 @@ pub use energy::{EnergyBars, draw_energy};
 pub use latency::draw_latency;
 pub use raster::{Raster, draw_raster};
 pub use tradeoff::{TradeOffPoint, draw_trade_off};
-pub use weights::draw_weight_histogram;
+pub use weights::{WeightLayer, draw_weight_histogram};
 
 /// Why a picture could not be written.
 #[derive(Debug, thiserror::Error)]
@@ -56,6 +56,44 @@ pub fn layer_color(layer: usize) -> RGBColor {
     PALETTE[layer % PALETTE.len()]
 }
 
+/// How many characters of a layer's name every legend shows ([`short_name`]).
+pub const LEGEND_CHARS: usize = 38;
+
+/// A layer's name as the pictures show it, in at most `max` characters: whole if it fits, else
+/// without what was folded into the layer (`layer 5 (linear 3136->256, ...)`), else cut with
+/// `...`. One rule for every legend, so a layer reads the same in all of them.
+pub fn short_name(name: &str, max: usize) -> String {
+    if name.chars().count() <= max {
+        return name.to_string();
+    }
+    if let (Some(open), Some(comma)) = (name.find('('), name.find(", ")) {
+        if open < comma {
+            let short = format!("{}, ...)", &name[..comma]);
+            if short.chars().count() <= max {
+                return short;
+            }
+        }
+    }
+    let keep = max.saturating_sub(3);
+    format!("{}...", name.chars().take(keep).collect::<String>())
+}
+
+/// `v` rounded to a whole number with thousands separators: `1234567.8` -> `1,234,568`.
+pub fn thousands(v: f64) -> String {
+    let digits = format!("{:.0}", v.abs());
+    let mut out = String::new();
+    for (i, ch) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i) % 3 == 0 {
+            out.push(',');
+        }
+        out.push(ch);
+    }
+    if v < 0.0 && digits != "0" {
+        out.insert(0, '-');
+    }
+    out
+}
+
 /// An axis tick label that shows whole numbers only (blank between them).
 fn whole(v: &f64) -> String {
     if v.fract() == 0.0 {
@@ -80,4 +118,26 @@ fn render_svg(
         path: path.to_owned(),
         svg,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn thousands_separators() {
+        assert_eq!(thousands(0.0), "0");
+        assert_eq!(thousands(999.4), "999");
+        assert_eq!(thousands(1234567.8), "1,234,568");
+        assert_eq!(thousands(-1000.0), "-1,000");
+    }
+
+    #[test]
+    fn long_layer_names_lose_their_folded_details_first() {
+        let name = "layer 5 (linear 3136->256, avg_pool2d 2 folded in)";
+        assert_eq!(short_name(name, 60), name);
+        assert_eq!(short_name(name, 40), "layer 5 (linear 3136->256, ...)");
+        assert_eq!(short_name(name, 20), "layer 5 (linear 3...");
+        assert_eq!(short_name("input (host)", 5), "in...");
+    }
 }

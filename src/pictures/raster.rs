@@ -12,7 +12,7 @@ use plotters::style::text_anchor::{HPos, Pos, VPos};
 use ttfs_runtime::config::ChipConfig;
 use ttfs_runtime::emulator::{Inference, TraceEvent};
 
-use super::{Picture, PictureError, layer_color, render_svg, whole};
+use super::{LEGEND_CHARS, Picture, PictureError, layer_color, render_svg, short_name, whole};
 
 /// One band of the raster: the input or a layer.
 pub struct Band {
@@ -61,13 +61,7 @@ impl Raster {
             })
             .collect();
         let end = inference.counters.cycles;
-        let place = |cycle: u64| -> f64 {
-            let t = starts.partition_point(|&s| s <= cycle).max(1);
-            let start = starts[t - 1];
-            let stop = starts.get(t).copied().unwrap_or(end).max(start + 1);
-            let frac = (cycle - start) as f64 / (stop - start) as f64;
-            t as f64 - 0.5 + frac.clamp(0.0, 0.98)
-        };
+        let place = |cycle: u64| position_in_step(&starts, end, cycle);
         let mut points = Vec::new();
         let mut input_seen = vec![false; bands[0].neurons as usize];
         for e in trace {
@@ -101,7 +95,19 @@ impl Raster {
     }
 }
 
-/// Draws `raster` as an SVG at `path` (atomically), titled `title`.
+/// Where a spike emitted at `cycle` sits on the step axis, given the cycles at which the steps
+/// began (`starts`, step 1 first) and the inference's end: inside its step `t` (which spans
+/// `t - 0.5..t + 0.5`), at the fraction of the step's cycles that had passed, clear of the
+/// boundary lines on both sides.
+fn position_in_step(starts: &[u64], end: u64, cycle: u64) -> f64 {
+    let t = starts.partition_point(|&s| s <= cycle).max(1);
+    let start = starts.get(t - 1).copied().unwrap_or(0);
+    let stop = starts.get(t).copied().unwrap_or(end).max(start + 1);
+    let frac = cycle.saturating_sub(start) as f64 / (stop - start) as f64;
+    t as f64 - 0.42 + 0.84 * frac.clamp(0.0, 1.0)
+}
+
+/// Renders `raster` as an SVG for `path`, titled `title`.
 pub fn draw_raster(path: &Path, raster: &Raster, title: &str) -> Result<Picture, PictureError> {
     render_svg(path, |svg| render(svg, raster, title))
 }
@@ -207,7 +213,7 @@ fn render(svg: &mut String, r: &Raster, title: &str) -> Result<(), String> {
         ))
         .map_err(|e| e.to_string())?;
         full.draw(&Text::new(
-            truncate(&b.name, 38),
+            short_name(&b.name, LEGEND_CHARS),
             (legend_x + 24, mid - 16),
             ("sans-serif", 14),
         ))
@@ -242,10 +248,29 @@ fn render(svg: &mut String, r: &Raster, title: &str) -> Result<(), String> {
     full.present().map_err(|e| e.to_string())
 }
 
-fn truncate(s: &str, n: usize) -> String {
-    if s.chars().count() <= n {
-        s.to_string()
-    } else {
-        format!("{}...", s.chars().take(n - 3).collect::<String>())
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_spike_sits_inside_its_step_clear_of_both_boundaries() {
+        // Steps begin at cycles 0, 100, 200; the inference ends at 300.
+        let starts = [0, 100, 200];
+        for (cycle, step) in [
+            (0, 1.0),
+            (99, 1.0),
+            (100, 2.0),
+            (199, 2.0),
+            (299, 3.0),
+            (300, 3.0),
+        ] {
+            let x = position_in_step(&starts, 300, cycle);
+            assert!(
+                x > step - 0.5 + 0.05 && x < step + 0.5 - 0.05,
+                "cycle {cycle}: {x} not well inside step {step}"
+            );
+        }
+        // In order within a step.
+        assert!(position_in_step(&starts, 300, 10) < position_in_step(&starts, 300, 90));
     }
 }

@@ -7,14 +7,27 @@ use std::path::Path;
 use plotters::coord::Shift;
 use plotters::prelude::*;
 
-use super::{Picture, PictureError, layer_color, render_svg, whole};
+use super::{
+    LEGEND_CHARS, Picture, PictureError, layer_color, render_svg, short_name, thousands, whole,
+};
 
-/// Draws one histogram per layer of `layers` (name, quantized integer weights) over the signed
-/// `weight_bits`-bit range, as an SVG at `path` (atomically), titled `title`. `weight_bits` must
-/// be 2 to 32; weights outside the range are counted in the end bins.
+/// One layer of the weight picture.
+pub struct WeightLayer {
+    /// The layer's name.
+    pub name: String,
+    /// Its quantized integer weights.
+    pub weights: Vec<i32>,
+    /// How many of its weights quantization clipped to the range (the quantization report's
+    /// `clipped w`).
+    pub clipped: usize,
+}
+
+/// Draws one histogram per layer of `layers` over the signed `weight_bits`-bit range, as an
+/// SVG for `path`, titled `title`. `weight_bits` must be 2 to 32; weights outside the range are
+/// counted in the end bins.
 pub fn draw_weight_histogram(
     path: &Path,
-    layers: &[(String, Vec<i32>)],
+    layers: &[WeightLayer],
     weight_bits: u32,
     title: &str,
 ) -> Result<Picture, PictureError> {
@@ -77,7 +90,7 @@ fn bins(weights: &[i32], bits: u32) -> Bins {
 
 fn render(
     svg: &mut String,
-    layers: &[(String, Vec<i32>)],
+    layers: &[WeightLayer],
     bits: u32,
     title: &str,
 ) -> Result<(), String> {
@@ -103,8 +116,8 @@ fn render(
             .map_err(|e| e.to_string())?;
     }
     let areas = root.split_evenly((rows, cols));
-    for (i, ((name, weights), area)) in layers.iter().zip(areas.iter()).enumerate() {
-        panel_chart(area, i, name, weights, bits)?;
+    for (i, (layer, area)) in layers.iter().zip(areas.iter()).enumerate() {
+        panel_chart(area, i, layer, bits)?;
     }
     root.present().map_err(|e| e.to_string())
 }
@@ -112,10 +125,10 @@ fn render(
 fn panel_chart(
     area: &DrawingArea<SVGBackend<'_>, Shift>,
     index: usize,
-    name: &str,
-    weights: &[i32],
+    layer: &WeightLayer,
     bits: u32,
 ) -> Result<(), String> {
+    let weights = &layer.weights;
     let b = bins(weights, bits);
     let hi = -b.lo - 1;
     let max = b.counts.iter().copied().max().unwrap_or(0).max(1) as f64;
@@ -124,12 +137,14 @@ fn panel_chart(
     let x0 = b.lo as f64 - 0.5;
     let x1 = hi as f64 + 0.5;
     let pad = (x1 - x0) * 0.02;
+    // A weight at the range's end is not a clipped one: the scale puts the layer's (or the
+    // neuron's) largest weight exactly there.
     let caption = format!(
-        "{}: {} synapses, {} at the limit (|w| ≥ {})",
-        truncate(name, 48),
-        thousands(weights.len() as u64),
+        "{}: {} synapses; {} at ±{hi}, the range's end (set by the scale), {} clipped",
+        short_name(&layer.name, LEGEND_CHARS),
+        thousands(weights.len() as f64),
         share(b.at_limit, weights.len()),
-        hi
+        thousands(layer.clipped as f64),
     );
     let mut chart = ChartBuilder::on(area)
         .margin(10)
@@ -196,9 +211,9 @@ fn panel_chart(
         .draw_series(bars(true).map(|(l, r, c)| Rectangle::new([(l, FLOOR), (r, c)], dark)))
         .map_err(|e| e.to_string())?
         .label(if b.width == 1 {
-            format!("at the limit, |w| ≥ {hi}")
+            format!("at the range's end, |w| = {hi}")
         } else {
-            format!("end bins (they hold |w| ≥ {hi})")
+            format!("end bins (they hold |w| = {hi})")
         })
         .legend(move |(x, y)| Rectangle::new([(x, y - 6), (x + 14, y + 6)], dark));
     chart
@@ -223,7 +238,7 @@ fn share(count: u64, total: usize) -> String {
         // Two significant digits below 1%.
         (1 - pct.log10().floor() as i32) as usize
     };
-    format!("{} ({pct:.digits$}%)", thousands(count))
+    format!("{} ({pct:.digits$}%)", thousands(count as f64))
 }
 
 /// `v` as a label when it is a power of ten (1, 10, 100, 1k, ...), else nothing.
@@ -240,25 +255,6 @@ fn power_of_ten(v: f64) -> String {
     }
 }
 
-fn thousands(v: u64) -> String {
-    let digits = v.to_string();
-    let mut out = String::new();
-    for (i, ch) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i) % 3 == 0 {
-            out.push(',');
-        }
-        out.push(ch);
-    }
-    out
-}
-
-fn truncate(s: &str, n: usize) -> String {
-    if s.chars().count() <= n {
-        s.to_string()
-    } else {
-        format!("{}...", s.chars().take(n - 3).collect::<String>())
-    }
-}
 
 #[cfg(test)]
 mod tests {
@@ -281,16 +277,29 @@ mod tests {
     #[test]
     fn draws_every_layer_deterministically() {
         let dir = tempfile::tempdir().unwrap();
+        let layer = |name: &str, weights: Vec<i32>, clipped| WeightLayer {
+            name: name.to_string(),
+            weights,
+            clipped,
+        };
         let layers = vec![
-            ("conv1".to_string(), vec![-127, -3, 0, 0, 1, 5, 127]),
-            ("fc_out".to_string(), (-40..40).collect()),
+            layer("conv1", vec![-127, -3, 0, 0, 1, 5, 127], 0),
+            layer("fc_out", (-40..40).collect(), 3),
         ];
         let (a, b) = (dir.path().join("a.svg"), dir.path().join("b.svg"));
         let a = draw_weight_histogram(&a, &layers, 8, "weights of net").unwrap();
         let b = draw_weight_histogram(&b, &layers, 8, "weights of net").unwrap();
         assert_eq!(a.svg, b.svg);
         let svg = a.svg;
-        for text in ["weights of net", "conv1", "fc_out"] {
+        // Weights at the range's end are told apart from the clipped ones.
+        for text in [
+            "weights of net",
+            "conv1",
+            "fc_out",
+            "2 (28.6%) at ±127, the range",
+            "0 clipped",
+            "3 clipped",
+        ] {
             assert!(svg.contains(text), "{text} missing");
         }
         let bad = draw_weight_histogram(&dir.path().join("c.svg"), &layers, 1, "t");

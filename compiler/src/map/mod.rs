@@ -100,6 +100,12 @@ fn describe_excesses(target: &str, layers: &[FanInExcess]) -> String {
     }
 }
 
+/// The width of a table's layer-name column: the longest name (every name whole, every column
+/// aligned), at least that of the header `layer`.
+pub fn name_width<'a>(names: impl Iterator<Item = &'a str>) -> usize {
+    names.map(|n| n.chars().count()).max().unwrap_or(0).max(5)
+}
+
 /// The advice for a layer whose neurons have too many inputs, by what it is and what was
 /// folded into it.
 fn fan_in_hint(folded: &Folded) -> &'static str {
@@ -339,8 +345,14 @@ pub fn format_mapping(report: &MappingReport) -> String {
     );
     let _ = writeln!(
         s,
-        "{:<48} {:>8} {:>10} {:>6}  {:<18} {:>22}",
-        "layer", "neurons", "synapses", "cores", "bound by", "utilization min/mean/max"
+        "{:<w$} {:>8} {:>10} {:>6}  {:<18} {:>22}",
+        "layer",
+        "neurons",
+        "synapses",
+        "cores",
+        "bound by",
+        "utilization min/mean/max",
+        w = name_width(report.layers.iter().map(|l| l.name.as_str()))
     );
     for (i, layer) in report.layers.iter().enumerate() {
         let util: Vec<f64> = report
@@ -355,7 +367,7 @@ pub fn format_mapping(report: &MappingReport) -> String {
         let mean = util.iter().sum::<f64>() / util.len().max(1) as f64;
         let _ = writeln!(
             s,
-            "{:<48} {:>8} {:>10} {:>6}  {:<18} {:>6.0}% {:>6.0}% {:>6.0}%",
+            "{:<w$} {:>8} {:>10} {:>6}  {:<18} {:>6.0}% {:>6.0}% {:>6.0}%",
             layer.name,
             layer.neurons,
             layer.synapses,
@@ -363,7 +375,8 @@ pub fn format_mapping(report: &MappingReport) -> String {
             layer.bound_by,
             100.0 * lo.min(hi),
             100.0 * mean,
-            100.0 * hi
+            100.0 * hi,
+            w = name_width(report.layers.iter().map(|l| l.name.as_str()))
         );
     }
     let unit = if report.traffic_from_calibration {
