@@ -1,5 +1,5 @@
 //! The golden cross-check: an emulated run compared, neuron by neuron and decision by decision,
-//! with the compiler's golden model of the same quantized network (chip.md section 6). It sits
+//! with the compiler's golden model of the same quantized network. It sits
 //! in the compiler because it sees both sides: the runtime's emulator output and the golden
 //! model. The verdicts it produces are the runtime's report types ([`GoldenCheck`]), summed by
 //! [`ttfs_runtime::report::GoldenSummary::of`].

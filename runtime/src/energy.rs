@@ -1,5 +1,6 @@
 //! The energy model, in one place: what an inference costs on a target (its counters priced by
-//! the target's `energy_pj`, plus static power over its duration, chip.md section 4), its
+//! the target's `energy_pj`, plus static power over its duration; ARCHITECTURE.md, "Energy and
+//! latency"), its
 //! latency at the target's clock, and the conventional-network figures it is compared with.
 
 use serde::Serialize;
@@ -13,7 +14,7 @@ pub const ANN_MAC_PJ: f64 = 4.6;
 /// The energy per synaptic operation many SNN papers assume (a 45 nm float add, Horowitz).
 pub const SOP_PJ: f64 = 0.9;
 
-/// Energy of one inference in picojoules, by cause (chip.md section 4).
+/// Energy of one inference in picojoules, by cause.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Serialize)]
 pub struct Energy {
     /// Synaptic operations x `energy_pj.synop`.

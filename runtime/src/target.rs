@@ -1,5 +1,5 @@
 //! The target description: one JSON file per chip under `fixtures/targets/`
-//! (`shared/docs/chip.md` section 1 is its contract).
+//! (its fields: the README's "Target descriptions"; its bounds: [`limits`]).
 //!
 //! A target is a 2-D mesh of identical neuro-cores. Every field is required and every unit is in
 //! the field's name (`timing_cycles`, `energy_pj`, `clock_mhz`, `static_mw`), so a file reads on
@@ -10,7 +10,7 @@
 //! checks the ranges, so every range rule and its message live in one place. Every error names the
 //! file and, for range errors, the dotted field (`core.weight_bits`).
 //!
-//! The format has no version field because chip.md section 1 fixes its fields exactly; the
+//! The format has no version field because its fields are fixed (unknown ones are refused); the
 //! compiled chip configuration instead carries [`Target::hash`], a stable FNV-1a 64 of the
 //! canonical JSON, so a configuration can refuse a target it was not compiled for.
 
@@ -231,7 +231,7 @@ pub fn parse(text: &str, origin: &str) -> Result<Target, TargetError> {
 }
 
 impl Target {
-    /// Checks every range rule of chip.md section 1; errors are prefixed with
+    /// Checks every range rule (the bounds are in [`limits`]); errors are prefixed with
     /// `target "<name>"`. [`parse`] and [`load`] already call this, with the file name.
     ///
     /// # Errors

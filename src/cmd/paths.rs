@@ -63,9 +63,22 @@ pub fn resolve_data(data: Option<&Path>, dataset: &str) -> anyhow::Result<PathBu
         (Some(dir), _) => Ok(dir.to_path_buf()),
         (None, "mnist") => Ok(default_mnist_dir()),
         (None, other) => bail!(
-            "--data DIR is required for a model trained on '{other}' (only MNIST is embedded); \
-             e.g. --data ../shared/data/{other}, or --limit 0 to skip calibration"
+            "--data DIR is required for a model trained on '{other}' (only MNIST is embedded): \
+             {}; or --limit 0 to skip calibration",
+            data_hint(other)
         ),
+    }
+}
+
+/// Where the IDX files of a data set that is not embedded come from, for the `--data` hints.
+pub fn data_hint(dataset: &str) -> String {
+    match dataset {
+        "fashion-mnist" => {
+            "a folder with the four Fashion-MNIST IDX files (train- and t10k- images \
+             and labels, optionally gzipped, from github.com/zalandoresearch/fashion-mnist)"
+                .to_string()
+        }
+        other => format!("a folder with the four IDX files of {other}"),
     }
 }
 

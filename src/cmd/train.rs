@@ -240,7 +240,8 @@ fn config_from(args: &TrainArgs) -> anyhow::Result<TrainConfig> {
         (Some(dir), _) => dir.clone(),
         (None, "mnist") => super::paths::default_mnist_dir(),
         (None, other) => bail!(
-            "--data DIR is required for dataset '{other}' (only MNIST is embedded); e.g. --data ../shared/data/{other}"
+            "--data DIR is required for dataset '{other}' (only MNIST is embedded): {}",
+            super::paths::data_hint(other)
         ),
     };
     let config =

@@ -49,7 +49,11 @@ struct Bar {
 fn nj_text(pj: f64) -> String {
     let tenths = (pj / 100.0).round();
     let whole = (tenths / 10.0).trunc();
-    format!("{}.{} nJ", thousands(whole), (tenths - whole * 10.0).abs() as u8)
+    format!(
+        "{}.{} nJ",
+        thousands(whole),
+        (tenths - whole * 10.0).abs() as u8
+    )
 }
 
 fn rows(b: &EnergyBars) -> Vec<Bar> {
@@ -109,7 +113,13 @@ fn render(svg: &mut String, bars: &EnergyBars, title: &str) -> Result<(), String
     let (chart_area, legend_area) = root.split_vertically(size.1 - 30 - 70);
     let max = rows.iter().map(|r| r.nj).fold(0.0, f64::max).max(0.001);
     // Whole nJ on the axis, unless the bars are too short for them.
-    let decimals = if max >= 10.0 { 0 } else if max >= 0.1 { 2 } else { 4 };
+    let decimals = if max >= 10.0 {
+        0
+    } else if max >= 0.1 {
+        2
+    } else {
+        4
+    };
     // Room to the right of the longest bar for its value.
     let x_max = max * 1.45;
     // Row i is drawn between i and i + 1 from the top (the y axis points down).
@@ -193,6 +203,4 @@ mod tests {
         assert_eq!(nj_text(0.0), "0.0 nJ");
         assert_eq!(nj_text(999_960.0), "1,000.0 nJ");
     }
-
-
 }

@@ -88,12 +88,7 @@ fn bins(weights: &[i32], bits: u32) -> Bins {
     }
 }
 
-fn render(
-    svg: &mut String,
-    layers: &[WeightLayer],
-    bits: u32,
-    title: &str,
-) -> Result<(), String> {
+fn render(svg: &mut String, layers: &[WeightLayer], bits: u32, title: &str) -> Result<(), String> {
     if !(2..=32).contains(&bits) {
         return Err(format!("weight_bits must be 2 to 32, not {bits}"));
     }
@@ -254,7 +249,6 @@ fn power_of_ten(v: f64) -> String {
         _ => format!("1e{e:.0}"),
     }
 }
-
 
 #[cfg(test)]
 mod tests {

@@ -10,7 +10,7 @@
 //! - `mK`: max pooling (ablation only: it breaks the single-spike property).
 //!
 //! Named nets: `mlp` = `784-800-10`, `mlp2` = `784-400-400-10`,
-//! `cnn` = `c32k3-a2-c64k3-a2-f256-f10` (method.md section 8).
+//! `cnn` = `c32k3-a2-c64k3-a2-f256-f10` (the ETTFS paper's CNN).
 
 use ttfs_compiler::model::{LayerSpec, WeightNorm};
 

@@ -155,7 +155,7 @@ impl TrainConfig {
             },
             tie_break: TieBreak::PotentialAtEnd,
             // Random crops: pad 1 on MNIST (RECIPES.md row D: 98.50% against 98.10% without),
-            // pad 2 on Fashion-MNIST (the paper's augmentation, method.md section 8).
+            // pad 2 on Fashion-MNIST (the ETTFS paper's augmentation).
             crop_pad: Some(if fashion { 2 } else { 1 }),
             train_limit: None,
             test_limit: None,

@@ -3,7 +3,7 @@
 //! Output neuron `k` gets the score `z_k = sum_t w[t] S_k[t]`; since it fires at most once,
 //! `z_k = w[t_k]`, so with decreasing weights the earliest spike scores highest. The loss is
 //! the cross-entropy of `softmax(s * z)` plus `potential_weight` times the cross-entropy of
-//! `softmax(H[T])`, the output potentials after all input has arrived (method.md section 11:
+//! `softmax(H[T])`, the output potentials after all input has arrived (trainer/RECIPES.md:
 //! without that membrane term most decisions fall on step 1 with several outputs tied).
 //! An optional first-spike term ([`Loss::first_spike_term`]) asks the target output to be
 //! over the threshold by the step of the earliest output spike: the chip decides among the

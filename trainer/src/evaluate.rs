@@ -85,7 +85,7 @@ pub struct LayerFiring {
     pub at_first_step: f64,
 }
 
-/// Firing statistics per layer of neurons on up to 256 samples of `ds` (method.md section 4
+/// Firing statistics per layer of neurons on up to 256 samples of `ds` (the ETTFS paper
 /// asks for 20-70% fired and under 30% firing at step 1 at initialisation).
 ///
 /// # Errors

@@ -1,4 +1,5 @@
-//! Weight initialisation: Kaiming and ETTFS-init (method.md section 4).
+//! Weight initialisation: Kaiming and ETTFS-init (the ETTFS paper, "Efficiently Training
+//! Time-to-First-Spike Spiking Neural Networks from Scratch").
 //!
 //! Both draw zero-mean weights with `Var(W) = g / n_in`; Kaiming uses `g = 2`, ETTFS-init
 //! `g = T` (the number of time steps), which keeps a TTFS net's drive from dying out with

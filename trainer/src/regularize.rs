@@ -1,4 +1,4 @@
-//! Sparse-firing regularization (method.md section 9; Sakemi et al., "Sparse-firing
+//! Sparse-firing regularization (Sakemi et al., "Sparse-firing
 //! regularization methods for spiking neural networks with time-to-first spike coding",
 //! Sci. Rep. 13:22897, 2023): terms added to the loss that make hidden neurons fire less.
 //!

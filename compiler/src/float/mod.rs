@@ -8,8 +8,8 @@
 //! Comparing the two checks the lower pass; the folded path is also the reference the
 //! quantized network and the chip are measured against.
 //!
-//! Both use the neuron of method.md section 2: input pixels (row-major `[C, H, W]`) are
-//! latency coded ([`InputEncoding::spike_step`]) or, with the thermometer code, stand for
+//! Both use the training neuron (ARCHITECTURE.md, "The training neuron"): input pixels
+//! (row-major `[C, H, W]`) are latency coded ([`InputEncoding::spike_step`]) or, with the thermometer code, stand for
 //! their quantized grey level `n / levels` as an input current at every step ([`run_model`]
 //! presents that value at every step; [`run_folded`] sends the `n` active lines at step 1 into
 //! a first layer whose current persists); for t = 1..=T, layer by layer within the

@@ -334,7 +334,7 @@ fn model_errors_pass_through() {
     );
 }
 
-/// The MNIST CNN of method.md section 8 (c32k3-a2-c64k3-a2-f256-f10, padding 1): run with
+/// The ETTFS paper's MNIST CNN (c32k3-a2-c64k3-a2-f256-f10, padding 1): run with
 /// `cargo test --release -p ttfs-compiler --lib mnist_cnn -- --ignored --nocapture`.
 #[test]
 #[ignore = "timing: run in release"]

@@ -4,5 +4,6 @@
 
 mod common;
 mod emulator_vs_golden;
+mod fuzz;
 mod model_io;
 mod model_malformed;

@@ -6,7 +6,7 @@
 //! surprises. The limits of one target are `limits`' job ([`ChipConfig::check_target`]).
 //!
 //! The rules, in the order they are checked (the first broken rule is the error):
-//! `time_steps >= 1`; `decay_bits` in `1..=24`; at least one layer, each with neurons and a
+//! `time_steps` in `1..=65536` ([`MAX_TIME_STEPS`]); `decay_bits` in `1..=24`; at least one layer, each with neurons and a
 //! shape that holds exactly them; at least one core; per core: its layer exists, it has
 //! neurons, one threshold and one bias per neuron, layer indices in range, thresholds `>= 1`,
 //! `du` and `dv` at most `2^decay_bits`, CSR tables well formed (offsets from 0, monotone,
@@ -22,6 +22,10 @@
 //! of that size), so it is safe on anything [`decode`](super::decode) parsed.
 
 use super::{AxonRef, ChipConfig, ConfigError, CoreConfig, Csr};
+
+/// The most time steps an inference may have (the emulator and the golden model keep state per
+/// step; the trainer stops at 1024).
+pub const MAX_TIME_STEPS: u32 = 1 << 16;
 
 type Result<T = ()> = std::result::Result<T, ConfigError>;
 
@@ -41,6 +45,12 @@ impl ChipConfig {
             return Err(invalid(
                 "time_steps is 0, but an inference needs at least 1 time step".into(),
             ));
+        }
+        if self.time_steps > MAX_TIME_STEPS {
+            return Err(invalid(format!(
+                "time_steps is {}, more than the {MAX_TIME_STEPS} a configuration may have",
+                self.time_steps
+            )));
         }
         if !(1..=24).contains(&self.decay_bits) {
             return Err(invalid(format!(
@@ -432,6 +442,16 @@ mod tests {
             broken(|c| c.time_steps = 0),
             "time_steps is 0, but an inference needs at least 1 time step"
         );
+    }
+
+    #[test]
+    fn time_steps_beyond_the_bound() {
+        // 1.5 billion steps once passed and made the emulator ask for 35 GB (found by fuzzing).
+        assert_eq!(
+            broken(|c| c.time_steps = 1_462_146_686),
+            "time_steps is 1462146686, more than the 65536 a configuration may have"
+        );
+        assert!(broken(|c| c.time_steps = MAX_TIME_STEPS + 1).contains("more than the 65536"));
     }
 
     #[test]

@@ -1,5 +1,5 @@
 //! The binary chip configuration (format version 1): what the compiler writes and the emulator
-//! runs (`shared/docs/chip.md` section 5 is its contract).
+//! runs (ARCHITECTURE.md, "The three file formats").
 //!
 //! A configuration describes one network placed on one target: per core its neuron parameters,
 //! its synapse table (axon -> list of (neuron, weight)) and its routing table (neuron -> list of
@@ -97,7 +97,7 @@ pub struct LayerInfo {
     /// Shape of the layer's neurons (`[C, H, W]` or `[N]`), neuron index row-major in it.
     pub shape: Vec<u32>,
     /// Multiply-accumulates per inference of the same layer in a conventional (non-spiking)
-    /// network, before pooling was folded in: the ANN comparison of chip.md's energy report.
+    /// network, before pooling was folded in: the ANN comparison of the run report.
     pub ann_macs: u64,
 }
 

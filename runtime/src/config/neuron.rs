@@ -1,4 +1,5 @@
-//! The integer CUBA-LIF neuron's parameters (chip.md section 2) and the exact update rule.
+//! The integer CUBA-LIF neuron's parameters and the exact update rule (also in ARCHITECTURE.md,
+//! "The integer neuron").
 //!
 //! # The update, per neuron and time step `t` (1-based), in its layer's phase
 //! ```text

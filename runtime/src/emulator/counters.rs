@@ -1,4 +1,4 @@
-//! What one inference counted (chip.md section 4); [`crate::energy`] prices the counts.
+//! What one inference counted; [`crate::energy`] prices the counts.
 
 use serde::Serialize;
 

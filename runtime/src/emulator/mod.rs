@@ -1,4 +1,4 @@
-//! The cycle-accurate, event-driven chip emulator (chip.md sections 2-4).
+//! The cycle-accurate, event-driven chip emulator.
 //!
 //! [`Emulator`] holds one chip's state for one configuration on one target; [`Emulator::run`]
 //! runs one inference on one image and returns its spikes, output potentials, decision,

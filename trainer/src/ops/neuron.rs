@@ -1,6 +1,6 @@
 //! The single-spike integrate-and-fire neuron, time-parallel, with its surrogate gradient.
 //!
-//! For one neuron with input currents `I[1..T]` (method.md section 2):
+//! For one neuron with input currents `I[1..T]` (ARCHITECTURE.md, "The training neuron"):
 //! ```text
 //! H[t] = H[t-1] + I[t]              integrate, no leak, no reset (H[0] = 0)
 //! S[t] = step(H[t] - theta) * M[t-1] fire only if it has not fired yet (M[0] = 1)
@@ -565,7 +565,7 @@ mod tests {
     }
 
     /// The general recurrence of the backward scan (BPTT through `H`, `S` and `M`), one column
-    /// at a time, written out as in method.md section 2.
+    /// at a time, written out as ARCHITECTURE.md states it.
     fn general_backward(currents: &[f32], grads: &[f32], cfg: &FireConfig) -> Vec<f32> {
         let steps = currents.len();
         let (mut h, mut mask) = (0f32, 1f32);

@@ -1,4 +1,5 @@
-//! Weight normalisation with the learnable scale, fused into one op (method.md section 5).
+//! Weight normalisation with the learnable scale, fused into one op (ARCHITECTURE.md,
+//! "Effective weights").
 //!
 //! For every output unit `o` with raw fan-in `w_o` (`n` values):
 //! ```text

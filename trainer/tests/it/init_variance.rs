@@ -1,4 +1,4 @@
-//! ETTFS-init against Kaiming init over depth (the paper's Fig. 1a, method.md section 4).
+//! ETTFS-init against Kaiming init over depth (the ETTFS paper's Fig. 1a).
 //!
 //! A 6-layer x 400-neuron MLP without weight norm, affine or bias, T = 8, fed latency-coded
 //! random input (each of the 784 inputs spikes with probability 1/2, at a uniformly random
@@ -16,7 +16,7 @@
 //! - ETTFS (g = 8): .491 .473 .435 .419 .409 .428; 3.83 3.97 3.65 3.26 3.31 3.15
 //! - Kaiming (g = 2): .234 .097 .013 0 0 0; 0.958 0.469 0.196 0.027 0 0
 //!
-//! method.md's reconstruction has .37 .19 .06 0 0 0 and .60 .52 .47 .44 .45 .43: the same
+//! the paper's figure, as read off it, has .37 .19 .06 0 0 0 and .60 .52 .47 .44 .45 .43: the same
 //! picture (its input density is not stated; this one is 1/2).
 
 use candle_core::{Device, Tensor};

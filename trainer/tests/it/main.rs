@@ -9,6 +9,7 @@
 
 mod export;
 mod fine_tune;
+mod fuzz_idx;
 mod init_variance;
 mod resume;
 mod sparsity;

@@ -83,7 +83,7 @@ impl Emulator<'_> {
         }
     }
 
-    /// Updates the core's live neurons by the chip's rule ([`NeuronUpdate`], chip.md section 2).
+    /// Updates the core's live neurons by the chip's rule ([`NeuronUpdate`]).
     pub(super) fn sweep(&mut self, c: u32, now: u64) {
         let ci = c as usize;
         let config = self.config;
