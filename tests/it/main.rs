@@ -10,3 +10,4 @@ mod common;
 mod emulator_vs_golden;
 mod golden_vs_float;
 mod pipeline;
+mod readme;

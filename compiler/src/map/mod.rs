@@ -128,7 +128,7 @@ fn fan_in_hint(folded: &Folded) -> &'static str {
         (None, LayerKind::Conv2d { .. }, false) => {
             ", e.g. fewer input channels or a smaller kernel"
         }
-        (None, LayerKind::Linear, false) => ", e.g. a narrower layer or a smaller kernel before it",
+        (None, LayerKind::Linear, false) => ", e.g. a narrower layer before it",
     }
 }
 
