@@ -9,193 +9,21 @@
 //! and what would fit.
 
 pub mod emit;
+mod error;
 pub mod partition;
 pub mod place;
+mod report;
 
-use serde::Serialize;
-use ttfs_runtime::config::{ChipConfig, MeshPosition};
+use ttfs_runtime::config::ChipConfig;
 use ttfs_runtime::target::Target;
 
-use crate::ir::{Folded, LayerKind, QuantNetwork};
+use crate::ir::QuantNetwork;
+use error::too_many_cores;
+pub use error::{FanInExcess, MapError};
 use partition::{Binding, CoreAssignment};
 use place::Traffic;
-
-/// Why a network does not fit a target.
-#[derive(Debug, thiserror::Error)]
-pub enum MapError {
-    /// In one or more layers, one neuron alone needs more than a core has: every such layer
-    /// and limit, in layer order.
-    #[error("{}", describe_excesses(target, layers))]
-    FanInTooLarge {
-        /// The target's name.
-        target: String,
-        /// Each layer and limit exceeded.
-        layers: Vec<FanInExcess>,
-    },
-    /// The layers need more cores than the mesh has.
-    #[error(
-        "the network needs {needed} cores but target \"{target}\" has {available} \
-         ({cols} x {rows} mesh; exceeded by {excess}); cores per layer: {per_layer}; what would \
-         fit: {fits}",
-        excess = needed - available
-    )]
-    TooManyCores {
-        /// The target's name.
-        target: String,
-        /// Cores needed.
-        needed: usize,
-        /// Cores on the mesh.
-        available: usize,
-        /// Mesh columns.
-        cols: u32,
-        /// Mesh rows.
-        rows: u32,
-        /// Cores per layer with the limit that bound them.
-        per_layer: String,
-        /// What would fit.
-        fits: String,
-    },
-}
-
-/// A layer whose widest neuron has more inputs than a core of the target holds.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct FanInExcess {
-    /// The layer's name.
-    pub layer: String,
-    /// What the layer is and what was folded into it (the advice depends on it).
-    pub folded: Folded,
-    /// The target field, e.g. `core.max_axons`.
-    pub field: &'static str,
-    /// The widest neuron's fan-in.
-    pub fan_in: usize,
-    /// The limit.
-    pub limit: u32,
-}
-
-/// One sentence per excess, joined into one line.
-fn describe_excesses(target: &str, layers: &[FanInExcess]) -> String {
-    let sentences: Vec<String> = layers
-        .iter()
-        .map(|x| {
-            format!(
-                "{}: its widest neuron has {} inputs (synapses with a nonzero weight) but a core of \
-                 target \"{target}\" has {} = {} (exceeded by {}); what would fit: at most {} \
-                 distinct inputs per neuron{}",
-                x.layer,
-                x.fan_in,
-                x.field,
-                x.limit,
-                x.fan_in - x.limit as usize,
-                x.limit,
-                fan_in_hint(&x.folded)
-            )
-        })
-        .collect();
-    match sentences.len() {
-        1 => sentences.concat(),
-        n => format!(
-            "{n} layers exceed a core of target \"{target}\": {}",
-            sentences.join("; and ")
-        ),
-    }
-}
-
-/// The width of a table's layer-name column: the longest name (every name whole, every column
-/// aligned), at least that of the header `layer`.
-pub fn name_width<'a>(names: impl Iterator<Item = &'a str>) -> usize {
-    names.map(|n| n.chars().count()).max().unwrap_or(0).max(5)
-}
-
-/// The advice for a layer whose neurons have too many inputs, by what it is and what was
-/// folded into it.
-fn fan_in_hint(folded: &Folded) -> &'static str {
-    let pooled = !folded.pools.is_empty();
-    match (folded.lines_per_pixel, folded.kind, pooled) {
-        (Some(_), _, _) => {
-            "; the thermometer input gives every pixel one input line per level, so fewer \
-             levels (`ttfs train --levels`) would shrink them"
-        }
-        (None, LayerKind::Conv2d { .. }, true) => {
-            "; folding the average pool into this convolution multiplies each neuron's inputs \
-             by the pool's window, so fewer input channels, a smaller kernel, or a stride in \
-             place of the pool would shrink them"
-        }
-        (None, LayerKind::Linear, true) => {
-            "; folding the average pool into this layer gives each neuron one input per neuron \
-             before the pool, so fewer channels or a smaller feature map before the pool (a \
-             stride or an earlier pool) would shrink them"
-        }
-        (None, LayerKind::Conv2d { .. }, false) => {
-            ", e.g. fewer input channels or a smaller kernel"
-        }
-        (None, LayerKind::Linear, false) => ", e.g. a narrower layer before it",
-    }
-}
-
-/// How one core is used.
-#[derive(Clone, Debug, PartialEq, Serialize)]
-pub struct CoreUse {
-    /// Index of the core in the configuration.
-    pub core: usize,
-    /// Its mesh position.
-    pub x: u32,
-    /// Its mesh position.
-    pub y: u32,
-    /// Its layer.
-    pub layer: usize,
-    /// Neurons used, and the fraction of `core.max_neurons`.
-    pub neurons: usize,
-    /// Axons used.
-    pub axons: usize,
-    /// Synapse-memory entries used.
-    pub synapses: usize,
-    /// Largest of the three fractions of the core's limits.
-    pub utilization: f64,
-    /// The limit that closed the core (`end of layer` for a layer's last core).
-    pub closed_by: &'static str,
-}
-
-/// One layer's share of the chip.
-#[derive(Clone, Debug, PartialEq, Serialize)]
-pub struct LayerUse {
-    /// The layer's name.
-    pub name: String,
-    /// Neurons in the layer.
-    pub neurons: usize,
-    /// Synapses after quantization.
-    pub synapses: usize,
-    /// Cores it occupies.
-    pub cores: usize,
-    /// The limit that closed most of its cores.
-    pub bound_by: &'static str,
-}
-
-/// The mapping report: per layer and per core utilization, and the placement's cost.
-#[derive(Clone, Debug, PartialEq, Serialize)]
-pub struct MappingReport {
-    /// The target's name.
-    pub target: String,
-    /// Mesh columns.
-    pub cols: u32,
-    /// Mesh rows.
-    pub rows: u32,
-    /// Cores used.
-    pub cores_used: usize,
-    /// Per layer.
-    pub layers: Vec<LayerUse>,
-    /// Per core, in configuration order.
-    pub cores: Vec<CoreUse>,
-    /// Expected packets x hops per inference with a row-major placement (the baseline).
-    pub cost_row_major: f64,
-    /// The same after the compact serpentine.
-    pub cost_serpentine: f64,
-    /// The same after the pairwise swaps (the placement used).
-    pub cost_placed: f64,
-    /// Swaps made.
-    pub swaps: usize,
-    /// Whether the traffic was weighted by measured firing rates (else every route counts 1).
-    pub traffic_from_calibration: bool,
-}
+use report::core_use;
+pub use report::{CoreUse, LayerUse, MappingReport, format_mapping, name_width};
 
 /// The result of [`map`].
 #[derive(Clone, Debug)]
@@ -329,93 +157,6 @@ pub fn map(
     Ok(place(net, target, partition(net, target)?, firing))
 }
 
-/// The mapping report as stable text: one line per layer with its cores and their utilization,
-/// then the placement's cost against the baselines.
-pub fn format_mapping(report: &MappingReport) -> String {
-    use std::fmt::Write as _;
-    let mut s = String::new();
-    let _ = writeln!(
-        s,
-        "mapping onto {} ({} x {} mesh): {} of {} cores",
-        report.target,
-        report.cols,
-        report.rows,
-        report.cores_used,
-        u64::from(report.cols) * u64::from(report.rows)
-    );
-    let _ = writeln!(
-        s,
-        "{:<w$} {:>8} {:>10} {:>6}  {:<18} {:>22}",
-        "layer",
-        "neurons",
-        "synapses",
-        "cores",
-        "bound by",
-        "utilization min/mean/max",
-        w = name_width(report.layers.iter().map(|l| l.name.as_str()))
-    );
-    for (i, layer) in report.layers.iter().enumerate() {
-        let util: Vec<f64> = report
-            .cores
-            .iter()
-            .filter(|c| c.layer == i)
-            .map(|c| c.utilization)
-            .collect();
-        let (lo, hi) = util
-            .iter()
-            .fold((f64::INFINITY, 0f64), |(a, b), &u| (a.min(u), b.max(u)));
-        let mean = util.iter().sum::<f64>() / util.len().max(1) as f64;
-        let _ = writeln!(
-            s,
-            "{:<w$} {:>8} {:>10} {:>6}  {:<18} {:>6.0}% {:>6.0}% {:>6.0}%",
-            layer.name,
-            layer.neurons,
-            layer.synapses,
-            layer.cores,
-            layer.bound_by,
-            100.0 * lo.min(hi),
-            100.0 * mean,
-            100.0 * hi,
-            w = name_width(report.layers.iter().map(|l| l.name.as_str()))
-        );
-    }
-    let unit = if report.traffic_from_calibration {
-        "expected packets x hops per inference (measured firing)"
-    } else {
-        "routes x hops (every route counted once)"
-    };
-    let _ = writeln!(
-        s,
-        "placement: {unit}: row-major {:.0}, serpentine {:.0}, after {} swaps {:.0}",
-        report.cost_row_major, report.cost_serpentine, report.swaps, report.cost_placed
-    );
-    s
-}
-
-fn core_use(
-    c: usize,
-    core: &CoreAssignment,
-    binding: Binding,
-    p: MeshPosition,
-    target: &Target,
-) -> CoreUse {
-    let limits = &target.core;
-    let frac = |used: usize, max: u32| used as f64 / f64::from(max);
-    CoreUse {
-        core: c,
-        x: p.x,
-        y: p.y,
-        layer: core.layer,
-        neurons: core.neurons.len(),
-        axons: core.sources.len(),
-        synapses: core.synapses,
-        utilization: frac(core.neurons.len(), limits.max_neurons)
-            .max(frac(core.sources.len(), limits.max_axons))
-            .max(frac(core.synapses, limits.max_synapses)),
-        closed_by: binding.field(),
-    }
-}
-
 /// The binding that occurs most often (ties: the first in enum order); `LayerEnd` for a layer
 /// that fits one core.
 fn most_common(bindings: impl Iterator<Item = Binding>) -> Binding {
@@ -434,45 +175,6 @@ fn most_common(bindings: impl Iterator<Item = Binding>) -> Binding {
         return Binding::LayerEnd;
     }
     all[counts.iter().position(|&c| c == max).unwrap_or(0)]
-}
-
-fn too_many_cores(
-    net: &QuantNetwork,
-    target: &Target,
-    per_layer: &[(usize, Binding)],
-    needed: usize,
-) -> MapError {
-    let available = usize::try_from(target.cores()).unwrap_or(usize::MAX);
-    let per_layer_text = net
-        .layers
-        .iter()
-        .zip(per_layer)
-        .map(|(l, &(n, b))| format!("{}: {n} (bound by {})", l.name, b.field()))
-        .collect::<Vec<_>>()
-        .join(", ");
-    let mut used = 0;
-    let mut prefix = 0;
-    for &(n, _) in per_layer {
-        if used + n > available {
-            break;
-        }
-        used += n;
-        prefix += 1;
-    }
-    let fits = format!(
-        "a target with at least {needed} such cores; on this one the first {prefix} of {} layers \
-         fit ({used} cores)",
-        net.layers.len()
-    );
-    MapError::TooManyCores {
-        target: target.name.clone(),
-        needed,
-        available,
-        cols: target.mesh.cols,
-        rows: target.mesh.rows,
-        per_layer: per_layer_text,
-        fits,
-    }
 }
 
 /// Expected packets between logical cores (see [`place`]).
@@ -550,6 +252,7 @@ mod tests {
 
     use super::test_support::tiny_target;
     use super::*;
+    use crate::ir::{Folded, LayerKind};
     use crate::ir::{InputDesc, QuantLayer, Registers, SynapseMatrix};
 
     /// A layered network from per-layer fan-in lists (`(source, weight)` per neuron).
