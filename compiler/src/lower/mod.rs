@@ -83,8 +83,9 @@ pub fn lower(model: &Model) -> Result<FoldedNetwork, LowerError> {
     let mut sources = input.iter().product::<usize>();
     let mut in_shape: Vec<usize> = input.to_vec();
     for (index, (layer, out_shape)) in d.layers.iter().zip(&shapes).enumerate() {
-        match layer {
-            LayerSpec::Flatten => {}
+        // A weighted layer: what it is, its name's description, its fan-in and its biases.
+        let weighted = match layer {
+            LayerSpec::Flatten => None,
             LayerSpec::MaxPool2d { .. } => return Err(LowerError::MaxPool { layer: index }),
             LayerSpec::AvgPool2d { kernel, stride } => {
                 let map = feature_map(index, layer, &in_shape)?;
@@ -93,6 +94,7 @@ pub fn lower(model: &Model) -> Result<FoldedNetwork, LowerError> {
                     kernel: *kernel,
                     stride: *stride,
                 });
+                None
             }
             LayerSpec::Linear {
                 in_features,
@@ -107,19 +109,7 @@ pub fn lower(model: &Model) -> Result<FoldedNetwork, LowerError> {
                     &pending,
                 );
                 let what = format!("linear {in_features}->{out_features}");
-                let folded = Folded {
-                    kind: LayerKind::Linear,
-                    pools: std::mem::take(&mut folded_pools),
-                    lines_per_pixel: thermometer_levels.filter(|_| layers.is_empty()),
-                };
-                layers.push(FoldedLayer {
-                    name: layer_name(index, &what, &folded),
-                    model_layer: index,
-                    folded,
-                    shape: out_shape.to_vec(),
-                    synapses: SynapseMatrix::from_fan_in(sources, &fan_in),
-                    bias: effective.bias,
-                });
+                Some((LayerKind::Linear, what, fan_in, effective.bias))
             }
             LayerSpec::Conv2d {
                 in_channels,
@@ -151,25 +141,27 @@ pub fn lower(model: &Model) -> Result<FoldedNetwork, LowerError> {
                     .iter()
                     .flat_map(|&b| std::iter::repeat_n(b, per_channel))
                     .collect();
-                let folded = Folded {
-                    kind: LayerKind::Conv2d {
-                        kernel: *kernel,
-                        in_channels: *in_channels,
-                    },
-                    pools: std::mem::take(&mut folded_pools),
-                    lines_per_pixel: thermometer_levels.filter(|_| layers.is_empty()),
+                let kind = LayerKind::Conv2d {
+                    kernel: *kernel,
+                    in_channels: *in_channels,
                 };
-                layers.push(FoldedLayer {
-                    name: layer_name(index, &what, &folded),
-                    model_layer: index,
-                    folded,
-                    shape: out_shape.to_vec(),
-                    synapses: SynapseMatrix::from_fan_in(sources, &fan_in),
-                    bias,
-                });
+                Some((kind, what, fan_in, bias))
             }
-        }
-        if layer.is_weighted() {
+        };
+        if let Some((kind, what, fan_in, bias)) = weighted {
+            let folded = Folded {
+                kind,
+                pools: std::mem::take(&mut folded_pools),
+                lines_per_pixel: thermometer_levels.filter(|_| layers.is_empty()),
+            };
+            layers.push(FoldedLayer {
+                name: layer_name(index, &what, &folded),
+                model_layer: index,
+                folded,
+                shape: out_shape.to_vec(),
+                synapses: SynapseMatrix::from_fan_in(sources, &fan_in),
+                bias,
+            });
             pending = Pending::Identity;
             sources = out_shape.iter().product();
         }
