@@ -274,14 +274,7 @@ fn wrong_target_missing_config_and_wrong_data_fail_with_one_line() {
     // Images of another size.
     let data = dir.path().join("small");
     std::fs::create_dir(&data).unwrap();
-    let mut images = vec![0, 0, 8, 3, 0, 0, 0, 2, 0, 0, 0, 10, 0, 0, 0, 10];
-    images.extend(vec![0u8; 200]);
-    std::fs::write(data.join("t10k-images-idx3-ubyte"), images).unwrap();
-    std::fs::write(
-        data.join("t10k-labels-idx1-ubyte"),
-        [0, 0, 8, 1, 0, 0, 0, 2, 0, 0],
-    )
-    .unwrap();
+    crate::common::write_test_split(&data, 10, 10, &[vec![0; 100], vec![0; 100]], &[0, 0]);
     let (ok, _, stderr) = ttfs(&[
         "run",
         bin,

@@ -14,6 +14,8 @@ use proptest::prelude::*;
 use proptest::test_runner::{Config, RngSeed};
 use ttfs_trainer::data::{Dataset, Split};
 
+use crate::synthetic::{IMAGES_MAGIC, LABELS_MAGIC, idx_bytes};
+
 fn campaign(default_cases: u32) -> Config {
     let env = |name: &str| std::env::var(name).ok().and_then(|v| v.parse().ok());
     Config {
@@ -26,10 +28,11 @@ fn campaign(default_cases: u32) -> Config {
 
 /// A valid test split: 3 images of 4 x 5 pixels and their labels.
 fn valid() -> (Vec<u8>, Vec<u8>) {
-    let mut images = vec![0, 0, 8, 3, 0, 0, 0, 3, 0, 0, 0, 4, 0, 0, 0, 5];
-    images.extend((0..60u8).map(|p| p.wrapping_mul(37)));
-    let labels = vec![0, 0, 8, 1, 0, 0, 0, 3, 7, 1, 9];
-    (images, labels)
+    let pixels: Vec<u8> = (0..60u8).map(|p| p.wrapping_mul(37)).collect();
+    (
+        idx_bytes(IMAGES_MAGIC, &[3, 4, 5], &pixels),
+        idx_bytes(LABELS_MAGIC, &[3], &[7, 1, 9]),
+    )
 }
 
 fn gzip(bytes: &[u8]) -> Vec<u8> {

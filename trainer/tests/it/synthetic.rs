@@ -14,11 +14,13 @@ use ttfs_trainer::paths::RunPaths;
 /// Image side.
 pub const SIDE: usize = 8;
 
-const IMAGES_MAGIC: u32 = 0x0000_0803;
-const LABELS_MAGIC: u32 = 0x0000_0801;
+/// The IDX magic of an image file (unsigned bytes, 3 dimensions).
+pub const IMAGES_MAGIC: u32 = 0x0000_0803;
+/// The IDX magic of a label file (unsigned bytes, 1 dimension).
+pub const LABELS_MAGIC: u32 = 0x0000_0801;
 
 /// The raw bytes of an IDX file: big-endian magic, big-endian sizes, then the data.
-fn idx_bytes(magic: u32, dims: &[usize], data: &[u8]) -> Vec<u8> {
+pub fn idx_bytes(magic: u32, dims: &[usize], data: &[u8]) -> Vec<u8> {
     let mut bytes = magic.to_be_bytes().to_vec();
     for &d in dims {
         bytes.extend_from_slice(&u32::try_from(d).unwrap().to_be_bytes());
