@@ -37,13 +37,18 @@ pub fn shipped_targets() -> Vec<String> {
     names
 }
 
+/// The file of the shipped target `name` (`fixtures/targets/NAME.json`; it may not exist).
+pub fn shipped_target_path(name: &str) -> PathBuf {
+    shipped("fixtures/targets").join(format!("{name}.json"))
+}
+
 /// Loads a target given as a JSON path or as the name of a shipped target.
 pub fn resolve_target(arg: &str) -> anyhow::Result<(PathBuf, Target)> {
     let as_path = Path::new(arg);
     let path = if as_path.exists() {
         as_path.to_path_buf()
     } else {
-        let named = shipped("fixtures/targets").join(format!("{arg}.json"));
+        let named = shipped_target_path(arg);
         if !arg.contains(['/', '.']) && named.exists() {
             named
         } else {

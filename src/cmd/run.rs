@@ -212,16 +212,16 @@ impl Setup {
 /// was compiled for (the same hash); otherwise why not, as a sentence fragment.
 fn shipped_target_of(config: &ChipConfig) -> Result<(PathBuf, Target), String> {
     let name = &config.target_name;
-    let not_shipped = || {
-        format!(
+    let shipped = super::paths::shipped_targets();
+    if !shipped.contains(name) {
+        return Err(format!(
             "the configuration's target \"{name}\" is not a shipped one (shipped: {})",
-            super::paths::shipped_targets().join(", ")
-        )
-    };
-    if !super::paths::shipped_targets().contains(name) {
-        return Err(not_shipped());
+            shipped.join(", ")
+        ));
     }
-    let (path, target) = resolve_target(name).map_err(|e| e.to_string())?;
+    // The shipped file itself: the name is not a path the user gave.
+    let path = super::paths::shipped_target_path(name);
+    let target = ttfs_runtime::target::load(&path).map_err(|e| e.to_string())?;
     if target.hash() != config.target_hash {
         return Err(format!(
             "the shipped target \"{name}\" ({}) has hash {:016x}, not the configuration's \
