@@ -1,9 +1,9 @@
 //! The golden model: a plain layer-by-layer integer simulation of a [`QuantNetwork`]
-//! (ARCHITECTURE.md, "The integer neuron"), written independently of the runtime's emulator:
-//! no cores, no cycles, no packets. The emulator's spike times must equal these exactly. The two share only
-//! the chip's neuron update itself ([`NeuronUpdate`], the one implementation of the rule), so
-//! what the comparison checks is everything around it: partitioning, routing, the order of
-//! events and the phases of a step.
+//! (ARCHITECTURE.md, "The integer neuron"), written independently of the runtime's emulator: no
+//! cores, no cycles, no packets. The emulator's spike times must equal these exactly. The two share
+//! only the chip's neuron update itself ([`NeuronUpdate`], the one implementation of the rule), so
+//! what the comparison checks is everything around it: partitioning, routing, the order of events
+//! and the phases of a step.
 //!
 //! # Semantics of one inference
 //! ```text

@@ -8,15 +8,15 @@
 //! Comparing the two checks the lower pass; the folded path is also the reference the
 //! quantized network and the chip are measured against.
 //!
-//! Both use the training neuron (ARCHITECTURE.md, "The training neuron"): input pixels
-//! (row-major `[C, H, W]`) are latency coded ([`InputEncoding::spike_step`]) or, with the thermometer code, stand for
-//! their quantized grey level `n / levels` as an input current at every step ([`run_model`]
-//! presents that value at every step; [`run_folded`] sends the `n` active lines at step 1 into
-//! a first layer whose current persists); for t = 1..=T, layer by layer within the
-//! step (layer l sees layer l-1's spikes of the same step), `I[t]` = the sum of the weights
-//! of this step's input spikes (or pooled values) + bias, `H[t] = H[t-1] + I[t]`, and a
-//! neuron spikes at the first t with `H[t] >= threshold`, once; `H` keeps integrating (no
-//! reset). The class comes from [`decide`].
+//! Both use the training neuron (ARCHITECTURE.md, "The training neuron"): input pixels (row-major
+//! `[C, H, W]`) are latency coded ([`InputEncoding::spike_step`]) or, with the thermometer code,
+//! stand for their quantized grey level `n / levels` as an input current at every step
+//! ([`run_model`] presents that value at every step; [`run_folded`] sends the `n` active lines at
+//! step 1 into a first layer whose current persists); for t = 1..=T, layer by layer within the step
+//! (layer l sees layer l-1's spikes of the same step), `I[t]` = the sum of the weights of this
+//! step's input spikes (or pooled values) + bias, `H[t] = H[t-1] + I[t]`, and a neuron spikes at
+//! the first t with `H[t] >= threshold`, once; `H` keeps integrating (no reset). The class comes
+//! from [`decide`].
 //!
 //! [`FoldedNetwork`]: crate::ir::FoldedNetwork
 //! [`InputEncoding::spike_step`]: ttfs_runtime::config::InputEncoding::spike_step

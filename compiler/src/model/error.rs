@@ -42,7 +42,8 @@ pub enum ModelError {
         /// The metadata key looked for.
         key: &'static str,
     },
-    /// The description is not valid JSON or does not fit [`ModelDescription`](super::ModelDescription).
+    /// The description is not valid JSON or does not fit
+    /// [`ModelDescription`](super::ModelDescription).
     #[error("the \"{key}\" metadata is not a valid model description: {message}")]
     BadDescription {
         /// The metadata key.

@@ -1,12 +1,13 @@
 //! [`read`] and [`write`](fn@write) of model files, and their in-memory halves [`decode`] and
 //! [`encode`].
 //!
-//! [`write`](fn@write) validates first and then writes through the toolchain's one atomic
-//! write ([`ttfs_runtime::atomic`]), so the target is either the old file or the complete new
-//! one, never half written. [`read`] checks, in order: safetensors framing, the [`METADATA_KEY`] metadata,
-//! the JSON, the format version (before the rest of the JSON, so a newer file says
-//! "version 2 is not supported" rather than "missing field"), tensor dtypes, the digest (when
-//! the file has one: every file this toolchain writes does), then [`Model::validate`]. Every error from either names the file.
+//! [`write`](fn@write) validates first and then writes through the toolchain's one atomic write
+//! ([`ttfs_runtime::atomic`]), so the target is either the old file or the complete new one, never
+//! half written. [`read`] checks, in order: safetensors framing, the [`METADATA_KEY`] metadata, the
+//! JSON, the format version (before the rest of the JSON, so a newer file says "version 2 is not
+//! supported" rather than "missing field"), tensor dtypes, the digest (when the file has one: every
+//! file this toolchain writes does), then [`Model::validate`]. Every error from either names the
+//! file.
 
 use std::collections::{BTreeMap, HashMap};
 use std::fs;

@@ -5,17 +5,17 @@
 //! every configuration it writes, so the emulator can index the tables without bounds
 //! surprises. The limits of one target are `limits`' job ([`ChipConfig::check_target`]).
 //!
-//! The rules, in the order they are checked (the first broken rule is the error):
-//! `time_steps` in `1..=65536` ([`MAX_TIME_STEPS`]); `decay_bits` in `1..=24`; at least one layer, each with neurons and a
-//! shape that holds exactly them; at least one core; per core: its layer exists, it has
-//! neurons, one threshold and one bias per neuron, layer indices in range, thresholds `>= 1`,
-//! `du` and `dv` at most `2^decay_bits`, CSR tables well formed (offsets from 0, monotone,
-//! ending at the entry count), synapse rows naming neurons of the core in strictly increasing
-//! order, one routing row per neuron; then, once every core's own tables are known good, every
-//! route goes to an existing axon of a core of the next layer, at most one axon per destination
-//! core; every neuron of every layer sits on exactly one core; no two cores at the same position; the input map has one row per channel
-//! of its shape and feeds only existing axons of layer-0 cores; the output map has at least one
-//! class, each a distinct neuron of the last layer.
+//! The rules, in the order they are checked (the first broken rule is the error): `time_steps` in
+//! `1..=65536` ([`MAX_TIME_STEPS`]); `decay_bits` in `1..=24`; at least one layer, each with
+//! neurons and a shape that holds exactly them; at least one core; per core: its layer exists, it
+//! has neurons, one threshold and one bias per neuron, layer indices in range, thresholds `>= 1`,
+//! `du` and `dv` at most `2^decay_bits`, CSR tables well formed (offsets from 0, monotone, ending
+//! at the entry count), synapse rows naming neurons of the core in strictly increasing order, one
+//! routing row per neuron; then, once every core's own tables are known good, every route goes to
+//! an existing axon of a core of the next layer, at most one axon per destination core; every
+//! neuron of every layer sits on exactly one core; no two cores at the same position; the input map
+//! has one row per channel of its shape and feeds only existing axons of layer-0 cores; the output
+//! map has at least one class, each a distinct neuron of the last layer.
 //!
 //! Validation allocates only in proportion to the tables actually present, never to a count a
 //! (possibly hostile) file declares (a layer of `u32::MAX` neurons is checked without a table
