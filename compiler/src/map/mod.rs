@@ -1,7 +1,7 @@
 //! Mapping: the quantized network onto the cores of a target, then the chip configuration.
 //!
-//! - [`partition`]: each layer's neurons into cores within the three per-core limits;
-//! - [`place`]: cores onto mesh positions, keeping traffic x hops low (a documented heuristic);
+//! - [`partition`](mod@partition): each layer's neurons into cores within the three per-core limits;
+//! - [`place`](mod@place): cores onto mesh positions, keeping traffic x hops low (a documented heuristic);
 //! - [`emit`]: synapse tables, routing tables, input and output maps: the [`ChipConfig`].
 //!
 //! [`map`] runs the three and returns the configuration with a [`MappingReport`]. A model that
@@ -145,10 +145,10 @@ pub fn place(
     Mapping { config, report }
 }
 
-/// Maps `net` onto `target`: [`partition`], then [`place`].
+/// Maps `net` onto `target`: [`partition`](fn@partition), then [`place`](fn@place).
 ///
 /// # Errors
-/// As [`partition`].
+/// As [`partition`](fn@partition).
 pub fn map(
     net: &QuantNetwork,
     target: &Target,
