@@ -59,6 +59,26 @@ impl From<AtomicWriteError> for std::io::Error {
 /// # Errors
 /// [`AtomicWriteError`] with the step that failed; `path` is then untouched.
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), AtomicWriteError> {
+    let temp = write_temp(path, bytes)?;
+    match fs::rename(&temp, path) {
+        Ok(()) => {
+            sync_folder(&temp);
+            Ok(())
+        }
+        Err(source) => {
+            // Best effort: the first error is the one worth reporting.
+            let _ = fs::remove_file(&temp);
+            Err(AtomicWriteError {
+                step: WriteStep::Rename,
+                source,
+            })
+        }
+    }
+}
+
+/// Writes `bytes` to a fresh temporary file beside `path` and syncs it; returns its path. On
+/// an error the temporary file is removed.
+fn write_temp(path: &Path, bytes: &[u8]) -> Result<PathBuf, AtomicWriteError> {
     let fail = |step| move |source| AtomicWriteError { step, source };
     let (mut file, temp) = create_temp(path).map_err(fail(WriteStep::CreateTemp))?;
     let written = file
@@ -66,18 +86,10 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), AtomicWriteError> {
         .and_then(|()| file.sync_all())
         .map_err(fail(WriteStep::Write));
     drop(file);
-    let result = written.and_then(|()| fs::rename(&temp, path).map_err(fail(WriteStep::Rename)));
-    match result {
-        Ok(()) => {
-            sync_folder(&temp);
-            Ok(())
-        }
-        Err(e) => {
-            // Best effort: the first error is the one worth reporting.
-            let _ = fs::remove_file(&temp);
-            Err(e)
-        }
+    if written.is_err() {
+        let _ = fs::remove_file(&temp);
     }
+    written.map(|()| temp)
 }
 
 /// A file of [`write_all_atomic`] that could not be written: which, and why.
@@ -108,28 +120,15 @@ pub fn write_all_atomic(files: &[(&Path, &[u8])]) -> Result<(), FileWriteError> 
         }
     };
     for &(path, bytes) in files {
-        let fail = |step| {
-            move |source| FileWriteError {
-                path: path.to_path_buf(),
-                error: AtomicWriteError { step, source },
-            }
-        };
-        let created = create_temp(path).map_err(fail(WriteStep::CreateTemp));
-        let (mut file, temp) = match created {
-            Ok(created) => created,
-            Err(e) => {
+        match write_temp(path, bytes) {
+            Ok(temp) => temps.push((temp, path)),
+            Err(error) => {
                 cleanup(&temps);
-                return Err(e);
+                return Err(FileWriteError {
+                    path: path.to_path_buf(),
+                    error,
+                });
             }
-        };
-        temps.push((temp, path));
-        let written = file
-            .write_all(bytes)
-            .and_then(|()| file.sync_all())
-            .map_err(fail(WriteStep::Write));
-        if let Err(e) = written {
-            cleanup(&temps);
-            return Err(e);
         }
     }
     // A folder in a target's place is the one rename failure that can be seen coming: refuse
@@ -160,8 +159,10 @@ pub fn write_all_atomic(files: &[(&Path, &[u8])]) -> Result<(), FileWriteError> 
             });
         }
     }
-    if let Some((temp, _)) = temps.first() {
-        sync_folder(temp);
+    let mut folders: Vec<&Path> = temps.iter().map(|(temp, _)| folder_of(temp)).collect();
+    folders.dedup();
+    for folder in folders {
+        sync_folder_at(folder);
     }
     Ok(())
 }
@@ -206,7 +207,12 @@ fn folder_of(path: &Path) -> &Path {
 /// Syncs the folder of `file` so a rename into it is durable; silently skipped where the
 /// platform or file system cannot open or sync a folder.
 fn sync_folder(file: &Path) {
-    if let Ok(folder) = fs::File::open(folder_of(file)) {
+    sync_folder_at(folder_of(file));
+}
+
+/// Syncs `folder` (best effort, as [`sync_folder`]).
+fn sync_folder_at(folder: &Path) {
+    if let Ok(folder) = fs::File::open(folder) {
         let _ = folder.sync_all();
     }
 }
