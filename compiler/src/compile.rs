@@ -2,10 +2,11 @@
 //! cross-check, the tests, the benchmarks) compiles through [`compile`], or through
 //! [`quantized`] for the passes before mapping.
 //!
-//! `lower` (fold weight norm, affine and average pooling into plain synapses), then
-//! [`FoldedNetwork::verify`] -> `quantize` (to the target's bit widths), then
-//! [`QuantNetwork::verify`](crate::ir::QuantNetwork::verify) -> `partition` (each layer into
-//! cores: whether the model fits, known before the seconds of calibration) -> `calibrate`
+//! `lower` (fold weight norm and affine into plain synapses, average pools into shared axons
+//! or synapses), then [`FoldedNetwork::verify`] -> `quantize` (to the target's bit widths),
+//! then [`QuantNetwork::verify`](crate::ir::QuantNetwork::verify) -> `partition` (each layer
+//! into cores: whether the model fits, known before the seconds of calibration) -> with
+//! average pools, `lowerings` (what the other pool lowering would need) -> `calibrate`
 //! (only with calibration images: the float and golden models on them, for the register peaks
 //! and the firing rates that weight the placement) -> `map` (place, route, emit), then the
 //! runtime's own
@@ -21,8 +22,9 @@ use ttfs_runtime::config::ChipConfig;
 use ttfs_runtime::target::Target;
 
 use crate::evaluate::{Evaluation, evaluate};
-use crate::ir::FoldedNetwork;
+use crate::ir::{FoldedNetwork, PoolLowering};
 use crate::lower::{LowerError, lower};
+use crate::map::needs::{LoweringNeeds, needs};
 use crate::map::{MapError, Mapping, MappingReport, partition, place};
 use crate::model::{LayerSpec, Model};
 use crate::quantize::{LayerQuantReport, QuantizeError, Quantized, quantize};
@@ -98,6 +100,8 @@ pub struct Calibration<'a> {
 pub enum PassOutput<'a> {
     /// `quantize` is done (and verified).
     Quantized(&'a Quantized),
+    /// The model has average pools: what each lowering needs (before calibration).
+    Lowerings(&'a PoolLowerings),
     /// `calibrate` is done.
     Calibrated(&'a Evaluation),
     /// `map` is done (and its configuration verified against the target).
@@ -107,10 +111,22 @@ pub enum PassOutput<'a> {
 /// Settings of a compile beyond the model and the target.
 #[derive(Clone, Copy, Default)]
 pub struct CompileOptions<'a> {
+    /// How average pools are lowered (shared axons unless asked otherwise).
+    pub pool_lowering: PoolLowering,
     /// Images to calibrate on (`None`: no calibration, every route weighs the same).
     pub calibration: Option<Calibration<'a>>,
     /// Called with each pass's result as it is done.
     pub observer: Option<&'a dyn Fn(PassOutput<'_>)>,
+}
+
+/// For a model with average pools, what the lowering used and the other one need of the target
+/// ([`needs`]), side by side.
+#[derive(Clone, Debug, Serialize)]
+pub struct PoolLowerings {
+    /// The lowering compiled.
+    pub used: LoweringNeeds,
+    /// The other lowering.
+    pub other: LoweringNeeds,
 }
 
 /// Everything the passes produced.
@@ -122,6 +138,8 @@ pub struct Compiled {
     pub quantized: Quantized,
     /// The float vs golden comparison on the calibration images, if there were any.
     pub evaluation: Option<Evaluation>,
+    /// With average pools, what each lowering needs.
+    pub lowerings: Option<PoolLowerings>,
     /// The configuration and the mapping report.
     pub mapping: Mapping,
     /// Wall time of each pass in seconds, in order.
@@ -137,6 +155,8 @@ pub struct CompileReport<'a> {
     pub pass_seconds: &'a [(&'static str, f64)],
     /// What rounding did to each layer.
     pub quantization: &'a [LayerQuantReport],
+    /// With average pools, what each lowering needs.
+    pub pool_lowerings: Option<&'a PoolLowerings>,
     /// The float vs golden comparison, if calibrated.
     pub evaluation: Option<&'a Evaluation>,
     /// Cores, utilisation and placement.
@@ -155,6 +175,7 @@ impl Compiled {
             target: &self.mapping.report.target,
             pass_seconds: &self.pass_seconds,
             quantization: &self.quantized.report,
+            pool_lowerings: self.lowerings.as_ref(),
             evaluation: self.evaluation.as_ref(),
             mapping: &self.mapping.report,
         }
@@ -188,9 +209,10 @@ fn timed<T>(times: &mut PassTimes, name: &'static str, pass: impl FnOnce() -> T)
 pub fn quantized(
     model: &Model,
     target: &Target,
+    pool_lowering: PoolLowering,
 ) -> Result<(FoldedNetwork, Quantized, PassTimes), CompileError> {
     let mut times = PassTimes::new();
-    let folded = timed(&mut times, "lower", || lower(model))?;
+    let folded = timed(&mut times, "lower", || lower(model, pool_lowering))?;
     verified("lower", folded.verify())?;
     let quantized = timed(&mut times, "quantize", || quantize(&folded, target))?;
     verified("quantize", quantized.network.verify())?;
@@ -212,12 +234,24 @@ pub fn compile(
             observer(output);
         }
     };
-    let (folded, quantized, mut pass_seconds) = quantized(model, target)?;
+    let (folded, quantized, mut pass_seconds) = quantized(model, target, options.pool_lowering)?;
     observe(PassOutput::Quantized(&quantized));
     // Whether it fits is known before calibration, which can take seconds.
     let partition = timed(&mut pass_seconds, "partition", || {
         partition(&quantized.network, target)
     })?;
+    let pooled = folded.layers.iter().any(|l| !l.folded.pools.is_empty());
+    let lowerings = if pooled {
+        let lowerings = timed(&mut pass_seconds, "lowerings", || {
+            pool_lowerings(model, target, options.pool_lowering, &quantized)
+        });
+        if let Some(l) = &lowerings {
+            observe(PassOutput::Lowerings(l));
+        }
+        lowerings
+    } else {
+        None
+    };
     let evaluation = match options.calibration {
         Some(c) => {
             check_calibration(&c, &folded)?;
@@ -246,8 +280,26 @@ pub fn compile(
         folded,
         quantized,
         evaluation,
+        lowerings,
         mapping,
         pass_seconds,
+    })
+}
+
+/// What `used` (the network lowered as `lowering`) and the same model lowered the other way
+/// need of `target`; `None` if the other lowering does not quantize (it fails for the same
+/// reasons as the used one, which did).
+fn pool_lowerings(
+    model: &Model,
+    target: &Target,
+    lowering: PoolLowering,
+    used: &Quantized,
+) -> Option<PoolLowerings> {
+    let other = lowering.other();
+    let (_, quantized, _) = quantized(model, target, other).ok()?;
+    Some(PoolLowerings {
+        used: needs(&used.network, lowering, target),
+        other: needs(&quantized.network, other, target),
     })
 }
 

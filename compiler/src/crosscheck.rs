@@ -61,8 +61,8 @@ pub enum CrosscheckError {
 }
 
 /// Checks that `model` is the one `config` was compiled from (its digest; a configuration
-/// built by hand records none), folds and quantizes it for `target` (the compile driver's
-/// passes before mapping) and checks that it is the network `config` holds (T, input channels,
+/// built by hand records none), folds and quantizes it for `target` with the configuration's
+/// pool lowering (the compile driver's passes before mapping) and checks that it is the network `config` holds (T, input channels,
 /// layer sizes).
 ///
 /// # Errors
@@ -79,7 +79,7 @@ pub fn prepare(
             config: config.model_digest,
         });
     }
-    let (_, quantized, _) = quantized(model, target)?;
+    let (_, quantized, _) = quantized(model, target, config.pool_lowering)?;
     let net = quantized.network;
     let model_layers: Vec<usize> = net.layers.iter().map(|l| l.neurons()).collect();
     let config_layers: Vec<usize> = config.layers.iter().map(|l| l.neurons as usize).collect();
@@ -257,6 +257,7 @@ mod tests {
             target_name: "t".to_string(),
             target_hash: 0,
             model_digest: 0,
+            pool_lowering: Default::default(),
             time_steps: 4,
             decay_bits: 12,
             layers: vec![layer("hidden", 3), layer("out", 2)],

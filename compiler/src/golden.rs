@@ -16,7 +16,8 @@
 //!                  for l = 0, layer l - 1's spikes of phase l otherwise), then every neuron of
 //!                  the layer updates by the rule of `ttfs_runtime::config::neuron`
 //! ```
-//! The accumulation is event-driven: each source spike adds its row of weights into a wide
+//! The accumulation is event-driven: each source spike adds the row of weights of every axon
+//! it drives (its own, or the shared axon of each pooling window it lies in) into a wide
 //! (`i64`, never saturating) accumulator per neuron; a frozen refractory neuron drops its
 //! accumulator without an update. All buffers are allocated once in [`GoldenModel::new`]; a run
 //! allocates only its [`GoldenRun`].
@@ -215,12 +216,16 @@ impl<'a> GoldenModel<'a> {
                 let mut ops = 0u64;
                 // A slice, so the accumulator's length stays in a register in the hot loop.
                 let acc = &mut state.acc[..];
+                let routing = &layer.routing;
+                // Each axon the source drives adds its row, once per delivery.
                 let mut deliver = |j: usize| {
-                    let (a, b) = (syn.offsets[j], syn.offsets[j + 1]);
-                    for (&i, &w) in syn.target[a..b].iter().zip(&syn.weight[a..b]) {
-                        acc[i as usize] += i64::from(w);
+                    for axon in routing.axons_of(j) {
+                        let (a, b) = (syn.offsets[axon], syn.offsets[axon + 1]);
+                        for (&i, &w) in syn.target[a..b].iter().zip(&syn.weight[a..b]) {
+                            acc[i as usize] += i64::from(w);
+                        }
+                        ops += (b - a) as u64;
                     }
-                    ops += (b - a) as u64;
                 };
                 match done.last() {
                     None => {

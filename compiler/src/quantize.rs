@@ -147,6 +147,7 @@ pub fn quantize(net: &FoldedNetwork, target: &Target) -> Result<Quantized, Quant
             },
             layers,
             tie_break: net.tie_break,
+            pool_lowering: net.pool_lowering,
         },
         report,
     })
@@ -213,12 +214,12 @@ fn quantize_layer(
     }
 
     // Weights, row by row, dropping the ones that round to 0 (rows stay sorted).
-    let mut offsets = Vec::with_capacity(syn.sources + 1);
+    let mut offsets = Vec::with_capacity(syn.axons + 1);
     let mut targets = Vec::with_capacity(syn.len());
     let mut weights = Vec::with_capacity(syn.len());
     let (mut clipped_weights, mut zeroed_weights, mut weight_max_abs) = (0, 0, 0i32);
     offsets.push(0);
-    for j in 0..syn.sources {
+    for j in 0..syn.axons {
         for (t, w) in syn.row(j) {
             let raw = (f64::from(w) * scale[t as usize]).round();
             let q = raw.clamp(-(qmax as f64), qmax as f64);
@@ -281,8 +282,9 @@ fn quantize_layer(
         model_layer: layer.model_layer,
         folded: layer.folded.clone(),
         shape: layer.shape.clone(),
+        routing: layer.routing.clone(),
         synapses: SynapseMatrix {
-            sources: syn.sources,
+            axons: syn.axons,
             targets: n,
             offsets,
             target: targets,

@@ -5,12 +5,14 @@ use std::path::PathBuf;
 use std::time::Instant;
 
 use anyhow::Context;
-use clap::Args;
+use clap::{Args, ValueEnum};
 use serde::Serialize;
 use ttfs_compiler::compile::{
-    Calibration, CompileError, CompileOptions, Compiled, PassOutput, compile,
+    Calibration, CompileError, CompileOptions, Compiled, PassOutput, PoolLowerings, compile,
 };
 use ttfs_compiler::evaluate::{Evaluation, format_evaluation};
+use ttfs_compiler::ir::PoolLowering;
+use ttfs_compiler::map::needs::format_needs;
 use ttfs_compiler::map::{MappingReport, format_mapping};
 use ttfs_compiler::model::Model;
 use ttfs_compiler::quantize::{LayerQuantReport, format_report};
@@ -41,6 +43,29 @@ pub struct CompileArgs {
     /// Test images to calibrate and compare on; 0 skips both.
     #[arg(long, default_value_t = 1000)]
     limit: usize,
+    /// How an average pool becomes part of the layer after it.
+    #[arg(long, value_enum, default_value_t = PoolLoweringArg::Axons)]
+    pool_lowering: PoolLoweringArg,
+}
+
+/// `--pool-lowering` values.
+#[derive(Clone, Copy, Debug, ValueEnum)]
+enum PoolLoweringArg {
+    /// Each pooling window is one shared axon, which every neuron of the window sends its
+    /// spike to: the fan-in and synapse memory of the pooled map.
+    Axons,
+    /// The pool is folded into the synapses, one per neuron before the pool: the pool's
+    /// window times the fan-in and synapse memory.
+    Synapses,
+}
+
+impl From<PoolLoweringArg> for PoolLowering {
+    fn from(arg: PoolLoweringArg) -> Self {
+        match arg {
+            PoolLoweringArg::Axons => PoolLowering::SharedAxons,
+            PoolLoweringArg::Synapses => PoolLowering::Synapses,
+        }
+    }
 }
 
 impl CompileArgs {
@@ -58,6 +83,7 @@ impl CompileArgs {
             out: Some(out),
             data,
             limit,
+            pool_lowering: PoolLoweringArg::Axons,
         }
     }
 }
@@ -71,6 +97,7 @@ struct ReportFile<'a> {
     config_bytes: u64,
     pass_seconds: &'a [(&'static str, f64)],
     quantization: &'a [LayerQuantReport],
+    pool_lowerings: Option<&'a PoolLowerings>,
     evaluation: Option<&'a Evaluation>,
     mapping: &'a MappingReport,
 }
@@ -139,10 +166,12 @@ pub fn compile_model(args: &CompileArgs, model: &Model) -> anyhow::Result<Compil
             println!("\nquantization to {weight_bits}-bit weights:");
             print!("{}", format_report(&q.report));
         }
+        PassOutput::Lowerings(l) => print!("\n{}", format_needs(&target.name, &l.used, &l.other)),
         PassOutput::Calibrated(e) => print!("\n{}", format_evaluation(e)),
         PassOutput::Mapped(m) => print!("\n{}", format_mapping(&m.report)),
     };
     let options = CompileOptions {
+        pool_lowering: args.pool_lowering.into(),
         calibration: data.as_ref().map(|(_, test)| Calibration {
             shape: [1, test.rows, test.cols],
             images: &images,
@@ -184,6 +213,7 @@ pub fn compile_model(args: &CompileArgs, model: &Model) -> anyhow::Result<Compil
         config_bytes: config_bytes.len() as u64,
         pass_seconds: report.pass_seconds,
         quantization: report.quantization,
+        pool_lowerings: report.pool_lowerings,
         evaluation: report.evaluation,
         mapping: report.mapping,
     };

@@ -185,7 +185,8 @@ enum SurrogateArg {
 /// `--pool` values.
 #[derive(Clone, Copy, Debug, ValueEnum)]
 enum PoolArg {
-    /// Average pooling: single-spike, and the compiler folds it into the next layer.
+    /// Average pooling: single-spike, and the compiler makes it part of the next layer (its
+    /// shared axons, or its synapses).
     Avg,
     /// Max pooling, for the ablation only: a pooled unit can spike several times, so the
     /// compiler refuses the model.

@@ -199,6 +199,7 @@ fn images_of_another_shape_with_the_same_pixel_count_are_refused() {
 
 #[test]
 fn a_model_that_does_not_fit_is_refused_before_calibration() {
+    // The CNN with its pools folded into the synapses: 12,332 inputs against 4,096 axons.
     let dir = tempfile::tempdir().unwrap();
     let (ok, stdout, stderr) = ttfs(&[
         "compile",
@@ -209,6 +210,8 @@ fn a_model_that_does_not_fit_is_refused_before_calibration() {
         dir.path().join("cnn.bin").to_str().unwrap(),
         "--limit",
         "1000",
+        "--pool-lowering",
+        "synapses",
     ]);
     assert!(!ok);
     assert!(stdout.contains("quantization to 8-bit weights"), "{stdout}");
@@ -223,6 +226,12 @@ fn a_model_that_does_not_fit_is_refused_before_calibration() {
     );
     assert!(
         stderr.contains("one input per neuron before the pool"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains(
+            "the pool as shared axons (`--pool-lowering axons`, the default) one per pooling window"
+        ),
         "{stderr}"
     );
 }

@@ -52,7 +52,7 @@ fn quantization_at_16_bits_reproduces_the_float_predictions() {
     wide.core.current_bits = 32;
     wide.core.potential_bits = 32;
     wide.core.threshold_bits = 32;
-    let (folded, quantized, _) = quantized(&model, &wide).unwrap();
+    let (folded, quantized, _) = quantized(&model, &wide, Default::default()).unwrap();
     let (images, labels) = mnist_test(IMAGES);
     let refs: Vec<&[u8]> = images.iter().map(Vec::as_slice).collect();
     let e = evaluate(&folded, &quantized.network, &refs, &labels);

@@ -13,3 +13,78 @@ fn the_readme_shows_what_the_commands_print() {
         .env("NO_COLOR", "1")
         .case(crate::common::repo("README.md"));
 }
+
+/// The README's table of shipped targets says, per shipped model, what the compiler says:
+/// each cell is recomputed here by compiling the model for the target (no calibration) and
+/// compared with the README's text.
+#[test]
+fn the_readme_target_table_says_which_shipped_models_fit() {
+    use ttfs_compiler::compile::{CompileError, CompileOptions, compile};
+    use ttfs_compiler::map::MapError;
+    use ttfs_compiler::quantize::QuantizeError;
+
+    let readme = std::fs::read_to_string(crate::common::repo("README.md")).unwrap();
+    let mut rows = readme
+        .lines()
+        .skip_while(|l| !l.starts_with("| shipped |"))
+        .take_while(|l| l.starts_with('|'));
+    let cells = |line: &str| -> Vec<String> {
+        line.trim_matches('|')
+            .split('|')
+            .map(|c| c.trim().to_owned())
+            .collect()
+    };
+    let header = cells(rows.next().expect("the README has a `| shipped |` table"));
+    // The model columns, after target, cores and per core; each names its model files.
+    let models: Vec<(String, Vec<&str>)> = header[3..]
+        .iter()
+        .map(|name| {
+            let files = match name.as_str() {
+                "MNIST MLPs" => vec!["mnist-mlp", "mnist-mlp-sparse"],
+                "MNIST CNN" => vec!["mnist-cnn"],
+                "Fashion MLP" => vec!["fashion-mlp-thermometer"],
+                "Fashion CNN" => vec!["fashion-cnn-thermometer"],
+                other => panic!("README target table: unknown model column {other:?}"),
+            };
+            (name.clone(), files)
+        })
+        .collect();
+    let mut checked = 0;
+    for line in rows.skip(1) {
+        let row = cells(line);
+        let target_name = row[0]
+            .split('`')
+            .nth(1)
+            .expect("a target name in backticks");
+        let target = crate::common::target(target_name);
+        for ((column, files), cell) in models.iter().zip(&row[3..]) {
+            for file in files {
+                let path = crate::common::repo(&format!("fixtures/models/{file}.safetensors"));
+                let model = ttfs_compiler::model::read(&path).unwrap();
+                let verdict = match compile(&model, &target, &CompileOptions::default()) {
+                    Ok(c) => format!("fits on {} cores", c.mapping.report.cores_used),
+                    Err(CompileError::Map(MapError::FanInTooLarge { layers, .. })) => {
+                        let what = match layers[0].field {
+                            "core.max_axons" => "axons",
+                            _ => "synapse entries",
+                        };
+                        format!(
+                            "refused: a neuron has more inputs than {} {what}",
+                            layers[0].limit
+                        )
+                    }
+                    Err(CompileError::Quantize(QuantizeError::BiasUnsupported { .. })) => {
+                        "refused: a bias, the chip has none".to_owned()
+                    }
+                    Err(e) => panic!("{file} on {target_name}: {e}"),
+                };
+                assert_eq!(
+                    cell, &verdict,
+                    "README target table: {column} on {target_name}"
+                );
+                checked += 1;
+            }
+        }
+    }
+    assert_eq!(checked, 20, "5 models on 4 targets");
+}

@@ -87,9 +87,13 @@ impl<'a> FloatSim<'a> {
                 }
                 let syn = &layer.synapses;
                 for &j in &self.spikes {
-                    let range = syn.offsets[j as usize]..syn.offsets[j as usize + 1];
-                    for (&target, &w) in syn.target[range.clone()].iter().zip(&syn.weight[range]) {
-                        current[target as usize] += f64::from(w);
+                    for axon in layer.routing.axons_of(j as usize) {
+                        let range = syn.offsets[axon]..syn.offsets[axon + 1];
+                        for (&target, &w) in
+                            syn.target[range.clone()].iter().zip(&syn.weight[range])
+                        {
+                            current[target as usize] += f64::from(w);
+                        }
                     }
                 }
                 if l == 0 && persists {

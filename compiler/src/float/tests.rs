@@ -1,6 +1,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use super::*;
+use crate::ir::PoolLowering;
 use crate::lower::{LowerError, lower};
 use crate::model::test_models::{XorShift, random_model, tiny_linear, with_tensors};
 use crate::model::{InputEncoding, LayerSpec, Model, TieBreak};
@@ -65,7 +66,7 @@ fn a_tiny_network_spikes_at_the_steps_worked_out_by_hand() {
             },
         };
         assert_eq!(run_model(&model, &pixels).unwrap(), expected);
-        let net = lower(&model).unwrap();
+        let net = lower(&model, PoolLowering::Synapses).unwrap();
         assert_eq!(run_folded(&net, &pixels), expected);
     }
 }
@@ -92,7 +93,7 @@ fn silent_outputs_are_decided_by_the_final_potential() {
             tied: 0
         }
     );
-    let net = lower(&model).unwrap();
+    let net = lower(&model, PoolLowering::Synapses).unwrap();
     assert_eq!(run_folded(&net, &[0, 0, 0]), run);
     let run = run_model(&model, &[0, 0, 255]).unwrap();
     assert_eq!(run.spike_steps, vec![vec![Some(1), Some(1)]]);
@@ -139,7 +140,7 @@ fn unsupported_models_and_wrong_images_are_refused() {
 #[test]
 fn a_reused_simulator_gives_the_same_runs_as_fresh_ones() {
     let model = two_layer(TieBreak::PotentialAtEnd);
-    let net = lower(&model).unwrap();
+    let net = lower(&model, PoolLowering::Synapses).unwrap();
     let mut sim = FloatSim::new(&net);
     let images = [[255, 128, 1], [0, 0, 0], [10, 200, 90], [255, 128, 1]];
     for pixels in images {
@@ -152,7 +153,7 @@ fn close(a: f64, b: f64) -> bool {
 }
 
 /// The key property: the model's own layers and the folded synapse lists are the same
-/// network. Random small models (conv k2/k3, padding 0/1, stride 1/2, average pools,
+/// network, with pools as shared axons or folded into the synapses. Random small models (conv k2/k3, padding 0/1, stride 1/2, average pools,
 /// flatten, linear, with and without weight norm, scale and shift) on random images, many
 /// pixels 0: identical spike steps for every neuron, identical decisions, output
 /// potentials equal within 1e-9 relative.
@@ -171,7 +172,13 @@ fn the_model_and_its_folded_network_agree_on_random_cases() {
             model.description.input.encoding = InputEncoding::Thermometer { levels };
             thermometer_models += 1;
         }
-        let net = lower(&model).unwrap();
+        // Odd cases lower the pools as shared axons, even ones fold them into the synapses.
+        let lowering = if case % 2 == 1 {
+            PoolLowering::SharedAxons
+        } else {
+            PoolLowering::Synapses
+        };
+        let net = lower(&model, lowering).unwrap();
         let channels = net.input.pixels();
         let mut sim = FloatSim::new(&net);
         if model
@@ -288,7 +295,7 @@ fn float_throughput() {
         model.description.decoding.weights = vec![1.0; 8];
         model.tensors = random_tensors(&model.description.layers, &mut rng);
         let start = std::time::Instant::now();
-        let net = lower(&model).unwrap();
+        let net = lower(&model, PoolLowering::Synapses).unwrap();
         let lowered = start.elapsed();
         let images = mnist_like(&mut rng, count);
         let start = std::time::Instant::now();

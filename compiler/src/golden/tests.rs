@@ -34,6 +34,7 @@ fn layer(
         model_layer: 0,
         folded: Default::default(),
         shape: vec![threshold.len()],
+        routing: Default::default(),
         synapses: SynapseMatrix::from_fan_in(sources, fan_in),
         threshold: threshold.to_vec(),
         bias: bias.to_vec(),
@@ -52,6 +53,7 @@ fn network(channels: usize, time_steps: u32, layers: Vec<QuantLayer>) -> QuantNe
         registers: regs(),
         layers,
         tie_break: TieBreak::PotentialAtEnd,
+        pool_lowering: Default::default(),
     }
 }
 

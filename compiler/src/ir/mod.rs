@@ -3,26 +3,31 @@
 //! quantization ([`QuantNetwork`]). Mapping onto cores works on the integer form, and the golden
 //! model simulates it.
 //!
-//! Only neuron layers appear: pooling is folded into the synapses of the layer after it and
-//! flatten is an index map, so layer `l`'s sources are layer `l - 1`'s neurons (or the input
-//! channels for `l = 0`), and every neuron index is row-major in the layer's `shape`.
+//! Only neuron layers appear: flatten is an index map, and an average pool becomes part of the
+//! layer after it, as that layer's shared axons ([`Routing::Shared`]) or folded into its
+//! synapses ([`Routing::Direct`]). Layer `l`'s sources are layer `l - 1`'s neurons (or the input
+//! channels for `l = 0`), its [`Routing`] says which of its axons (the rows of its
+//! [`SynapseMatrix`]) each source's spike reaches, and every neuron index is row-major in the
+//! layer's `shape`.
 
 mod verify;
 
 pub use verify::IrError;
 
+pub use ttfs_runtime::config::PoolLowering;
 use ttfs_runtime::config::{InputEncoding, NeuronParams, TieBreak};
 
-/// Synapses of one layer in source-major compressed rows: source `j` (a neuron of the layer
-/// before, or an input channel) drives `targets[offsets[j]..offsets[j + 1]]` with the weights at
-/// the same positions. Within a row, targets are strictly increasing (no duplicate synapse).
+/// Synapses of one layer in axon-major compressed rows: axon `a` (an input line of the layer:
+/// one of its sources, or a shared pooling axon, as the layer's [`Routing`] says) drives
+/// `targets[offsets[a]..offsets[a + 1]]` with the weights at the same positions. Within a row,
+/// targets are strictly increasing (no duplicate synapse).
 #[derive(Clone, Debug, PartialEq)]
 pub struct SynapseMatrix<W> {
-    /// Number of sources (rows).
-    pub sources: usize,
+    /// Number of axons (rows).
+    pub axons: usize,
     /// Number of target neurons (columns).
     pub targets: usize,
-    /// `sources + 1` monotone offsets, from 0 to the number of synapses.
+    /// `axons + 1` monotone offsets, from 0 to the number of synapses.
     pub offsets: Vec<usize>,
     /// Target neuron of each synapse.
     pub target: Vec<u32>,
@@ -41,7 +46,7 @@ impl<W: Copy + Default> SynapseMatrix<W> {
         self.target.is_empty()
     }
 
-    /// The (target, weight) pairs of source `j`.
+    /// The (target, weight) pairs of axon `j`.
     pub fn row(&self, j: usize) -> impl Iterator<Item = (u32, W)> + '_ {
         let range = self.offsets[j]..self.offsets[j + 1];
         self.target[range.clone()]
@@ -50,20 +55,20 @@ impl<W: Copy + Default> SynapseMatrix<W> {
             .zip(self.weight[range].iter().copied())
     }
 
-    /// Builds the matrix from per-target fan-in lists (`fan_in[i]` = the (source, weight) pairs
-    /// of target `i`, any order, no duplicate source within one list).
-    pub fn from_fan_in(sources: usize, fan_in: &[Vec<(u32, W)>]) -> Self {
-        let mut counts = vec![0usize; sources + 1];
+    /// Builds the matrix from per-target fan-in lists (`fan_in[i]` = the (axon, weight) pairs
+    /// of target `i`, any order, no duplicate axon within one list).
+    pub fn from_fan_in(axons: usize, fan_in: &[Vec<(u32, W)>]) -> Self {
+        let mut counts = vec![0usize; axons + 1];
         for list in fan_in {
             for &(s, _) in list {
                 counts[s as usize + 1] += 1;
             }
         }
-        for j in 0..sources {
+        for j in 0..axons {
             counts[j + 1] += counts[j];
         }
         let offsets = counts.clone();
-        let total = offsets[sources];
+        let total = offsets[axons];
         let mut next = counts;
         let mut target = vec![0u32; total];
         let mut weight = vec![W::default(); total];
@@ -77,7 +82,7 @@ impl<W: Copy + Default> SynapseMatrix<W> {
             }
         }
         Self {
-            sources,
+            axons,
             targets: fan_in.len(),
             offsets,
             target,
@@ -85,15 +90,104 @@ impl<W: Copy + Default> SynapseMatrix<W> {
         }
     }
 
-    /// The per-target fan-in lists, each sorted by source: the transpose of the rows.
+    /// The per-target fan-in lists, each sorted by axon: the transpose of the rows.
     pub fn fan_in(&self) -> Vec<Vec<(u32, W)>> {
         let mut lists = vec![Vec::new(); self.targets];
-        for j in 0..self.sources {
+        for j in 0..self.axons {
             for (t, w) in self.row(j) {
                 lists[t as usize].push((j as u32, w));
             }
         }
         lists
+    }
+}
+
+/// Which axons of a layer (rows of its [`SynapseMatrix`]) each of its sources drives.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub enum Routing {
+    /// Axon `j` is source `j`: one axon per source (an average pool before the layer, if any, is
+    /// folded into the synapses).
+    #[default]
+    Direct,
+    /// The average pools before the layer as shared axons: axon `f` is the `f`-th value of the
+    /// pooled feature map (row-major), and each source drives the axon of every window it lies
+    /// in.
+    Shared(SharedAxons),
+}
+
+/// The shared axons of a pooled layer: source `j`'s spike goes to the axons
+/// `axon[offsets[j]..offsets[j + 1]]`, in increasing order, one delivery each; an axon listed
+/// twice (stacked overlapping pools reach it by two paths) gets the spike twice.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SharedAxons {
+    /// `sources + 1` monotone offsets, from 0 to `axon.len()`.
+    pub offsets: Vec<usize>,
+    /// The axons of every source, source after source.
+    pub axon: Vec<u32>,
+}
+
+impl SharedAxons {
+    /// Number of sources.
+    pub fn sources(&self) -> usize {
+        self.offsets.len().saturating_sub(1)
+    }
+
+    /// The sources of every axon, axon-major (the transpose): `(offsets, sources)`, each axon's
+    /// sources in increasing order, a source listed as often as it reaches the axon.
+    pub fn sources_of_axons(&self, axons: usize) -> (Vec<usize>, Vec<u32>) {
+        let mut offsets = vec![0usize; axons + 1];
+        for &a in &self.axon {
+            offsets[a as usize + 1] += 1;
+        }
+        for a in 0..axons {
+            offsets[a + 1] += offsets[a];
+        }
+        let mut next = offsets.clone();
+        let mut sources = vec![0u32; self.axon.len()];
+        for j in 0..self.sources() {
+            for &a in &self.axon[self.offsets[j]..self.offsets[j + 1]] {
+                sources[next[a as usize]] = j as u32;
+                next[a as usize] += 1;
+            }
+        }
+        (offsets, sources)
+    }
+}
+
+impl Routing {
+    /// The axons source `j`'s spike is delivered to, one delivery per item.
+    pub fn axons_of(&self, j: usize) -> AxonsOf<'_> {
+        match self {
+            Routing::Direct => AxonsOf::Direct(Some(j)),
+            Routing::Shared(shared) => {
+                AxonsOf::Shared(shared.axon[shared.offsets[j]..shared.offsets[j + 1]].iter())
+            }
+        }
+    }
+
+    /// Whether the layer reads its pools through shared axons.
+    pub fn is_shared(&self) -> bool {
+        matches!(self, Routing::Shared(_))
+    }
+}
+
+/// The axons one source drives ([`Routing::axons_of`]).
+#[derive(Clone, Debug)]
+pub enum AxonsOf<'a> {
+    /// The source's own axon.
+    Direct(Option<usize>),
+    /// Shared axons.
+    Shared(std::slice::Iter<'a, u32>),
+}
+
+impl Iterator for AxonsOf<'_> {
+    type Item = usize;
+
+    fn next(&mut self) -> Option<usize> {
+        match self {
+            AxonsOf::Direct(j) => j.take(),
+            AxonsOf::Shared(axons) => axons.next().map(|&a| a as usize),
+        }
     }
 }
 
@@ -124,7 +218,8 @@ impl InputDesc {
     }
 }
 
-/// An average pool that the lower pass composed into the synapses of the layer after it.
+/// An average pool that the lower pass made part of the layer after it (as shared axons or in
+/// its synapses, as the layer's [`Routing`] says).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct PoolFold {
     /// Kernel side.
@@ -164,7 +259,7 @@ pub struct Folded {
 /// A neuron layer after folding, in `f32`.
 #[derive(Clone, Debug, PartialEq)]
 pub struct FoldedLayer {
-    /// Human name, e.g. `"layer 3 (conv2d 32->64 k3, avg_pool2d 2 folded in)"`.
+    /// Human name, e.g. `"layer 3 (conv2d 32->64 k3, avg_pool2d 2 as shared axons)"`.
     pub name: String,
     /// Index of the weighted layer in the model's `layers` it comes from.
     pub model_layer: usize,
@@ -172,7 +267,9 @@ pub struct FoldedLayer {
     pub folded: Folded,
     /// Shape of the neurons: `[C, H, W]` for a convolution, `[N]` for a linear layer.
     pub shape: Vec<usize>,
-    /// Synapses from the sources (the previous neuron layer or the input) to these neurons.
+    /// Which axons each source (a neuron of the previous layer, or an input channel) drives.
+    pub routing: Routing,
+    /// Synapses from the axons to these neurons.
     pub synapses: SynapseMatrix<f32>,
     /// Bias per neuron, added to the potential at every step.
     pub bias: Vec<f32>,
@@ -198,6 +295,8 @@ pub struct FoldedNetwork {
     pub layers: Vec<FoldedLayer>,
     /// Tie break of the decision rule.
     pub tie_break: TieBreak,
+    /// How the average pools were lowered.
+    pub pool_lowering: PoolLowering,
 }
 
 /// A neuron layer after quantization, in integers, with the neuron parameters it runs with.
@@ -211,6 +310,8 @@ pub struct QuantLayer {
     pub folded: Folded,
     /// Shape of the neurons.
     pub shape: Vec<usize>,
+    /// Which axons each source drives (as in [`FoldedLayer::routing`]).
+    pub routing: Routing,
     /// Integer synapses; synapses whose weight rounds to 0 are dropped.
     pub synapses: SynapseMatrix<i32>,
     /// Threshold per neuron (at least 1).
@@ -258,6 +359,8 @@ pub struct QuantNetwork {
     pub layers: Vec<QuantLayer>,
     /// Tie break of the decision rule.
     pub tie_break: TieBreak,
+    /// How the average pools were lowered.
+    pub pool_lowering: PoolLowering,
 }
 
 /// The largest value a signed register of `bits` bits holds.

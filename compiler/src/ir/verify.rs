@@ -5,7 +5,7 @@
 //! introduced; the passes themselves do not check their input again. The golden model runs
 //! [`QuantNetwork::verify`] on any network it is handed, so it never indexes out of bounds.
 
-use super::{FoldedNetwork, QuantNetwork, SynapseMatrix};
+use super::{FoldedNetwork, QuantNetwork, Routing, SynapseMatrix};
 
 /// A broken invariant: where (a layer's name, or `the network`) and what.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
@@ -34,17 +34,17 @@ impl IrError {
 }
 
 impl<W> SynapseMatrix<W> {
-    /// Checks the compressed rows: `sources x targets`, `sources + 1` monotone offsets from 0 to
+    /// Checks the compressed rows: `axons x targets`, `axons + 1` monotone offsets from 0 to
     /// the number of synapses, one weight per synapse, and each row's targets in range and
     /// strictly increasing. The error is a sentence fragment.
-    pub fn verify(&self, sources: usize, targets: usize) -> Result<(), String> {
-        if self.sources != sources || self.targets != targets {
+    pub fn verify(&self, axons: usize, targets: usize) -> Result<(), String> {
+        if self.axons != axons || self.targets != targets {
             return Err(format!(
-                "synapses are {}x{} (sources x targets), expected {sources}x{targets}",
-                self.sources, self.targets
+                "synapses are {}x{} (axons x targets), expected {axons}x{targets}",
+                self.axons, self.targets
             ));
         }
-        let offsets_ok = self.offsets.len() == sources + 1
+        let offsets_ok = self.offsets.len() == axons + 1
             && self.offsets.first() == Some(&0)
             && self.offsets.windows(2).all(|w| w[0] <= w[1])
             && self.offsets.last() == Some(&self.target.len())
@@ -61,8 +61,47 @@ impl<W> SynapseMatrix<W> {
                 .find(|w| w[0] >= w[1])
             {
                 return Err(format!(
-                    "the synapses of source {j} are not in increasing target order \
+                    "the synapses of axon {j} are not in increasing target order \
                      (neuron {} follows neuron {})",
+                    w[1], w[0]
+                ));
+            }
+        }
+        Ok(())
+    }
+}
+
+impl Routing {
+    /// Checks that the routing serves `sources` sources and reaches only axons below `axons`:
+    /// one axon per source for [`Routing::Direct`]; for shared axons, `sources + 1` monotone
+    /// offsets and each source's axons in range and in increasing order. The error is a
+    /// sentence fragment.
+    pub fn verify(&self, sources: usize, axons: usize) -> Result<(), String> {
+        let Routing::Shared(shared) = self else {
+            return if sources == axons {
+                Ok(())
+            } else {
+                Err(format!(
+                    "has {axons} axons for {sources} sources, one each without shared axons"
+                ))
+            };
+        };
+        let offsets_ok = shared.offsets.len() == sources + 1
+            && shared.offsets.first() == Some(&0)
+            && shared.offsets.windows(2).all(|w| w[0] <= w[1])
+            && shared.offsets.last() == Some(&shared.axon.len());
+        if !offsets_ok {
+            return Err(format!(
+                "the shared-axon offsets are inconsistent for {sources} sources"
+            ));
+        }
+        if let Some(a) = shared.axon.iter().find(|&&a| a as usize >= axons) {
+            return Err(format!("a source routes to axon {a} of {axons}"));
+        }
+        for (j, row) in shared.offsets.windows(2).enumerate() {
+            if let Some(w) = shared.axon[row[0]..row[1]].windows(2).find(|w| w[0] > w[1]) {
+                return Err(format!(
+                    "the axons of source {j} are not in increasing order (axon {} follows axon {})",
                     w[1], w[0]
                 ));
             }
@@ -98,7 +137,14 @@ impl FoldedNetwork {
             if n == 0 {
                 return Err(bad("has no neurons".to_owned()));
             }
-            layer.synapses.verify(sources, n).map_err(bad)?;
+            layer
+                .synapses
+                .verify(layer.synapses.axons, n)
+                .map_err(bad)?;
+            layer
+                .routing
+                .verify(sources, layer.synapses.axons)
+                .map_err(bad)?;
             if layer.synapses.weight.iter().any(|w| !w.is_finite()) {
                 return Err(bad("has a weight that is not finite".to_owned()));
             }
@@ -157,9 +203,9 @@ impl QuantNetwork {
                     format!("{} biases for {n} neurons", l.bias.len()),
                 ));
             }
-            l.synapses
-                .verify(sources, n)
-                .map_err(|reason| IrError::layer(&l.name, reason))?;
+            let bad = |reason: String| IrError::layer(&l.name, reason);
+            l.synapses.verify(l.synapses.axons, n).map_err(bad)?;
+            l.routing.verify(sources, l.synapses.axons).map_err(bad)?;
             if l.params.du > one || l.params.dv > one {
                 return Err(IrError::layer(
                     &l.name,
@@ -185,14 +231,14 @@ mod tests {
         assert_eq!(m.verify(2, 2), Ok(()));
         assert_eq!(
             m.verify(3, 2),
-            Err("synapses are 2x2 (sources x targets), expected 3x2".to_owned())
+            Err("synapses are 2x2 (axons x targets), expected 3x2".to_owned())
         );
         let mut swapped = m.clone();
         swapped.target.swap(0, 1);
         assert_eq!(
             swapped.verify(2, 2),
             Err(
-                "the synapses of source 0 are not in increasing target order (neuron 0 \
+                "the synapses of axon 0 are not in increasing target order (neuron 0 \
                  follows neuron 1)"
                     .to_owned()
             )
@@ -209,5 +255,38 @@ mod tests {
             short.verify(2, 2),
             Err("synapse offsets are inconsistent".to_owned())
         );
+    }
+
+    #[test]
+    fn shared_axons_out_of_order_out_of_range_or_short_are_refused() {
+        use crate::ir::SharedAxons;
+        // Three sources: 0 -> axon 0, 1 -> axons 0 and 1 (twice), 2 -> none.
+        let good = SharedAxons {
+            offsets: vec![0, 1, 4, 4],
+            axon: vec![0, 0, 1, 1],
+        };
+        assert_eq!(Routing::Shared(good.clone()).verify(3, 2), Ok(()));
+        assert_eq!(
+            Routing::Shared(good.clone()).verify(3, 1),
+            Err("a source routes to axon 1 of 1".to_owned())
+        );
+        assert_eq!(
+            Routing::Shared(good.clone()).verify(2, 2),
+            Err("the shared-axon offsets are inconsistent for 2 sources".to_owned())
+        );
+        let mut swapped = good;
+        swapped.axon.swap(1, 3);
+        assert_eq!(
+            Routing::Shared(swapped).verify(3, 2),
+            Err(
+                "the axons of source 1 are not in increasing order (axon 0 follows axon 1)"
+                    .to_owned()
+            )
+        );
+        assert_eq!(
+            Routing::Direct.verify(3, 2),
+            Err("has 2 axons for 3 sources, one each without shared axons".to_owned())
+        );
+        assert_eq!(Routing::Direct.verify(2, 2), Ok(()));
     }
 }

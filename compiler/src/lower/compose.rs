@@ -3,7 +3,9 @@
 //!
 //! A [`Pending`] map says how each value of the current feature map is made from the
 //! current sources (the previous neuron layer, or the input channels): the identity after a
-//! neuron layer, a sparse map of averaging coefficients after one or more average pools.
+//! neuron layer, a sparse map of path counts times one averaging coefficient after one or more
+//! average pools. Lowered as shared axons, the pooled map's values are the layer's axons
+//! ([`Pending::as_axons`]) and the map itself becomes the routing ([`Pending::shared_axons`]).
 //! A weighted layer's fan-in is then built one target at a time: every (feature, weight)
 //! term of the layer is pushed through the pending map into an [`FanIn`] accumulator,
 //! which sums the weights of a source reached by several paths (overlapping pools) and
@@ -11,26 +13,39 @@
 //! element), the size of the result times the pooled window at most, and no dense matrix is
 //! ever built.
 
+use crate::ir::SharedAxons;
+
 /// How the current feature map is made from the current sources.
 pub(super) enum Pending {
     /// Feature `f` is source `f`.
     Identity,
-    /// Feature `f` is `sum coef[i] * source[source[i]]` over `i` in
-    /// `offsets[f]..offsets[f + 1]`, each source at most once per feature.
-    Sparse {
+    /// Feature `f` is `unit * sum paths[i] * source[source[i]]` over `i` in
+    /// `offsets[f]..offsets[f + 1]`, each source at most once per feature: after average pools
+    /// (kernels `k1, k2, ...`), `unit = 1 / (k1^2 k2^2 ...)` and `paths[i]` counts the ways
+    /// the source reaches the feature through the stacked windows (1 unless stacked pools
+    /// overlap).
+    Pooled {
         /// `features + 1` monotone offsets.
         offsets: Vec<usize>,
         /// Source of each term.
         source: Vec<u32>,
-        /// Coefficient of each term.
-        coef: Vec<f64>,
+        /// Paths of each term.
+        paths: Vec<u32>,
+        /// The coefficient of one path.
+        unit: f64,
+    },
+    /// Feature `f` is shared axon `f`, each of whose spikes stands for `unit` of the feature:
+    /// a weighted layer's fan-in read from the pooled feature map itself.
+    Axons {
+        /// The coefficient of one spike at the axon.
+        unit: f64,
     },
 }
 
 impl Pending {
     /// Composes an average pool (square `kernel`, `stride`, no padding, windows that do not
-    /// fit dropped) over the feature map `[c, h, w]` into this map. `sources` is the number
-    /// of current sources.
+    /// fit dropped) over the feature map `[c, h, w]` into this map (the identity or pools).
+    /// `sources` is the number of current sources.
     pub(super) fn pool(
         &self,
         sources: usize,
@@ -41,40 +56,115 @@ impl Pending {
         let out_h = (h - kernel) / stride + 1;
         let out_w = (w - kernel) / stride + 1;
         let mean = 1.0 / (kernel * kernel) as f64;
-        let mut acc = FanIn::new(sources, self);
+        let (unit, previous) = match self {
+            Pending::Identity | Pending::Axons { .. } => (mean, None),
+            Pending::Pooled {
+                offsets,
+                source,
+                paths,
+                unit,
+            } => (unit * mean, Some((offsets, source, paths))),
+        };
+        // Paths per source of the window being built, in a dense scratch row.
+        let mut count = vec![0u32; if previous.is_some() { sources } else { 0 }];
+        let mut touched: Vec<u32> = Vec::new();
         let mut offsets = Vec::with_capacity(c * out_h * out_w + 1);
         offsets.push(0);
-        let (mut source, mut coef) = (Vec::new(), Vec::new());
+        let (mut source, mut paths) = (Vec::new(), Vec::new());
         for ch in 0..c {
             for oy in 0..out_h {
                 for ox in 0..out_w {
                     for dy in 0..kernel {
                         let row = (ch * h + oy * stride + dy) * w + ox * stride;
-                        for dx in 0..kernel {
-                            acc.add(row + dx, mean);
+                        for feature in row..row + kernel {
+                            match previous {
+                                None => {
+                                    source.push(feature as u32);
+                                    paths.push(1);
+                                }
+                                Some((offsets, from, through)) => {
+                                    let range = offsets[feature]..offsets[feature + 1];
+                                    for (&s, &p) in from[range.clone()].iter().zip(&through[range])
+                                    {
+                                        if count[s as usize] == 0 {
+                                            touched.push(s);
+                                        }
+                                        count[s as usize] += p;
+                                    }
+                                }
+                            }
                         }
                     }
-                    for (s, v) in acc.finish() {
+                    for s in touched.drain(..) {
                         source.push(s);
-                        coef.push(v);
+                        paths.push(std::mem::take(&mut count[s as usize]));
                     }
                     offsets.push(source.len());
                 }
             }
         }
-        Pending::Sparse {
+        Pending::Pooled {
             offsets,
             source,
-            coef,
+            paths,
+            unit,
+        }
+    }
+
+    /// The shared axons of a pooled map: for each of `sources` sources, the features it
+    /// reaches in increasing order, each as often as its paths ([`SharedAxons`]); `None` for
+    /// the identity.
+    pub(super) fn shared_axons(&self, sources: usize) -> Option<SharedAxons> {
+        let Pending::Pooled {
+            offsets,
+            source,
+            paths,
+            ..
+        } = self
+        else {
+            return None;
+        };
+        let mut starts = vec![0usize; sources + 1];
+        for (&s, &p) in source.iter().zip(paths) {
+            starts[s as usize + 1] += p as usize;
+        }
+        for j in 0..sources {
+            starts[j + 1] += starts[j];
+        }
+        let mut next = starts.clone();
+        let mut axon = vec![0u32; starts[sources]];
+        // Features visited in increasing order, so each source's axons come out sorted.
+        for f in 0..offsets.len() - 1 {
+            for i in offsets[f]..offsets[f + 1] {
+                let s = source[i] as usize;
+                for _ in 0..paths[i] {
+                    axon[next[s]] = f as u32;
+                    next[s] += 1;
+                }
+            }
+        }
+        Some(SharedAxons {
+            offsets: starts,
+            axon,
+        })
+    }
+
+    /// The map a weighted layer reads when its pools become shared axons: the pooled features
+    /// themselves, each spike worth the pools' unit; the identity stays the identity.
+    pub(super) fn as_axons(&self) -> Pending {
+        match self {
+            Pending::Pooled { unit, .. } => Pending::Axons { unit: *unit },
+            Pending::Identity => Pending::Identity,
+            Pending::Axons { unit } => Pending::Axons { unit: *unit },
         }
     }
 }
 
 /// Builds one target's fan-in through a pending map: [`add`](Self::add) each (feature,
-/// weight) term, then [`finish`](Self::finish). Through the identity the terms pass
-/// straight to the list (a layer never names a feature twice for one target); through a
-/// sparse map they are summed per source in `f64` in a dense scratch row that `finish`
-/// clears again, touching only what was set.
+/// weight) term, then [`finish`](Self::finish). Through the identity (or shared axons, times
+/// their unit) the terms pass straight to the list (a layer never names a feature twice for
+/// one target); through pools they are summed per source in `f64` in a dense scratch row that
+/// `finish` clears again, touching only what was set.
 pub(super) struct FanIn<'a> {
     pending: &'a Pending,
     sum: Vec<f64>,
@@ -87,8 +177,8 @@ impl<'a> FanIn<'a> {
     /// An empty accumulator over `sources` sources.
     pub(super) fn new(sources: usize, pending: &'a Pending) -> Self {
         let dense = match pending {
-            Pending::Identity => 0,
-            Pending::Sparse { .. } => sources,
+            Pending::Identity | Pending::Axons { .. } => 0,
+            Pending::Pooled { .. } => sources,
         };
         Self {
             pending,
@@ -103,43 +193,38 @@ impl<'a> FanIn<'a> {
     pub(super) fn add(&mut self, feature: usize, weight: f64) {
         match self.pending {
             Pending::Identity => self.direct.push((feature as u32, weight)),
-            Pending::Sparse {
+            Pending::Axons { unit } => self.direct.push((feature as u32, weight * unit)),
+            Pending::Pooled {
                 offsets,
                 source,
-                coef,
+                paths,
+                unit,
             } => {
                 let range = offsets[feature]..offsets[feature + 1];
-                for (&s, &c) in source[range.clone()].iter().zip(&coef[range]) {
+                for (&s, &p) in source[range.clone()].iter().zip(&paths[range]) {
                     let at = s as usize;
                     if !self.seen[at] {
                         self.seen[at] = true;
                         self.touched.push(s);
                     }
-                    self.sum[at] += weight * c;
+                    self.sum[at] += weight * (f64::from(p) * unit);
                 }
             }
         }
     }
 
     /// The current target's (source, summed weight) list, in the order sources were first
-    /// reached; resets the accumulator for the next target.
-    pub(super) fn finish(&mut self) -> Vec<(u32, f64)> {
-        self.finish_with(|w| w)
-    }
-
-    /// [`finish`](Self::finish) with the weights rounded to `f32`, as a synapse list.
+    /// reached, with the weights rounded to `f32`, as a synapse list; resets the accumulator
+    /// for the next target.
     pub(super) fn finish_f32(&mut self) -> Vec<(u32, f32)> {
-        self.finish_with(|w| w as f32)
-    }
-
-    fn finish_with<W>(&mut self, convert: impl Fn(f64) -> W) -> Vec<(u32, W)> {
+        let convert = |w: f64| w as f32;
         match self.pending {
-            Pending::Identity => self
+            Pending::Identity | Pending::Axons { .. } => self
                 .direct
                 .drain(..)
                 .map(|(s, w)| (s, convert(w)))
                 .collect(),
-            Pending::Sparse { .. } => {
+            Pending::Pooled { .. } => {
                 let mut list = Vec::with_capacity(self.touched.len());
                 for s in self.touched.drain(..) {
                     let at = s as usize;

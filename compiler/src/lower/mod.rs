@@ -8,10 +8,22 @@
 //! it (each pooled value is the mean of its `k * k` window, so pool after pool and pool on
 //! the input work too). A linear or conv2d layer takes its effective weights
 //! ([`Model::effective_layer`]: weight norm and affine folded), lowers them to synapses from
-//! the feature map (conv: stride, zero padding, padded positions have no synapse), composes
-//! them with the pending map, summing the weights of a source reached twice (overlapping
-//! pools), drops nothing, and starts a new neuron layer. The `compose` submodule says how
-//! that stays linear in the size of the result.
+//! the feature map (conv: stride, zero padding, padded positions have no synapse), drops
+//! nothing, and starts a new neuron layer. What happens to the pending pools is the
+//! [`PoolLowering`]:
+//! - **shared axons** (the default): each value of the pooled map is one axon of the layer,
+//!   its synapses carry the layer's weights times the pools' `1 / k^2`, and each source is
+//!   routed to the axon of every window it lies in ([`Routing::Shared`]). An axon that gets
+//!   several spikes in a step adds its weights once per spike, so the sum is the pool's.
+//! - **synapses**: the layer's synapses are composed with the pending map, summing the
+//!   weights of a source reached twice (overlapping pools), one synapse per source
+//!   ([`Routing::Direct`]).
+//!
+//! Where windows do not overlap (stride >= kernel, stacked or not), each source lies in one
+//! window and both lowerings give every synapse the same `f32` weight, so the quantized
+//! networks spike alike; with overlapping windows the folded weight is rounded once for the
+//! sum, the shared ones once per window. The `compose` submodule says how both stay linear in
+//! the size of the result.
 //!
 //! Two kinds of model are refused rather than lowered: max pooling (a pooled unit can spike
 //! several times) and direct analog input (no analog front end on the chip). A model trained
@@ -27,7 +39,8 @@ use thiserror::Error;
 use ttfs_runtime::config;
 
 use crate::ir::{
-    Folded, FoldedLayer, FoldedNetwork, InputDesc, LayerKind, PoolFold, SynapseMatrix,
+    Folded, FoldedLayer, FoldedNetwork, InputDesc, LayerKind, PoolFold, PoolLowering, Routing,
+    SharedAxons, SynapseMatrix,
 };
 use crate::model::{InputEncoding, LayerSpec, Model, ModelError};
 use compose::{ConvGeometry, Pending, conv_fan_in, linear_fan_in};
@@ -64,10 +77,11 @@ pub enum LowerError {
 }
 
 /// Lowers a trained model to its folded network: one [`FoldedLayer`] per linear or conv2d
-/// layer, pooling folded into the synapses of the layer after it, flatten as an index map.
+/// layer, average pooling lowered into the layer after it as `pool_lowering` says, flatten as
+/// an index map.
 ///
 /// The model is validated first; max pooling and direct input are refused.
-pub fn lower(model: &Model) -> Result<FoldedNetwork, LowerError> {
+pub fn lower(model: &Model, pool_lowering: PoolLowering) -> Result<FoldedNetwork, LowerError> {
     let input = check_supported(model)?;
     let d = &model.description;
     let shapes = model.layer_shapes()?;
@@ -83,6 +97,20 @@ pub fn lower(model: &Model) -> Result<FoldedNetwork, LowerError> {
     let mut sources = input.iter().product::<usize>();
     let mut in_shape: Vec<usize> = input.to_vec();
     for (index, (layer, out_shape)) in d.layers.iter().zip(&shapes).enumerate() {
+        // Pools before a weighted layer become its shared axons, or stay in `pending` to be
+        // folded into its synapses.
+        let weighs = matches!(layer, LayerSpec::Linear { .. } | LayerSpec::Conv2d { .. });
+        let shared = match pool_lowering {
+            PoolLowering::SharedAxons if weighs => pending.shared_axons(sources),
+            PoolLowering::SharedAxons | PoolLowering::Synapses => None,
+        };
+        let axon_map;
+        let (reading, axons) = if shared.is_some() {
+            axon_map = pending.as_axons();
+            (&axon_map, in_shape.iter().product::<usize>())
+        } else {
+            (&pending, sources)
+        };
         // A weighted layer: what it is, its name's description, its fan-in and its biases.
         let weighted = match layer {
             LayerSpec::Flatten => None,
@@ -106,7 +134,7 @@ pub fn lower(model: &Model) -> Result<FoldedNetwork, LowerError> {
                     &effective.weight.data,
                     [*out_features, *in_features],
                     sources,
-                    &pending,
+                    reading,
                 );
                 let what = format!("linear {in_features}->{out_features}");
                 Some((LayerKind::Linear, what, fan_in, effective.bias))
@@ -127,7 +155,7 @@ pub fn lower(model: &Model) -> Result<FoldedNetwork, LowerError> {
                     stride: *stride,
                     padding: *padding,
                 };
-                let fan_in = conv_fan_in(&geometry, &effective.weight.data, sources, &pending);
+                let fan_in = conv_fan_in(&geometry, &effective.weight.data, sources, reading);
                 let k = if kernel[0] == kernel[1] {
                     format!("k{}", kernel[0])
                 } else {
@@ -154,12 +182,14 @@ pub fn lower(model: &Model) -> Result<FoldedNetwork, LowerError> {
                 pools: std::mem::take(&mut folded_pools),
                 lines_per_pixel: thermometer_levels.filter(|_| layers.is_empty()),
             };
+            let routing = shared.map_or(Routing::Direct, Routing::Shared);
             layers.push(FoldedLayer {
-                name: layer_name(index, &what, &folded),
+                name: layer_name(index, &what, &folded, routing.is_shared()),
                 model_layer: index,
                 folded,
                 shape: out_shape.to_vec(),
-                synapses: SynapseMatrix::from_fan_in(sources, &fan_in),
+                routing,
+                synapses: SynapseMatrix::from_fan_in(axons, &fan_in),
                 bias,
             });
             pending = Pending::Identity;
@@ -169,6 +199,9 @@ pub fn lower(model: &Model) -> Result<FoldedNetwork, LowerError> {
     }
     if let (Some(levels), Some(first)) = (thermometer_levels, layers.first_mut()) {
         first.synapses = thermometer_lines(&first.synapses, levels);
+        if let Routing::Shared(shared) = &first.routing {
+            first.routing = Routing::Shared(thermometer_routing(shared, levels));
+        }
     }
     Ok(FoldedNetwork {
         input: InputDesc {
@@ -179,6 +212,7 @@ pub fn lower(model: &Model) -> Result<FoldedNetwork, LowerError> {
         threshold: d.neuron.threshold,
         layers,
         tie_break: d.decoding.tie_break.into(),
+        pool_lowering,
     })
 }
 
@@ -223,17 +257,18 @@ pub(crate) fn runtime_encoding(encoding: InputEncoding) -> config::InputEncoding
     }
 }
 
-/// The first layer's synapses from pixels rewritten for the thermometer code: pixel `j`'s row
-/// becomes the `levels` rows `j * levels + k`, each with the weights divided by `levels`, so
-/// `n` active lines add `w * n / levels`, the pixel's quantized value times its weight.
+/// The first layer's synapses from pixels rewritten for the thermometer code: axon `j`'s row (a
+/// pixel's, or a pooling window's over pixels) becomes the `levels` rows `j * levels + k`, each
+/// with the weights divided by `levels`, so `n` active lines add `w * n / levels`, the pixel's
+/// quantized value times its weight.
 fn thermometer_lines(pixels: &SynapseMatrix<f32>, levels: u32) -> SynapseMatrix<f32> {
     let lines = levels as usize;
     let scale = 1.0 / levels as f32;
-    let mut offsets = Vec::with_capacity(pixels.sources * lines + 1);
+    let mut offsets = Vec::with_capacity(pixels.axons * lines + 1);
     let mut target = Vec::with_capacity(pixels.len() * lines);
     let mut weight = Vec::with_capacity(pixels.len() * lines);
     offsets.push(0);
-    for j in 0..pixels.sources {
+    for j in 0..pixels.axons {
         for _ in 0..lines {
             for (t, w) in pixels.row(j) {
                 target.push(t);
@@ -243,12 +278,31 @@ fn thermometer_lines(pixels: &SynapseMatrix<f32>, levels: u32) -> SynapseMatrix<
         }
     }
     SynapseMatrix {
-        sources: pixels.sources * lines,
+        axons: pixels.axons * lines,
         targets: pixels.targets,
         offsets,
         target,
         weight,
     }
+}
+
+/// The shared axons of a first layer over pixels rewritten for the thermometer code: line `k`
+/// of pixel `j` (channel `j * levels + k`) drives line `k` of each of the pixel's axons (axon
+/// `a * levels + k`), matching the rows [`thermometer_lines`] makes.
+fn thermometer_routing(pixels: &SharedAxons, levels: u32) -> SharedAxons {
+    let lines = levels as usize;
+    let mut offsets = Vec::with_capacity(pixels.sources() * lines + 1);
+    let mut axon = Vec::with_capacity(pixels.axon.len() * lines);
+    offsets.push(0);
+    for j in 0..pixels.sources() {
+        for k in 0..lines {
+            for &a in &pixels.axon[pixels.offsets[j]..pixels.offsets[j + 1]] {
+                axon.push(a * levels + k as u32);
+            }
+            offsets.push(axon.len());
+        }
+    }
+    SharedAxons { offsets, axon }
 }
 
 /// A `[C, H, W]` shape as an array, or the layer error shape inference would give.
@@ -264,9 +318,10 @@ fn feature_map(index: usize, layer: &LayerSpec, shape: &[usize]) -> Result<[usiz
 }
 
 /// The layer's human name: `layer {index} ({what})`, with what was folded into it, e.g.
-/// `layer 3 (conv2d 32->64 k3, avg_pool2d 2 folded in)` or `layer 0 (linear 784->800,
-/// thermometer input: 4 lines per pixel)`.
-fn layer_name(index: usize, what: &str, folded: &Folded) -> String {
+/// `layer 3 (conv2d 32->64 k3, avg_pool2d 2 as shared axons)`, `layer 3 (conv2d 32->64 k3,
+/// avg_pool2d 2 folded in)` or `layer 0 (linear 784->800, thermometer input: 4 lines per
+/// pixel)`.
+fn layer_name(index: usize, what: &str, folded: &Folded, shared: bool) -> String {
     let mut name = format!("layer {index} ({what}");
     if !folded.pools.is_empty() {
         let pools: Vec<String> = folded
@@ -280,7 +335,12 @@ fn layer_name(index: usize, what: &str, folded: &Folded) -> String {
                 }
             })
             .collect();
-        name.push_str(&format!(", {} folded in", pools.join(" + ")));
+        let how = if shared {
+            "as shared axons"
+        } else {
+            "folded in"
+        };
+        name.push_str(&format!(", {} {how}", pools.join(" + ")));
     }
     if let Some(levels) = folded.lines_per_pixel {
         name.push_str(&format!(", thermometer input: {levels} lines per pixel"));

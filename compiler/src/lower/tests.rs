@@ -34,19 +34,26 @@ fn conv(i: usize, o: usize, k: usize, stride: usize, padding: usize, bias: bool)
     }
 }
 
-/// The IR invariants of every layer: `sources` rows over the previous layer (or the input),
-/// monotone offsets, targets in range and strictly increasing within a row.
+/// The IR invariants of every layer: the routing serves the previous layer (or the input),
+/// one axon per source without shared axons; monotone offsets, targets in range and strictly
+/// increasing within a row.
 fn check_invariants(net: &FoldedNetwork) {
     let mut sources = net.input.channels();
     for layer in &net.layers {
         let m = &layer.synapses;
-        assert_eq!(m.sources, sources, "{}", layer.name);
+        match &layer.routing {
+            Routing::Direct => assert_eq!(m.axons, sources, "{}", layer.name),
+            Routing::Shared(shared) => {
+                assert_eq!(shared.sources(), sources, "{}", layer.name);
+                assert!(shared.axon.iter().all(|&a| (a as usize) < m.axons));
+            }
+        }
         assert_eq!(m.targets, layer.neurons(), "{}", layer.name);
         assert_eq!(layer.shape.iter().product::<usize>(), layer.neurons());
-        assert_eq!(m.offsets.len(), sources + 1);
-        assert_eq!(m.offsets[sources], m.target.len());
+        assert_eq!(m.offsets.len(), m.axons + 1);
+        assert_eq!(m.offsets[m.axons], m.target.len());
         assert_eq!(m.weight.len(), m.target.len());
-        for j in 0..sources {
+        for j in 0..m.axons {
             assert!(m.offsets[j] <= m.offsets[j + 1]);
             let row: Vec<u32> = m.row(j).map(|(t, _)| t).collect();
             assert!(
@@ -69,7 +76,7 @@ fn a_2x2_average_pool_folds_into_a_linear_layer_as_a_quarter_weight_per_pixel() 
         vec![pool(2, 2), LayerSpec::Flatten, linear(1, 2)],
         vec![("layers.2.weight", vec![2, 1], vec![2.0, -6.0])],
     );
-    let net = lower(&model).unwrap();
+    let net = lower(&model, PoolLowering::Synapses).unwrap();
     check_invariants(&net);
     assert_eq!(net.input.shape, [1, 2, 2]);
     assert_eq!(net.input.encoding, config::InputEncoding::Latency);
@@ -82,7 +89,7 @@ fn a_2x2_average_pool_folds_into_a_linear_layer_as_a_quarter_weight_per_pixel() 
     assert_eq!(layer.shape, vec![2]);
     assert_eq!(layer.bias, vec![0.0, 0.0]);
     let m = &layer.synapses;
-    assert_eq!((m.sources, m.targets), (4, 2));
+    assert_eq!((m.axons, m.targets), (4, 2));
     assert_eq!(m.offsets, vec![0, 2, 4, 6, 8]);
     assert_eq!(m.target, vec![0, 1, 0, 1, 0, 1, 0, 1]);
     assert_eq!(m.weight, vec![0.5, -1.5, 0.5, -1.5, 0.5, -1.5, 0.5, -1.5]);
@@ -98,7 +105,7 @@ fn overlapping_pools_sum_the_weights_of_a_pixel_reached_twice() {
         vec![pool(2, 1), LayerSpec::Flatten, linear(4, 1)],
         vec![("layers.2.weight", vec![1, 4], vec![1.0; 4])],
     );
-    let net = lower(&model).unwrap();
+    let net = lower(&model, PoolLowering::Synapses).unwrap();
     check_invariants(&net);
     let layer = &net.layers[0];
     assert_eq!(
@@ -113,6 +120,104 @@ fn overlapping_pools_sum_the_weights_of_a_pixel_reached_twice() {
 }
 
 #[test]
+fn as_shared_axons_a_2x2_pool_is_one_axon_that_every_pixel_of_its_window_drives() {
+    // The model of the test above: one axon carrying 2/4 and -6/4, driven by all 4 pixels.
+    let model = with_tensors(
+        vec![1, 2, 2],
+        vec![pool(2, 2), LayerSpec::Flatten, linear(1, 2)],
+        vec![("layers.2.weight", vec![2, 1], vec![2.0, -6.0])],
+    );
+    let net = lower(&model, PoolLowering::SharedAxons).unwrap();
+    check_invariants(&net);
+    assert_eq!(net.pool_lowering, PoolLowering::SharedAxons);
+    let layer = &net.layers[0];
+    assert_eq!(
+        layer.name,
+        "layer 2 (linear 1->2, avg_pool2d 2 as shared axons)"
+    );
+    let m = &layer.synapses;
+    assert_eq!((m.axons, m.targets), (1, 2));
+    assert_eq!(m.row(0).collect::<Vec<_>>(), [(0, 0.5), (1, -1.5)]);
+    assert_eq!(
+        layer.routing,
+        Routing::Shared(SharedAxons {
+            offsets: vec![0, 1, 2, 3, 4],
+            axon: vec![0; 4],
+        })
+    );
+}
+
+#[test]
+fn as_shared_axons_overlapping_and_stacked_pools_route_a_pixel_once_per_path() {
+    // [1, 2, 3] -> pool 2 stride 1 -> [1, 1, 2]: windows over columns 0-1 and 1-2, so the
+    // middle column drives both axons; weights [4, 8] become 1 and 2 per spike.
+    let model = with_tensors(
+        vec![1, 2, 3],
+        vec![pool(2, 1), LayerSpec::Flatten, linear(2, 1)],
+        vec![("layers.2.weight", vec![1, 2], vec![4.0, 8.0])],
+    );
+    let net = lower(&model, PoolLowering::SharedAxons).unwrap();
+    check_invariants(&net);
+    let layer = &net.layers[0];
+    assert_eq!(
+        layer.name,
+        "layer 2 (linear 2->1, avg_pool2d 2 stride 1 as shared axons)"
+    );
+    assert_eq!(layer.synapses.weight, vec![1.0, 2.0]);
+    assert_eq!(
+        layer.routing,
+        Routing::Shared(SharedAxons {
+            offsets: vec![0, 1, 3, 4, 5, 7, 8],
+            axon: vec![0, 0, 1, 1, 0, 0, 1, 1],
+        })
+    );
+    // [1, 3, 3] -> pool 2 stride 1 -> pool 2 stride 1 -> [1, 1, 1]: one axon of weight 16 / 16
+    // per path; the centre lies in all four first windows (4 paths), an edge pixel in two, a
+    // corner in one: the other lowering folds them into weights of 16 x 4/16, 2/16 and 1/16.
+    let model = with_tensors(
+        vec![1, 3, 3],
+        vec![pool(2, 1), pool(2, 1), LayerSpec::Flatten, linear(1, 1)],
+        vec![("layers.3.weight", vec![1, 1], vec![16.0])],
+    );
+    let net = lower(&model, PoolLowering::SharedAxons).unwrap();
+    check_invariants(&net);
+    let layer = &net.layers[0];
+    assert_eq!(layer.synapses.weight, vec![1.0]);
+    let Routing::Shared(shared) = &layer.routing else {
+        panic!("{:?}", layer.routing);
+    };
+    let paths: Vec<usize> = shared.offsets.windows(2).map(|w| w[1] - w[0]).collect();
+    assert_eq!(paths, [1, 2, 1, 2, 4, 2, 1, 2, 1]);
+    let folded = lower(&model, PoolLowering::Synapses).unwrap();
+    let weights: Vec<f32> = paths.iter().map(|&p| p as f32).collect();
+    assert_eq!(folded.layers[0].synapses.weight, weights);
+}
+
+#[test]
+fn as_shared_axons_thermometer_lines_drive_their_own_line_of_each_window() {
+    // [1, 2, 2] thermometer with 2 levels -> pool 2 -> linear 1 -> 1 of weight 4: one pooled
+    // axon becomes 2 lines of weight 4 / 4 / 2 = 0.5; channel 2j + k drives line k.
+    let mut model = with_tensors(
+        vec![1, 2, 2],
+        vec![pool(2, 2), LayerSpec::Flatten, linear(1, 1)],
+        vec![("layers.2.weight", vec![1, 1], vec![4.0])],
+    );
+    model.description.input.encoding = InputEncoding::Thermometer { levels: 2 };
+    let net = lower(&model, PoolLowering::SharedAxons).unwrap();
+    check_invariants(&net);
+    let layer = &net.layers[0];
+    assert_eq!(layer.synapses.axons, 2);
+    assert_eq!(layer.synapses.weight, vec![0.5, 0.5]);
+    assert_eq!(
+        layer.routing,
+        Routing::Shared(SharedAxons {
+            offsets: (0..=8).collect(),
+            axon: vec![0, 1, 0, 1, 0, 1, 0, 1],
+        })
+    );
+}
+
+#[test]
 fn a_pool_after_a_pool_composes() {
     // [1, 4, 4] -> pool 2 -> pool 2 -> [1, 1, 1]: each pixel counts 1/16; weight 16 -> 1.
     let model = with_tensors(
@@ -120,7 +225,7 @@ fn a_pool_after_a_pool_composes() {
         vec![pool(2, 2), pool(2, 2), LayerSpec::Flatten, linear(1, 1)],
         vec![("layers.3.weight", vec![1, 1], vec![16.0])],
     );
-    let net = lower(&model).unwrap();
+    let net = lower(&model, PoolLowering::Synapses).unwrap();
     let layer = &net.layers[0];
     assert_eq!(
         layer.name,
@@ -153,7 +258,7 @@ fn a_padded_stride_2_convolution_has_exactly_the_synapses_worked_out_by_hand() {
             ("layers.0.shift", vec![2], vec![0.25, -0.5]),
         ],
     );
-    let net = lower(&model).unwrap();
+    let net = lower(&model, PoolLowering::Synapses).unwrap();
     check_invariants(&net);
     let layer = &net.layers[0];
     assert_eq!(layer.name, "layer 0 (conv2d 1->2 k2)");
@@ -201,7 +306,7 @@ fn a_small_cnn_has_the_synapse_count_of_the_closed_form() {
     let mut rng = XorShift::new(1);
     let mut model = with_tensors(vec![1, 28, 28], layers, Vec::new());
     model.tensors = random_tensors(&model.description.layers, &mut rng);
-    let net = lower(&model).unwrap();
+    let net = lower(&model, PoolLowering::Synapses).unwrap();
     check_invariants(&net);
     let counts: Vec<usize> = net.layers.iter().map(|l| l.synapses.len()).collect();
     assert_eq!(counts, vec![26_896, 204_800, 25_088, 160]);
@@ -223,7 +328,7 @@ fn random_models_lower_to_well_formed_networks() {
     let mut rng = XorShift::new(99);
     for _ in 0..50 {
         let model = random_model(&mut rng);
-        let net = lower(&model).unwrap();
+        let net = lower(&model, PoolLowering::Synapses).unwrap();
         check_invariants(&net);
         let weighted = model.description.layers.iter().filter(|l| l.is_weighted());
         assert_eq!(net.layers.len(), weighted.count());
@@ -244,7 +349,7 @@ fn max_pooling_is_refused_and_named() {
         ],
         vec![("layers.2.weight", vec![2, 1], vec![1.0, 1.0])],
     );
-    let err = lower(&model).unwrap_err();
+    let err = lower(&model, PoolLowering::Synapses).unwrap_err();
     assert!(matches!(err, LowerError::MaxPool { layer: 0 }), "{err}");
     let text = err.to_string();
     assert!(
@@ -258,7 +363,7 @@ fn max_pooling_is_refused_and_named() {
 fn direct_input_is_refused() {
     let mut model = tiny_linear(None, None, None);
     model.description.input.encoding = InputEncoding::Direct;
-    let err = lower(&model).unwrap_err();
+    let err = lower(&model, PoolLowering::Synapses).unwrap_err();
     assert!(matches!(err, LowerError::DirectInput), "{err}");
     assert_eq!(
         err.to_string(),
@@ -272,7 +377,7 @@ fn thermometer_input_repeats_each_pixel_row_per_line_with_the_weight_divided() {
     // `4 * j + k` of pixel j carries w / 4 to the same targets as pixel j did.
     let mut model = tiny_linear(None, None, None);
     model.description.input.encoding = InputEncoding::Thermometer { levels: 4 };
-    let net = lower(&model).unwrap();
+    let net = lower(&model, PoolLowering::Synapses).unwrap();
     check_invariants(&net);
     assert_eq!(
         net.input.encoding,
@@ -297,7 +402,7 @@ fn thermometer_input_repeats_each_pixel_row_per_line_with_the_weight_divided() {
         assert_eq!(rows[8 + k], [(0, 0.75), (1, 1.5)], "pixel 2 line {k}");
     }
     // The latency-coded model keeps one channel per pixel and a current of one step.
-    let latency = lower(&tiny_linear(None, None, None)).unwrap();
+    let latency = lower(&tiny_linear(None, None, None), PoolLowering::Synapses).unwrap();
     assert_eq!(latency.input.channels(), 3);
     assert!(!latency.input.first_layer_current_persists());
 }
@@ -307,7 +412,7 @@ fn thermometer_levels_out_of_range_are_refused() {
     for levels in [0, 256] {
         let mut model = tiny_linear(None, None, None);
         model.description.input.encoding = InputEncoding::Thermometer { levels };
-        let err = lower(&model).unwrap_err();
+        let err = lower(&model, PoolLowering::Synapses).unwrap_err();
         assert_eq!(
             err.to_string(),
             format!("input.encoding.thermometer.levels must be 1 to 255, found {levels}")
@@ -326,7 +431,7 @@ fn model_errors_pass_through() {
         None,
     );
     model.tensors.remove("layers.1.weight");
-    let err = lower(&model).unwrap_err();
+    let err = lower(&model, PoolLowering::Synapses).unwrap_err();
     assert!(matches!(err, LowerError::Model(_)), "{err}");
     assert_eq!(
         err.to_string(),
@@ -352,7 +457,7 @@ fn mnist_cnn_lowering_time() {
     let mut model = with_tensors(vec![1, 28, 28], layers, Vec::new());
     model.tensors = random_tensors(&model.description.layers, &mut rng);
     let start = std::time::Instant::now();
-    let net = lower(&model).unwrap();
+    let net = lower(&model, PoolLowering::Synapses).unwrap();
     let elapsed = start.elapsed();
     let counts: Vec<usize> = net.layers.iter().map(|l| l.synapses.len()).collect();
     let total: usize = counts.iter().sum();

@@ -1,6 +1,7 @@
 //! Emit: the chip configuration from the partition and the placement: per core its neuron
 //! parameters, thresholds, biases and synapse table; routing tables (neuron -> the (core, axon)
-//! pairs of the next layer that read it); the input map; the output map.
+//! pairs of the next layer that read it: its own axon, or the shared axon of every pooling
+//! window it lies in, on each core that holds it); the input map; the output map.
 
 use ttfs_runtime::config::{
     AxonRef, ChipConfig, CoreConfig, Csr, Decoding, InputMap, LayerInfo, MeshPosition, NeuronRef,
@@ -30,21 +31,36 @@ pub fn homes(net: &QuantNetwork, cores: &[CoreAssignment]) -> Home {
 }
 
 /// For each source of layer `layer` (a neuron of the layer before, or an input channel), the
-/// (core, axon) pairs that read it, sorted by core.
-fn readers(layer: usize, sources: usize, cores: &[CoreAssignment]) -> Vec<Vec<AxonRef>> {
-    let mut out = vec![Vec::new(); sources];
+/// (core, axon) pairs its spike goes to, one packet each: for every axon the layer's routing
+/// gives the source, the cores that hold that axon, in axon then core order.
+fn readers(net: &QuantNetwork, layer: usize, cores: &[CoreAssignment]) -> Vec<Vec<AxonRef>> {
+    let l = &net.layers[layer];
+    // Per row of the layer's synapse matrix, the cores (and their axon) that hold it.
+    let mut by_row = vec![Vec::new(); l.synapses.axons];
     for (c, core) in cores.iter().enumerate() {
         if core.layer != layer {
             continue;
         }
-        for (a, &s) in core.sources.iter().enumerate() {
-            out[s as usize].push(AxonRef {
+        for (a, &row) in core.axons.iter().enumerate() {
+            by_row[row as usize].push(AxonRef {
                 core: c as u32,
                 axon: a as u32,
             });
         }
     }
-    out
+    let sources = if layer == 0 {
+        net.input.channels()
+    } else {
+        net.layers[layer - 1].neurons()
+    };
+    (0..sources)
+        .map(|j| {
+            l.routing
+                .axons_of(j)
+                .flat_map(|row| by_row[row].iter().copied())
+                .collect()
+        })
+        .collect()
 }
 
 /// Builds the configuration. `cores` and `positions` are in the same (logical) order.
@@ -59,8 +75,8 @@ pub fn emit(
     for (c, core) in cores.iter().enumerate() {
         let layer = &net.layers[core.layer];
         let local = |n: u32| home[core.layer][n as usize].1;
-        // Synapse table: axon a = core.sources[a]; keep the synapses into this core's neurons.
-        let rows = core.sources.iter().map(|&s| {
+        // Synapse table: axon a = row core.axons[a]; keep the synapses into this core's neurons.
+        let rows = core.axons.iter().map(|&s| {
             let mut row: Vec<Synapse> = layer
                 .synapses
                 .row(s as usize)
@@ -93,11 +109,12 @@ pub fn emit(
             routes: Csr::default(),
         });
     }
-    // Routes: neuron n of layer l is read by the cores of layer l + 1 that have it as a source.
+    // Routes: neuron n of layer l is read by the cores of layer l + 1 that hold an axon it
+    // drives.
     for l in 0..net.layers.len() {
         let next = l + 1;
         let read_by = if next < net.layers.len() {
-            readers(next, net.layers[l].neurons(), cores)
+            readers(net, next, cores)
         } else {
             vec![Vec::new(); net.layers[l].neurons()]
         };
@@ -109,7 +126,7 @@ pub fn emit(
                 Csr::from_rows(core.neurons.iter().map(|&n| read_by[n as usize].clone()));
         }
     }
-    let input_targets = readers(0, net.input.channels(), cores);
+    let input_targets = readers(net, 0, cores);
     let last = net.layers.len() - 1;
     let classes = home[last]
         .iter()
@@ -120,6 +137,7 @@ pub fn emit(
         target_hash: target.hash(),
         // Set by the driver, which knows the model (`compile::compile`).
         model_digest: 0,
+        pool_lowering: net.pool_lowering,
         time_steps: net.time_steps,
         decay_bits: net.registers.decay_bits,
         layers: net

@@ -50,6 +50,9 @@ pub struct FanInExcess {
     pub layer: String,
     /// What the layer is and what was folded into it (the advice depends on it).
     pub folded: Folded,
+    /// Whether the layer reads its pools through shared axons (else they are folded into its
+    /// synapses).
+    pub shared_axons: bool,
     /// The target field, e.g. `core.max_axons`.
     pub field: &'static str,
     /// The widest neuron's fan-in.
@@ -73,7 +76,7 @@ fn describe_excesses(target: &str, layers: &[FanInExcess]) -> String {
                 x.limit,
                 x.fan_in - x.limit as usize,
                 x.limit,
-                fan_in_hint(&x.folded)
+                fan_in_hint(&x.folded, x.shared_axons)
             )
         })
         .collect();
@@ -86,29 +89,34 @@ fn describe_excesses(target: &str, layers: &[FanInExcess]) -> String {
     }
 }
 
-/// The advice for a layer whose neurons have too many inputs, by what it is and what was
-/// folded into it.
-fn fan_in_hint(folded: &Folded) -> &'static str {
+/// The advice for a layer whose neurons have too many inputs, by what it is, what was folded
+/// into it and how its pools were lowered.
+fn fan_in_hint(folded: &Folded, shared_axons: bool) -> &'static str {
     let pooled = !folded.pools.is_empty();
-    match (folded.lines_per_pixel, folded.kind, pooled) {
-        (Some(_), _, _) => {
+    match (folded.lines_per_pixel, folded.kind, pooled, shared_axons) {
+        (Some(_), _, _, _) => {
             "; the thermometer input gives every pixel one input line per level, so fewer \
              levels (`ttfs train --levels`) would shrink them"
         }
-        (None, LayerKind::Conv2d { .. }, true) => {
+        (None, LayerKind::Conv2d { .. }, true, false) => {
             "; folding the average pool into this convolution multiplies each neuron's inputs \
-             by the pool's window, so fewer input channels, a smaller kernel, or a stride in \
-             place of the pool would shrink them"
+             by the pool's window, which the pool as shared axons (`--pool-lowering axons`, \
+             the default) would not; fewer input channels, a smaller kernel, or a stride in \
+             place of the pool would also shrink them"
         }
-        (None, LayerKind::Linear, true) => {
+        (None, LayerKind::Linear, true, false) => {
             "; folding the average pool into this layer gives each neuron one input per neuron \
-             before the pool, so fewer channels or a smaller feature map before the pool (a \
-             stride or an earlier pool) would shrink them"
+             before the pool, and the pool as shared axons (`--pool-lowering axons`, the \
+             default) one per pooling window; fewer channels or a smaller feature map before \
+             the pool (a stride or an earlier pool) would also shrink them"
         }
-        (None, LayerKind::Conv2d { .. }, false) => {
-            ", e.g. fewer input channels or a smaller kernel"
+        (None, LayerKind::Linear, true, true) => {
+            "; each neuron reads one shared axon per value of the pooled feature map, so fewer \
+             channels or a smaller feature map before it (a stride, or a larger pool) would \
+             shrink them"
         }
-        (None, LayerKind::Linear, false) => ", e.g. a narrower layer before it",
+        (None, LayerKind::Conv2d { .. }, _, _) => ", e.g. fewer input channels or a smaller kernel",
+        (None, LayerKind::Linear, false, _) => ", e.g. a narrower layer before it",
     }
 }
 

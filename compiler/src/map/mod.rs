@@ -2,7 +2,9 @@
 //!
 //! - [`partition`](mod@partition): each layer's neurons into cores within the three per-core limits;
 //! - [`place`](mod@place): cores onto mesh positions, keeping traffic x hops low (a documented heuristic);
-//! - [`emit`]: synapse tables, routing tables, input and output maps: the [`ChipConfig`].
+//! - [`emit`]: synapse tables, routing tables, input and output maps: the [`ChipConfig`];
+//! - [`needs`]: what a network needs of the cores, fitting or not (the two pool lowerings side by
+//!   side in the compile report).
 //!
 //! [`map`] runs the three and returns the configuration with a [`MappingReport`]. A model that
 //! does not fit gets a [`MapError`] that names the layer, the limit, by how much it is exceeded
@@ -10,6 +12,7 @@
 
 pub mod emit;
 mod error;
+pub mod needs;
 pub mod partition;
 pub mod place;
 mod report;
@@ -17,7 +20,7 @@ mod report;
 use ttfs_runtime::config::ChipConfig;
 use ttfs_runtime::target::Target;
 
-use crate::ir::QuantNetwork;
+use crate::ir::{QuantNetwork, Routing};
 use error::too_many_cores;
 pub use error::{FanInExcess, MapError};
 use partition::{Binding, CoreAssignment};
@@ -177,25 +180,46 @@ fn most_common(bindings: impl Iterator<Item = Binding>) -> Binding {
     all[counts.iter().position(|&c| c == max).unwrap_or(0)]
 }
 
-/// Expected packets between logical cores (see [`place`]).
+/// Expected packets between logical cores (see [`place`]): for each core, the sources of each of
+/// its axons (the axon's own source, or every neuron routed to a shared axon, once per
+/// delivery), weighted by their firing rate.
 fn traffic(net: &QuantNetwork, cores: &[CoreAssignment], firing: Option<&[Vec<f64>]>) -> Traffic {
     let home = emit::homes(net, cores);
     let mut traffic: Traffic = vec![Vec::new(); cores.len()];
+    // Per layer with shared axons, the sources of each axon.
+    let senders: Vec<Option<(Vec<usize>, Vec<u32>)>> = net
+        .layers
+        .iter()
+        .map(|l| match &l.routing {
+            Routing::Direct => None,
+            Routing::Shared(shared) => Some(shared.sources_of_axons(l.synapses.axons)),
+        })
+        .collect();
     for (dst, core) in cores.iter().enumerate() {
         if core.layer == 0 {
             continue;
         }
         let src_layer = core.layer - 1;
-        // Sum per source core.
-        let mut per_src: std::collections::BTreeMap<usize, f64> = Default::default();
-        for &s in &core.sources {
-            let (src, _) = home[src_layer][s as usize];
-            let rate = firing
+        let rate = |s: u32| {
+            firing
                 .and_then(|f| f.get(src_layer))
                 .and_then(|l| l.get(s as usize))
                 .copied()
-                .unwrap_or(1.0);
-            *per_src.entry(src as usize).or_default() += rate;
+                .unwrap_or(1.0)
+        };
+        // Sum per source core.
+        let mut per_src: std::collections::BTreeMap<usize, f64> = Default::default();
+        for &row in &core.axons {
+            let sources = match &senders[core.layer] {
+                None => std::slice::from_ref(&row),
+                Some((offsets, sources)) => {
+                    &sources[offsets[row as usize]..offsets[row as usize + 1]]
+                }
+            };
+            for &s in sources {
+                let (src, _) = home[src_layer][s as usize];
+                *per_src.entry(src as usize).or_default() += rate(s);
+            }
         }
         for (src, packets) in per_src {
             traffic[src].push((dst, packets));
@@ -233,6 +257,7 @@ pub(crate) mod test_support {
             model_layer: 0,
             folded: Default::default(),
             shape: vec![neurons],
+            routing: Default::default(),
             synapses: SynapseMatrix::from_fan_in(sources, &fan_in),
             threshold: vec![1; neurons],
             bias: vec![0; neurons],
@@ -269,6 +294,7 @@ mod tests {
                     model_layer: i,
                     folded: Default::default(),
                     shape: vec![n],
+                    routing: Default::default(),
                     synapses: SynapseMatrix::from_fan_in(sources, fan_in),
                     threshold: vec![3; n],
                     bias: vec![0; n],
@@ -298,20 +324,23 @@ mod tests {
             },
             layers,
             tie_break: TieBreak::PotentialAtEnd,
+            pool_lowering: Default::default(),
         }
     }
 
-    /// Every synapse `(layer, source, target) -> weight` that the configuration realises,
-    /// reconstructed from the input map, the routing tables and the synapse tables alone.
-    fn synapses_of(config: &ChipConfig) -> BTreeMap<(usize, u32, u32), i32> {
-        let mut out = BTreeMap::new();
+    /// Every weight a spike of `source` adds to `target` in `layer`, as the configuration
+    /// realises it, reconstructed from the input map, the routing tables and the synapse tables
+    /// alone: one entry per (axon, synapse) it reaches, sorted.
+    fn synapses_of(config: &ChipConfig) -> BTreeMap<(usize, u32, u32), Vec<i32>> {
+        let mut out: BTreeMap<_, Vec<i32>> = BTreeMap::new();
         let mut deliver = |layer: usize, source: u32, axon: ttfs_runtime::config::AxonRef| {
             let core = &config.cores[axon.core as usize];
             assert_eq!(core.layer as usize, layer);
             for s in core.synapses.row(axon.axon as usize) {
                 let target = core.layer_index[s.neuron as usize];
-                let old = out.insert((layer, source, target), s.weight);
-                assert!(old.is_none(), "synapse delivered twice");
+                out.entry((layer, source, target))
+                    .or_default()
+                    .push(s.weight);
             }
         };
         for channel in 0..config.input.targets.rows() {
@@ -326,18 +355,25 @@ mod tests {
                 }
             }
         }
+        out.values_mut().for_each(|w| w.sort_unstable());
         out
     }
 
-    fn synapses_of_network(net: &QuantNetwork) -> BTreeMap<(usize, u32, u32), i32> {
-        let mut out = BTreeMap::new();
+    /// The same from the network: every (axon, synapse) a source's spike reaches.
+    fn synapses_of_network(net: &QuantNetwork) -> BTreeMap<(usize, u32, u32), Vec<i32>> {
+        let mut out: BTreeMap<_, Vec<i32>> = BTreeMap::new();
+        let mut sources = net.input.channels();
         for (l, layer) in net.layers.iter().enumerate() {
-            for j in 0..layer.synapses.sources {
-                for (t, w) in layer.synapses.row(j) {
-                    out.insert((l, j as u32, t), w);
+            for j in 0..sources {
+                for axon in layer.routing.axons_of(j) {
+                    for (t, w) in layer.synapses.row(axon) {
+                        out.entry((l, j as u32, t)).or_default().push(w);
+                    }
                 }
             }
+            sources = layer.neurons();
         }
+        out.values_mut().for_each(|w| w.sort_unstable());
         out
     }
 

@@ -6,9 +6,10 @@
 //! (`y`, then `x`, then `c`), so that the neurons on a core share their receptive field and the
 //! core needs few distinct axons; for a flat layer, the index order. Cores are filled greedily:
 //! the next neuron goes on the open core unless one of the three limits would be exceeded, then
-//! a new core opens. An axon is one distinct source (a neuron of the layer before, or an input
-//! channel) that drives at least one neuron of the core; a synapse-memory entry is one (axon,
-//! neuron) pair, so a core's synapse count is the sum of its neurons' fan-ins.
+//! a new core opens. An axon is one distinct row of the layer's synapse matrix (a source, a
+//! neuron of the layer before or an input channel, or a pooling window's shared axon) that
+//! drives at least one neuron of the core; a synapse-memory entry is one (axon, neuron) pair,
+//! so a core's synapse count is the sum of its neurons' fan-ins.
 
 use ttfs_runtime::target::Target;
 
@@ -23,8 +24,9 @@ pub struct CoreAssignment {
     /// The neurons (indices within the layer), in core order: neuron `k` of the core is
     /// `neurons[k]`.
     pub neurons: Vec<u32>,
-    /// The distinct sources driving the core, sorted: axon `a` of the core is `sources[a]`.
-    pub sources: Vec<u32>,
+    /// The distinct axons (rows of the layer's synapse matrix) driving the core, sorted: axon
+    /// `a` of the core is row `axons[a]`.
+    pub axons: Vec<u32>,
     /// Synapse-memory entries used (the sum of the neurons' fan-ins).
     pub synapses: usize,
 }
@@ -73,9 +75,9 @@ pub fn fill_order(shape: &[usize]) -> Vec<u32> {
     }
 }
 
-/// Source lists per target neuron, as compressed rows (offsets, sources): the transpose of a
-/// source-major synapse matrix without its weights.
-pub fn fan_in_sources<W: Copy>(m: &SynapseMatrix<W>) -> (Vec<usize>, Vec<u32>) {
+/// Axon lists per target neuron, as compressed rows (offsets, axons): the transpose of an
+/// axon-major synapse matrix without its weights.
+pub fn fan_in_axons<W: Copy>(m: &SynapseMatrix<W>) -> (Vec<usize>, Vec<u32>) {
     let mut offsets = vec![0usize; m.targets + 1];
     for &t in &m.target {
         offsets[t as usize + 1] += 1;
@@ -84,14 +86,14 @@ pub fn fan_in_sources<W: Copy>(m: &SynapseMatrix<W>) -> (Vec<usize>, Vec<u32>) {
         offsets[i + 1] += offsets[i];
     }
     let mut next = offsets.clone();
-    let mut sources = vec![0u32; m.target.len()];
-    for j in 0..m.sources {
+    let mut axons = vec![0u32; m.target.len()];
+    for j in 0..m.axons {
         for &t in &m.target[m.offsets[j]..m.offsets[j + 1]] {
-            sources[next[t as usize]] = j as u32;
+            axons[next[t as usize]] = j as u32;
             next[t as usize] += 1;
         }
     }
-    (offsets, sources)
+    (offsets, axons)
 }
 
 /// Splits one layer into cores; returns the cores and, for each, the limit that closed it.
@@ -105,14 +107,14 @@ pub fn partition_layer(
     target: &Target,
 ) -> Result<Vec<(CoreAssignment, Binding)>, MapError> {
     let limits = &target.core;
-    let (offsets, sources) = fan_in_sources(&layer.synapses);
-    // stamp[s] == core number + 1 when source s already has an axon on the open core.
-    let mut stamp = vec![0u32; layer.synapses.sources];
+    let (offsets, axons) = fan_in_axons(&layer.synapses);
+    // stamp[s] == core number + 1 when row s already has an axon on the open core.
+    let mut stamp = vec![0u32; layer.synapses.axons];
     let mut cores = Vec::new();
     let mut open = CoreAssignment {
         layer: index,
         neurons: Vec::new(),
-        sources: Vec::new(),
+        axons: Vec::new(),
         synapses: 0,
     };
     let widest = (0..layer.neurons())
@@ -128,6 +130,7 @@ pub fn partition_layer(
     .map(|(field, limit)| FanInExcess {
         layer: layer.name.clone(),
         folded: layer.folded.clone(),
+        shared_axons: layer.routing.is_shared(),
         field,
         fan_in: widest,
         limit,
@@ -140,7 +143,7 @@ pub fn partition_layer(
         });
     }
     for n in fill_order(&layer.shape) {
-        let fan_in = &sources[offsets[n as usize]..offsets[n as usize + 1]];
+        let fan_in = &axons[offsets[n as usize]..offsets[n as usize + 1]];
         let mark = cores.len() as u32 + 1;
         let new_axons = fan_in
             .iter()
@@ -148,7 +151,7 @@ pub fn partition_layer(
             .count();
         let binding = if open.neurons.len() + 1 > limits.max_neurons as usize {
             Some(Binding::Neurons)
-        } else if open.sources.len() + new_axons > limits.max_axons as usize {
+        } else if open.axons.len() + new_axons > limits.max_axons as usize {
             Some(Binding::Axons)
         } else if open.synapses + fan_in.len() > limits.max_synapses as usize {
             Some(Binding::Synapses)
@@ -161,7 +164,7 @@ pub fn partition_layer(
                 CoreAssignment {
                     layer: index,
                     neurons: Vec::new(),
-                    sources: Vec::new(),
+                    axons: Vec::new(),
                     synapses: 0,
                 },
             );
@@ -171,7 +174,7 @@ pub fn partition_layer(
         for &s in fan_in {
             if stamp[s as usize] != mark {
                 stamp[s as usize] = mark;
-                open.sources.push(s);
+                open.axons.push(s);
             }
         }
         open.neurons.push(n);
@@ -181,7 +184,7 @@ pub fn partition_layer(
         cores.push((open, Binding::LayerEnd));
     }
     for (core, _) in &mut cores {
-        core.sources.sort_unstable();
+        core.axons.sort_unstable();
     }
     Ok(cores)
 }
@@ -208,7 +211,7 @@ mod tests {
         assert_eq!(sizes, vec![32, 32, 6]);
         assert_eq!(cores[0].1, Binding::Neurons);
         assert_eq!(cores[2].1, Binding::LayerEnd);
-        assert_eq!(cores[0].0.sources, vec![0, 1, 2, 3]);
+        assert_eq!(cores[0].0.axons, vec![0, 1, 2, 3]);
         assert_eq!(cores[0].0.synapses, 128);
     }
 

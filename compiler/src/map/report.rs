@@ -150,10 +150,10 @@ pub(super) fn core_use(
         y: p.y,
         layer: core.layer,
         neurons: core.neurons.len(),
-        axons: core.sources.len(),
+        axons: core.axons.len(),
         synapses: core.synapses,
         utilization: frac(core.neurons.len(), limits.max_neurons)
-            .max(frac(core.sources.len(), limits.max_axons))
+            .max(frac(core.axons.len(), limits.max_axons))
             .max(frac(core.synapses, limits.max_synapses)),
         closed_by: binding.field(),
     }

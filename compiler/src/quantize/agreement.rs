@@ -59,8 +59,10 @@ fn float_decision(net: &FoldedNetwork, pixels: &[u8]) -> Decision {
         for (l, layer) in net.layers.iter().enumerate() {
             let mut x: Vec<f64> = vec![0.0; layer.neurons()];
             for &j in &active {
-                for (i, w) in layer.synapses.row(j) {
-                    x[i as usize] += f64::from(w);
+                for axon in layer.routing.axons_of(j) {
+                    for (i, w) in layer.synapses.row(axon) {
+                        x[i as usize] += f64::from(w);
+                    }
                 }
             }
             if l == 0 && persists {

@@ -28,6 +28,7 @@ pub(super) fn dense(name: &str, rows: &[Vec<f32>], bias: &[f32]) -> FoldedLayer 
         model_layer: 0,
         folded: Default::default(),
         shape: vec![rows.len()],
+        routing: Default::default(),
         synapses: SynapseMatrix::from_fan_in(sources, &fan_in),
         bias: bias.to_vec(),
     }
@@ -48,6 +49,7 @@ pub(super) fn network(
         threshold,
         layers,
         tie_break: TieBreak::PotentialAtEnd,
+        pool_lowering: Default::default(),
     }
 }
 
@@ -228,7 +230,7 @@ fn malformed_networks_are_errors() {
     net.layers[1] = dense("layer 2 (linear 3->1)", &[vec![1.0, 1.0, 1.0]], &[0.0]);
     let e = net.verify().unwrap_err().to_string();
     assert!(
-        e.starts_with("layer 2 (linear 3->1): synapses are 3x1"),
+        e.starts_with("layer 2 (linear 3->1): has 3 axons for 2 sources"),
         "{e}"
     );
 

@@ -15,7 +15,7 @@ use ttfs_runtime::emulator::{Emulator, Inference, RunOptions};
 use ttfs_runtime::target::Target;
 
 /// The tiny target (4 x 4 cores of 32 neurons, 64 axons, 1024 synapses), changed by `f`.
-fn tiny(f: impl FnOnce(&mut Target)) -> Target {
+pub fn tiny(f: impl FnOnce(&mut Target)) -> Target {
     let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../fixtures/targets/tiny.json");
     let mut target = ttfs_runtime::target::load(Path::new(path)).unwrap();
     f(&mut target);
@@ -83,6 +83,7 @@ fn random_network(
                 model_layer: i,
                 folded: Default::default(),
                 shape: vec![n],
+                routing: Default::default(),
                 synapses: SynapseMatrix::from_fan_in(sources, &fan_in),
                 threshold: (0..n).map(|_| rng.range(1, 150) as i32).collect(),
                 bias: (0..n).map(|_| rng.range(-20, 30) as i32).collect(),
@@ -119,6 +120,7 @@ fn random_network(
         },
         layers,
         tie_break,
+        pool_lowering: Default::default(),
     }
 }
 
@@ -225,7 +227,7 @@ fn expected(
 }
 
 /// Checks one inference against the golden model and the independent counts.
-fn check(
+pub fn check(
     e: &Inference,
     g: &GoldenRun,
     config: &ChipConfig,

@@ -7,3 +7,4 @@ mod emulator_vs_golden;
 mod fuzz;
 mod model_io;
 mod model_malformed;
+mod pool_lowering;

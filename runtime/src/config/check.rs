@@ -190,15 +190,6 @@ impl ChipConfig {
                     )));
                 }
             }
-            let mut by_core: Vec<AxonRef> = row.to_vec();
-            by_core.sort_unstable();
-            if let Some(w) = by_core.windows(2).find(|w| w[0].core == w[1].core) {
-                return Err(invalid(format!(
-                    "core {c}: neuron {i} routes to core {} twice (axons {} and {}), but a spike \
-                     sends one packet, to one axon, per destination core",
-                    w[0].core, w[0].axon, w[1].axon
-                )));
-            }
         }
         Ok(())
     }
@@ -646,18 +637,6 @@ mod tests {
                 Csr::from_rows(vec![vec![], vec![AxonRef { core: 0, axon: 0 }]])),
             "core 2: neuron 1 (layer 1) routes to core 0 of layer 0, but spikes of layer 1 go \
              only to layer 2"
-        );
-    }
-
-    #[test]
-    fn two_axons_of_one_destination_core_in_a_route() {
-        assert_eq!(
-            broken(|c| c.cores[1].routes = Csr::from_rows(vec![
-                vec![AxonRef { core: 2, axon: 2 }, AxonRef { core: 2, axon: 0 }],
-                vec![AxonRef { core: 2, axon: 3 }],
-            ])),
-            "core 1: neuron 0 routes to core 2 twice (axons 0 and 2), but a spike sends one \
-             packet, to one axon, per destination core"
         );
     }
 

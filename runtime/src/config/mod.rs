@@ -1,4 +1,4 @@
-//! The binary chip configuration (format version 1): what the compiler writes and the emulator
+//! The binary chip configuration (format version 3): what the compiler writes and the emulator
 //! runs (ARCHITECTURE.md, "The three file formats").
 //!
 //! A configuration describes one network placed on one target: per core its neuron parameters,
@@ -44,7 +44,7 @@ pub use summary::summary;
 pub const MAGIC: [u8; 8] = *b"TTFSCHIP";
 
 /// The format version this build writes and the only one it reads.
-pub const CONFIG_VERSION: u32 = 2;
+pub const CONFIG_VERSION: u32 = 3;
 
 /// The header: which target the payload was compiled for and a checksum of the payload.
 #[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq)]
@@ -70,6 +70,9 @@ pub struct ChipConfig {
     /// so a golden-model check against another model is refused; 0 for a configuration built
     /// by hand.
     pub model_digest: u64,
+    /// How the compiler lowered the model's average pools, so that a golden model rebuilt from
+    /// the model file is the network this configuration holds.
+    pub pool_lowering: PoolLowering,
     /// Number of time steps T of one inference.
     pub time_steps: u32,
     /// Resolution D of the decay factors `du` and `dv`, in bits (the target's `decay_bits`).
@@ -203,7 +206,9 @@ pub struct CoreConfig {
     /// Synapse table: one row per axon, each row sorted by neuron.
     pub synapses: Csr<Synapse>,
     /// Routing table: one row per neuron, the (core, axon) pairs its spike is delivered to,
-    /// at most one axon per destination core (one packet per destination core).
+    /// one packet each. A neuron usually names one axon per destination core; one that feeds
+    /// several average-pooling windows lowered as shared axons names each window's axon (and a
+    /// window twice when stacked overlapping pools reach it by two paths).
     pub routes: Csr<AxonRef>,
 }
 
@@ -316,6 +321,48 @@ impl InputEncoding {
         match self {
             InputEncoding::Latency => "latency".to_owned(),
             InputEncoding::Thermometer { levels } => format!("thermometer({levels} levels)"),
+        }
+    }
+}
+
+/// How the compiler lowers an average pool (kernel `k`) in front of a weighted layer. Both give
+/// the next layer the same sum, `w / k^2` per pre-pool spike per window; they differ in what the
+/// chip stores and so in what fits.
+#[derive(Serialize, Deserialize, Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+pub enum PoolLowering {
+    /// Each pooling window is one shared axon of the next layer's cores; each pre-pool neuron
+    /// routes its spike to the axon of every window it lies in, and the axon's synapses carry
+    /// `w / k^2` (pooling at the destination, as SynSense's Speck does). Fan-in and synapse
+    /// memory stay those of the pooled feature map.
+    #[default]
+    SharedAxons,
+    /// The pool is folded into the synapses: every pre-pool neuron gets its own synapse, `w /
+    /// k^2` summed over the windows it lies in, so fan-in and synapse memory grow by `k^2`.
+    Synapses,
+}
+
+impl PoolLowering {
+    /// The name the CLI and the reports use: `axons` or `synapses`.
+    pub fn name(self) -> &'static str {
+        match self {
+            PoolLowering::SharedAxons => "axons",
+            PoolLowering::Synapses => "synapses",
+        }
+    }
+
+    /// What it does, for reports: `shared axons` or `folded into synapses`.
+    pub fn describe(self) -> &'static str {
+        match self {
+            PoolLowering::SharedAxons => "shared axons",
+            PoolLowering::Synapses => "folded into synapses",
+        }
+    }
+
+    /// The other lowering.
+    pub fn other(self) -> Self {
+        match self {
+            PoolLowering::SharedAxons => PoolLowering::Synapses,
+            PoolLowering::Synapses => PoolLowering::SharedAxons,
         }
     }
 }

@@ -31,6 +31,11 @@ pub fn summary(config: &ChipConfig, file_bytes: Option<u64>) -> String {
         format!("digest {:016x}", config.model_digest)
     };
     let _ = writeln!(s, "model         {model}");
+    let pools = match config.pool_lowering {
+        super::PoolLowering::SharedAxons => "as shared axons (one axon per pooling window)",
+        super::PoolLowering::Synapses => "folded into the synapses of the layer after them",
+    };
+    let _ = writeln!(s, "avg pools     {pools}");
     if let Some(bytes) = file_bytes {
         let _ = writeln!(s, "file size     {bytes} bytes");
     }

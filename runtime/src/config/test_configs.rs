@@ -78,6 +78,7 @@ pub(crate) fn sample() -> ChipConfig {
         target_name: tiny.name.clone(),
         target_hash: tiny.hash(),
         model_digest: 0,
+        pool_lowering: Default::default(),
         time_steps: 8,
         decay_bits: d,
         layers: vec![

@@ -22,7 +22,7 @@
 //!   cycles, adding each synapse's weight to its neuron's accumulator. In its phase, with its
 //!   input consumed, it updates each live neuron (`neuron_update` cycles each; frozen refractory
 //!   neurons are skipped and cost nothing) by the rule of [`crate::config::neuron`]. A neuron
-//!   that fires hands its packets (one per destination core) to the core's output port, which
+//!   that fires hands its packets (one per entry of its routing row) to the core's output port, which
 //!   sends one every `spike_inject` cycles while the updates go on.
 //! - **The network** routes X then Y; each link takes one packet per cycle and `hop` cycles to
 //!   cross. A packet that finds its link taken waits (contention cycles are counted) and tries

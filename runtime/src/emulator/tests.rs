@@ -95,6 +95,7 @@ fn chip(
         target_name: target.name.clone(),
         target_hash: target.hash(),
         model_digest: 0,
+        pool_lowering: Default::default(),
         time_steps,
         decay_bits: D,
         layers: layer_sizes
