@@ -14,6 +14,8 @@ use ttfs_runtime::config::{
 use ttfs_runtime::emulator::{Emulator, Inference, RunOptions};
 use ttfs_runtime::target::Target;
 
+use crate::common::Rng;
+
 /// The tiny target (4 x 4 cores of 32 neurons, 64 axons, 1024 synapses), changed by `f`.
 pub fn tiny(f: impl FnOnce(&mut Target)) -> Target {
     let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../fixtures/targets/tiny.json");
@@ -21,31 +23,6 @@ pub fn tiny(f: impl FnOnce(&mut Target)) -> Target {
     f(&mut target);
     target.validate().unwrap();
     target
-}
-
-/// A xorshift64 sequence from `seed`.
-struct Rng(u64);
-
-impl Rng {
-    fn new(seed: u64) -> Self {
-        Self(seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1)
-    }
-
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 << 13;
-        self.0 ^= self.0 >> 7;
-        self.0 ^= self.0 << 17;
-        self.0
-    }
-
-    /// Uniform in `lo..=hi`.
-    fn range(&mut self, lo: i64, hi: i64) -> i64 {
-        lo + (self.next() % (hi - lo + 1) as u64) as i64
-    }
-
-    fn chance(&mut self, p: f64) -> bool {
-        (self.next() % 1_000_000) as f64 / 1_000_000.0 < p
-    }
 }
 
 /// A random layered network: `inputs` pixels coded by `encoding`, layers of `sizes` neurons,

@@ -15,36 +15,8 @@ use ttfs_compiler::model::{InputEncoding, LayerSpec, Model, TensorData, TensorRo
 use ttfs_runtime::emulator::{Emulator, RunOptions};
 use ttfs_runtime::target::Target;
 
-use crate::common::description;
+use crate::common::{Rng, description};
 use crate::emulator_vs_golden::{check, tiny};
-
-/// A xorshift64 sequence from `seed`.
-struct Rng(u64);
-
-impl Rng {
-    fn new(seed: u64) -> Self {
-        Self(seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1)
-    }
-
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 << 13;
-        self.0 ^= self.0 >> 7;
-        self.0 ^= self.0 << 17;
-        self.0
-    }
-
-    fn below(&mut self, n: usize) -> usize {
-        (self.next() % n as u64) as usize
-    }
-
-    fn unit(&mut self) -> f32 {
-        (self.next() >> 40) as f32 / (1u64 << 24) as f32
-    }
-
-    fn chance(&mut self, p: f32) -> bool {
-        self.unit() < p
-    }
-}
 
 /// The pools the models draw from: `(kernel, stride)`; the first three never overlap (a stride
 /// at least the kernel), the others do.
