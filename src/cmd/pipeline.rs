@@ -2,15 +2,17 @@
 //!
 //! The stages are the `train`, `compile` and `run` subcommands, called in order with the files
 //! of one folder; every training flag is accepted as in `ttfs train`, and the compile and run
-//! stages take `--target`, `--calibrate`, `--images` and `--early-exit`. At the end it writes
+//! stages take `--target`, `--calibrate`, `--images` and `--early-exit` (by default, early exit
+//! when the trained model breaks ties at the decision step). At the end it writes
 //! `summary.md`, which links every file and quotes the figures that matter.
 
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use anyhow::Context;
-use clap::Args;
+use clap::{Args, ValueEnum};
 
+use ttfs_compiler::model::TieBreak;
 use ttfs_runtime::report::RunReport;
 use ttfs_trainer::train::TrainOutcome;
 
@@ -36,13 +38,36 @@ pub struct PipelineArgs {
     /// Test images to emulate (0 = the whole test set).
     #[arg(long, default_value_t = 1000)]
     images: usize,
-    /// Emulate with the chip's early exit (stop at the first output spike).
-    #[arg(long)]
-    early_exit: bool,
+    /// Whether the emulator stops each inference at its first output spike.
+    #[arg(long, value_enum, default_value_t = EarlyExit::Auto)]
+    early_exit: EarlyExit,
     /// Training flags, as in `ttfs train` (the pipeline trains 3 epochs unless --epochs says
     /// otherwise, and writes the model into the run folder; --out is ignored).
     #[command(flatten)]
     train: TrainArgs,
+}
+
+/// `--early-exit` values.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum EarlyExit {
+    /// When the trained model breaks ties at the decision step, so stopping there changes no
+    /// decision (the MNIST recipe); otherwise run all T steps.
+    Auto,
+    /// Always stop at the first output spike (ties then go by the potential at that step).
+    On,
+    /// Always run all T steps.
+    Off,
+}
+
+impl EarlyExit {
+    /// Whether to exit early for a model whose decoding breaks ties by `tie_break`.
+    pub fn applies(self, tie_break: TieBreak) -> bool {
+        match self {
+            EarlyExit::Auto => tie_break == TieBreak::PotentialAtDecision,
+            EarlyExit::On => true,
+            EarlyExit::Off => false,
+        }
+    }
 }
 
 /// Runs `ttfs pipeline`.
@@ -77,8 +102,8 @@ pub struct Stages {
     pub calibrate: usize,
     /// Images emulated.
     pub images: usize,
-    /// Emulate with early exit.
-    pub early_exit: bool,
+    /// When to emulate with early exit.
+    pub early_exit: EarlyExit,
 }
 
 /// What the three stages produced, as the stages returned it.
@@ -129,7 +154,15 @@ impl Stages {
         let compiled = super::compile::compile_model(&args, &outcome.model)?;
         times.push(("compile", t.elapsed().as_secs_f64()));
 
-        stage(3, "emulate", "against the golden model");
+        let early_exit = self
+            .early_exit
+            .applies(outcome.model.description.decoding.tie_break);
+        let how = if early_exit {
+            "against the golden model, stopping at the first output spike"
+        } else {
+            "against the golden model"
+        };
+        stage(3, "emulate", how);
         let t = Instant::now();
         let args = RunArgs::new(
             compiled.config_path.clone(),
@@ -137,7 +170,7 @@ impl Stages {
             data,
             self.images,
             dir.to_path_buf(),
-            self.early_exit,
+            early_exit,
             Some(model.clone()),
         );
         let golden = Golden {
@@ -210,13 +243,20 @@ fn summary_text(done: &StagesDone, total: f64) -> String {
         latency.microseconds.mean,
     ));
     s.push_str("## Per inference on the chip\n\n");
+    let unique = run
+        .images
+        .saturating_sub(latency.decided_by_tie_break + latency.no_output_spike);
     s.push_str(&format!(
-        "- latency: {:.0} cycles = {:.1} us mean, {:.1} us p99; decision at step {:.2} of {} on average\n",
+        "- latency: {:.0} cycles = {:.1} us mean, {:.1} us p99; decision at step {:.2} of {} on average, by a unique first spike in {} of {} inferences; {:.2} steps run{}\n",
         latency.cycles.mean,
         latency.microseconds.mean,
         latency.microseconds.p99,
         latency.decision_step_mean,
-        d.time_steps
+        d.time_steps,
+        unique,
+        run.images,
+        latency.steps_run_mean,
+        if run.early_exit { " (early exit)" } else { "" },
     ));
     s.push_str(&format!(
         "- energy: {:.1} nJ ({}); the same network as a float ANN: {} nJ (MACs x 4.6 pJ), {}x the chip's\n",

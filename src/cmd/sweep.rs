@@ -66,7 +66,7 @@ pub fn run(args: SweepArgs) -> anyhow::Result<()> {
         target: args.target.clone(),
         calibrate: args.calibrate,
         images: args.images,
-        early_exit: false,
+        early_exit: super::pipeline::EarlyExit::Auto,
     };
     let mut points = vec![(SparsityArg::None, 0.0f32)];
     for &m in &args.methods {

@@ -23,14 +23,14 @@ fn compile_writes_config_report_and_core_map_and_inspect_reads_them() {
         "{stdout}"
     );
     assert!(
-        stdout.contains("mapping onto loihi (8 x 16 mesh): 12 of 128 cores"),
+        stdout.contains("mapping onto loihi (8 x 16 mesh): 11 of 128 cores"),
         "{stdout}"
     );
 
     let report: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(dir.path().join("mlp.map.json")).unwrap())
             .unwrap();
-    assert_eq!(report["mapping"]["cores_used"], 12);
+    assert_eq!(report["mapping"]["cores_used"], 11);
     assert_eq!(report["evaluation"]["images"], 40);
     assert_eq!(report["quantization"][0]["neurons"], 800);
     let svg = std::fs::read_to_string(dir.path().join("mlp.cores.svg")).unwrap();

@@ -12,7 +12,7 @@ pub fn repo(rel: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join(rel)
 }
 
-/// The trained MNIST MLP (98.50% test accuracy).
+/// The trained MNIST MLP (98.51% test accuracy, T = 2, ties broken at the decision step).
 pub fn mlp() -> Model {
     ttfs_compiler::model::read(&repo("fixtures/models/mnist-mlp.safetensors")).unwrap()
 }

@@ -21,8 +21,8 @@ fn mlp_on_loihi_golden_tracks_the_float_model_at_8_bits() {
         &refs,
         &labels,
     );
-    // Measured on the full test set (ttfs compile --limit 10000): float 98.50%, golden 98.50%,
-    // agreement 99.75%. On the first 500 images, allow two disagreements in a thousand.
+    // Measured on the full test set (ttfs compile --limit 10000): float 98.51%, golden 98.58%,
+    // agreement 99.82%. On the first 500 images, allow two disagreements in a thousand.
     assert!(e.float_accuracy > 0.97, "{e:?}");
     assert!(e.agreement >= 0.99, "agreement {}", e.agreement);
     assert!(
@@ -41,7 +41,7 @@ fn mlp_on_loihi_golden_tracks_the_float_model_at_8_bits() {
     let back = ttfs_runtime::config::decode(&bytes).unwrap();
     assert_eq!(back, compiled.mapping.config);
     back.check_target(&loihi).unwrap();
-    assert_eq!(compiled.mapping.report.cores_used, 12);
+    assert_eq!(compiled.mapping.report.cores_used, 11);
 }
 
 #[test]

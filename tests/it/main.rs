@@ -7,6 +7,7 @@
 mod cli_compile;
 mod cli_run;
 mod common;
+mod early_exit;
 mod emulator_vs_golden;
 mod golden_vs_float;
 mod pipeline;

@@ -14,11 +14,10 @@
 //!
 //! The decision rule is the chip's own ([`ttfs_runtime::decision`]), called through [`decide`],
 //! so float, golden-model and emulator accuracy compare like with like: the class whose output
-//! neuron fires first; ties and the case of no output spike are resolved by [`TieBreak`], then
-//! by the lower class index.
+//! neuron fires first; ties and the case of no output spike are resolved by the tie break
+//! ([`ttfs_compiler::model::TieBreak`]), then by the lower class index.
 
 use candle_core::{Result, Tensor};
-use ttfs_compiler::model::TieBreak;
 use ttfs_runtime::decision::DecisionRule;
 
 /// Shape of the TWD weights.
@@ -61,8 +60,14 @@ pub struct Loss {
     pub weights: Vec<f32>,
     /// Logit scale `s` applied to the TWD scores.
     pub logit_scale: f32,
-    /// Weight of the cross-entropy on `H[T]`.
+    /// Weight of the cross-entropy on the output potentials: `H[T]`, or `H[t*]` at the
+    /// decision step with [`Loss::potential_at_decision`].
     pub potential_weight: f32,
+    /// Whether the membrane term reads the potentials at each sample's decision step `t*` (its
+    /// earliest output spike, the last step without one) instead of after step T: the tie
+    /// break at the decision step ([`ttfs_compiler::model::TieBreak::PotentialAtDecision`]),
+    /// under which the chip's decision is exactly `argmax_k H_k[t*]` and may stop at `t*`.
+    pub potential_at_decision: bool,
     /// Weight of the first-spike term (0: none), see [`Loss::first_spike_term`].
     pub first_spike_weight: f32,
     /// Firing threshold `theta` of the output neurons (for the first-spike term).
@@ -82,8 +87,12 @@ impl Loss {
         let logits = (scores * self.logit_scale as f64)?;
         let mut loss = candle_nn::loss::cross_entropy(&logits, targets)?;
         if self.potential_weight != 0.0 {
-            let final_potential = currents.sum(0)?;
-            let membrane = candle_nn::loss::cross_entropy(&final_potential, targets)?;
+            let potential = if self.potential_at_decision {
+                potential_at_decision(spikes, currents)?
+            } else {
+                currents.sum(0)?
+            };
+            let membrane = candle_nn::loss::cross_entropy(&potential, targets)?;
             loss = (loss + (membrane * self.potential_weight as f64)?)?;
         }
         if self.first_spike_weight != 0.0 {
@@ -122,6 +131,22 @@ impl Loss {
 
 pub use ttfs_runtime::decision::Decision;
 
+/// The output potentials `[B, K]` at each sample's decision step `t*`: `H_k[t*] = sum_{t <= t*}
+/// I_k[t]`, with `t*` the step of its earliest output spike (the last step if none fired), held
+/// fixed. Every output that fires at `t*` is over the threshold there and every other one under
+/// it, so `argmax_k H_k[t*]` is the chip's decision under the tie break at the decision step.
+pub fn potential_at_decision(spikes: &Tensor, currents: &Tensor) -> Result<Tensor> {
+    let (steps, batch, classes) = spikes.dims3()?;
+    let fired = spikes.detach().flatten_all()?.to_vec1::<f32>()?;
+    let mut pick = vec![0f32; steps * batch];
+    for b in 0..batch {
+        let first = earliest_output_step(&fired, steps, batch, classes, b).unwrap_or(steps - 1);
+        pick[first * batch + b] = 1.0;
+    }
+    let pick = Tensor::from_vec(pick, (steps, batch, 1), spikes.device())?;
+    currents.cumsum(0)?.broadcast_mul(&pick)?.sum(0)
+}
+
 /// The 0-based step of sample `b`'s earliest output spike in time-major spikes `[T, B, K]`
 /// (flattened), `None` if no output fired: where the chip decides.
 pub fn earliest_output_step(
@@ -136,17 +161,18 @@ pub fn earliest_output_step(
 
 /// The chip's decision rule ([`ttfs_runtime::decision::decide`]) on time-major output spikes
 /// and currents `[T, B, K]` (flattened): a thin adapter that reads each sample's first spike
-/// steps and its potentials `H[t]` (the running sum of the currents) out of the tensors.
+/// steps and its potentials `H[t]` (the running sum of the currents) out of the tensors. With
+/// `rule.early_exit` it decides as a chip that stops at the first output spike: ties by the
+/// potential at that step.
 pub fn decide(
     spikes: &[f32],
     currents: &[f32],
     steps: usize,
     batch: usize,
     classes: usize,
-    tie: TieBreak,
+    rule: DecisionRule,
 ) -> Vec<Decision> {
     let at = |t: usize, b: usize, k: usize| (t * batch + b) * classes + k;
-    let rule = DecisionRule::full_run(tie.into());
     (0..batch)
         .map(|b| {
             let first: Vec<Option<u32>> = (0..classes)
@@ -168,6 +194,7 @@ pub fn decide(
 mod tests {
     #![allow(clippy::unwrap_used, clippy::expect_used)]
     use super::*;
+    use ttfs_compiler::model::TieBreak;
 
     #[test]
     fn weights_decrease_and_match_the_formulas() {
@@ -199,7 +226,8 @@ mod tests {
         c[at(1, 2, 1)] = 0.9;
         c[at(0, 2, 0)] = 0.2;
         c[at(0, 2, 2)] = 0.2;
-        let end = decide(&s, &c, t, b, k, TieBreak::PotentialAtEnd);
+        let full = |tie: TieBreak| DecisionRule::full_run(tie.into());
+        let end = decide(&s, &c, t, b, k, full(TieBreak::PotentialAtEnd));
         assert_eq!(
             end[0],
             Decision {
@@ -219,8 +247,17 @@ mod tests {
                 tied: 0
             }
         );
-        let at_decision = decide(&s, &c, t, b, k, TieBreak::PotentialAtDecision);
+        let at_decision = decide(&s, &c, t, b, k, full(TieBreak::PotentialAtDecision));
         assert_eq!(at_decision[1].class, 0);
+        // Early exit reads the decision step whatever the tie break says; without a spike the
+        // end, as a chip that ran all T steps.
+        let early = DecisionRule {
+            tie_break: TieBreak::PotentialAtEnd.into(),
+            early_exit: true,
+        };
+        let exit = decide(&s, &c, t, b, k, early);
+        assert_eq!(exit[1].class, 0);
+        assert_eq!((exit[0], exit[2]), (end[0], end[2]));
         // Exact potential tie -> lower index.
         let c2 = vec![0f32; t * b * k];
         let tie = decide(
@@ -229,7 +266,7 @@ mod tests {
             t,
             b,
             k,
-            TieBreak::PotentialAtEnd,
+            full(TieBreak::PotentialAtEnd),
         );
         assert!(tie.iter().all(|d| d.class == 0));
     }
@@ -241,6 +278,7 @@ mod tests {
             weights: Weighting::Exponential { lambda: 0.5 }.weights(2),
             logit_scale: 10.0,
             potential_weight: 0.0,
+            potential_at_decision: false,
             first_spike_weight: 0.0,
             threshold: 1.0,
         };
@@ -268,6 +306,7 @@ mod tests {
             weights: Weighting::Exponential { lambda: 0.5 }.weights(3),
             logit_scale: 10.0,
             potential_weight: 0.0,
+            potential_at_decision: false,
             first_spike_weight: 1.0,
             threshold: 1.0,
         };
@@ -305,5 +344,48 @@ mod tests {
             .unwrap();
         // Sample 1: H_0[3] = 0.5 + 1.0 + 0 = 1.5: 0. Sample 0: 0.
         assert_eq!(term, 0.0);
+    }
+
+    #[test]
+    fn the_membrane_term_reads_the_decision_step_under_that_tie_break() {
+        let dev = candle_core::Device::Cpu;
+        // T = 3, B = 2, K = 2; [t][b][k]. Sample 0 decides at step 1 (output 0 fires), where
+        // H = (1.2, 0.4); sample 1 never fires, so its step is the last: H = (1.5, 1.1).
+        let spikes = Tensor::from_vec(
+            vec![1f32, 0., 0., 0., 0., 1., 0., 0., 0., 0., 0., 0.],
+            (3, 2, 2),
+            &dev,
+        )
+        .unwrap();
+        let currents = Tensor::from_vec(
+            vec![
+                1.2f32, 0.4, 0.5, 0.2, 0.0, 0.9, 1.0, 0.0, 0.0, 0.0, 0.0, 0.9,
+            ],
+            (3, 2, 2),
+            &dev,
+        )
+        .unwrap();
+        let at = potential_at_decision(&spikes, &currents).unwrap();
+        assert_eq!(at.to_vec2::<f32>().unwrap(), [[1.2, 0.4], [1.5, 1.1]]);
+        // The loss is the cross-entropy of those potentials: targets (1, 0).
+        let targets = Tensor::from_vec(vec![1u32, 0], 2, &dev).unwrap();
+        let loss = Loss {
+            weights: vec![0.0; 3],
+            logit_scale: 1.0,
+            potential_weight: 1.0,
+            potential_at_decision: true,
+            first_spike_weight: 0.0,
+            threshold: 1.0,
+        };
+        let got = loss
+            .compute(&spikes, &currents, &targets)
+            .unwrap()
+            .to_scalar::<f32>()
+            .unwrap();
+        // TWD scores are all 0 (weights 0): ln 2 per sample; then CE of (1.2, 0.4) for class 1
+        // and of (1.5, 1.1) for class 0.
+        let ce = |a: f32, b: f32| (1.0 + (b - a).exp()).ln();
+        let expected = 2f32.ln() + (ce(0.4, 1.2) + ce(1.5, 1.1)) / 2.0;
+        assert!((got - expected).abs() < 1e-5, "{got} vs {expected}");
     }
 }

@@ -6,13 +6,16 @@ use crate::decode::{Decision, decide};
 use crate::input::batch_input;
 use crate::network::{Currents, Forward, Network};
 use crate::train::TrainError;
-use ttfs_compiler::model::TieBreak;
+use ttfs_runtime::decision::DecisionRule;
 
 /// Accuracy and latency of the chip's decision rule on a data set.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct Evaluation {
     /// Fraction of correct decisions.
     pub accuracy: f64,
+    /// Fraction of correct decisions of a chip that stops at the first output spike (ties by
+    /// the potential there): equal to `accuracy` under the tie break at the decision step.
+    pub early_exit_accuracy: f64,
     /// Mean decision step (1-based; `T` when no output fired).
     pub mean_decision_step: f64,
     /// Fraction of samples with no output spike.
@@ -30,12 +33,12 @@ pub struct Evaluation {
 pub fn decisions_of(
     out: &Forward,
     classes: usize,
-    tie: TieBreak,
+    rule: DecisionRule,
 ) -> candle_core::Result<Vec<Decision>> {
     let (steps, batch, _) = out.out_spikes.dims3()?;
     let spikes = out.out_spikes.flatten_all()?.to_vec1::<f32>()?;
     let currents = out.out_currents.flatten_all()?.to_vec1::<f32>()?;
-    Ok(decide(&spikes, &currents, steps, batch, classes, tie))
+    Ok(decide(&spikes, &currents, steps, batch, classes, rule))
 }
 
 /// Evaluates `net` with the chip's decision rule on `ds`.
@@ -47,7 +50,12 @@ pub fn evaluate(
     ds: &Dataset,
     config: &TrainConfig,
 ) -> Result<Evaluation, TrainError> {
-    let mut correct = 0usize;
+    let (mut correct, mut correct_early) = (0usize, 0usize);
+    let full = DecisionRule::full_run(config.tie_break.into());
+    let early = DecisionRule {
+        early_exit: true,
+        ..full
+    };
     let mut steps_sum = 0usize;
     let mut silent = 0usize;
     let (mut tied_samples, mut tied_sum) = (0usize, 0usize);
@@ -57,7 +65,10 @@ pub fn evaluate(
     for chunk in indices.chunks(config.batch_size.max(1) * 2) {
         let (input, mode) = batch_input(ds, chunk, config.encoding, config.steps, &mut buffer)?;
         let out = net.forward_with(&input, mode, Currents::OutputOnly)?;
-        let decisions = decisions_of(&out, classes, config.tie_break)?;
+        let decisions = decisions_of(&out, classes, full)?;
+        for (d, &i) in decisions_of(&out, classes, early)?.iter().zip(chunk) {
+            correct_early += usize::from(d.class == ds.labels[i] as usize);
+        }
         for (d, &i) in decisions.iter().zip(chunk) {
             correct += usize::from(d.class == ds.labels[i] as usize);
             steps_sum += d.step.map_or(config.steps, |t| t as usize);
@@ -69,6 +80,7 @@ pub fn evaluate(
     let n = ds.len().max(1) as f64;
     Ok(Evaluation {
         accuracy: correct as f64 / n,
+        early_exit_accuracy: correct_early as f64 / n,
         mean_decision_step: steps_sum as f64 / n,
         silent_fraction: silent as f64 / n,
         tied_fraction: tied_samples as f64 / n,

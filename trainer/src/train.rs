@@ -28,6 +28,7 @@ use crate::progress::Progress;
 use crate::regularize::Sparsity;
 use crate::report::{self, EpochRecord, ReportError};
 use crate::warm_start::load_weights;
+use ttfs_runtime::decision::DecisionRule;
 
 /// Errors of a training run.
 #[derive(Debug, thiserror::Error)]
@@ -294,7 +295,11 @@ fn run_epoch(
         let targets = Tensor::from_vec(labels.clone(), labels.len(), &Device::Cpu)?;
         stats.lr = cosine_lr(config.optimizer.lr, optimizer.step, total_steps);
         let (out, loss) = train_step(net, objective, optimizer, &input, mode, &targets, stats.lr)?;
-        let decisions = decisions_of(&out, net.num_classes(), config.tie_break)?;
+        let decisions = decisions_of(
+            &out,
+            net.num_classes(),
+            DecisionRule::full_run(config.tie_break.into()),
+        )?;
         stats.correct += decisions
             .iter()
             .zip(&labels)
