@@ -199,7 +199,7 @@ fn images_of_another_shape_with_the_same_pixel_count_are_refused() {
 
 #[test]
 fn a_model_that_does_not_fit_is_refused_before_calibration() {
-    // The CNN with its pools folded into the synapses: 12,332 inputs against 4,096 axons.
+    // The CNN with its pools folded into the synapses: 12,348 inputs against 4,096 axons.
     let dir = tempfile::tempdir().unwrap();
     let (ok, stdout, stderr) = ttfs(&[
         "compile",
@@ -220,7 +220,7 @@ fn a_model_that_does_not_fit_is_refused_before_calibration() {
     assert_eq!(stderr.trim().lines().count(), 1, "{stderr}");
     assert!(
         stderr.contains(
-            "layer 5 (linear 3136->256, avg_pool2d 2 folded in): its widest neuron has 12332 inputs"
+            "layer 5 (linear 3136->256, avg_pool2d 2 folded in): its widest neuron has 12348 inputs"
         ),
         "{stderr}"
     );
