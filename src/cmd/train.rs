@@ -73,7 +73,8 @@ pub struct TrainArgs {
     /// Logit scale of the decoder's cross-entropy [default: 10].
     #[arg(long)]
     logit_scale: Option<f32>,
-    /// Weight of the cross-entropy on the output potentials H[T] [default: 1.0].
+    /// Weight of the cross-entropy on the output potentials: after the last step, or at each
+    /// sample's decision step with --tie-break decision [default: 1.0].
     #[arg(long)]
     potential_weight: Option<f32>,
     /// Weight of the first-spike term: the target output's potential must be over the
