@@ -143,6 +143,10 @@ pub struct TrainArgs {
     /// initialisation: fine-tuning, e.g. with --sparsity.
     #[arg(long, value_name = "MODEL")]
     pub(crate) from: Option<PathBuf>,
+    /// With --from: remove this fraction (0 to 1) of every hidden-input layer's weights, the
+    /// smallest by magnitude, then fine-tune; pruned weights stay zero and get no synapse.
+    #[arg(long, value_name = "FRACTION")]
+    prune: Option<f32>,
     /// Measure training samples/s on this many batches instead of training.
     #[arg(long, value_name = "BATCHES", num_args = 0..=1, default_missing_value = "20")]
     pub(crate) bench: Option<usize>,
@@ -314,6 +318,7 @@ fn overrides(args: &TrainArgs) -> Overrides {
         train_limit: args.train_limit,
         test_limit: args.test_limit,
         init_from: args.from.clone(),
+        prune: args.prune,
     }
 }
 
@@ -323,6 +328,27 @@ struct Bars {
 }
 
 /// `layer 1: 60% fired (25% at step 1), layer 2: ...`
+/// The share of nonzero weights of each weighted layer of `model`, e.g. `layer 1: 40.0% of
+/// 627200`.
+fn describe_density(model: &ttfs_compiler::model::Model) -> String {
+    model
+        .description
+        .layers
+        .iter()
+        .enumerate()
+        .filter_map(|(i, _)| {
+            let w = model.tensors.get(&format!("layers.{i}.weight"))?;
+            let kept = w.data.iter().filter(|&&x| x != 0.0).count();
+            Some(format!(
+                "layer {i}: {:.1}% of {}",
+                100.0 * kept as f64 / w.data.len().max(1) as f64,
+                w.data.len()
+            ))
+        })
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
 fn describe_firing(layers: &[LayerFiring]) -> String {
     layers
         .iter()
@@ -437,6 +463,7 @@ pub fn run_outcome(args: TrainArgs, out_flag: &str) -> anyhow::Result<Option<Tra
         );
     }
     let mut bars = Bars { bar: None };
+    let pruned = config.prune.is_some();
     let outcome = train(config, &paths, args.resume, &mut bars)?;
     println!(
         "test accuracy {:.2}% (chip decision rule: earliest output spike; {:.2}% stopped there, with early exit), mean decision step {:.2}, no output spike on {:.2}% of samples",
@@ -454,6 +481,12 @@ pub fn run_outcome(args: TrainArgs, out_flag: &str) -> anyhow::Result<Option<Tra
         "firing by layer after training: {}",
         describe_firing(&outcome.firing)
     );
+    if pruned {
+        println!(
+            "weights kept by layer: {}",
+            describe_density(&outcome.model)
+        );
+    }
     println!("model      {}", outcome.paths.model.display());
     println!("checkpoint {}", outcome.paths.checkpoint.display());
     println!("log        {}", outcome.paths.log.display());

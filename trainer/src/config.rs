@@ -110,6 +110,11 @@ pub struct TrainConfig {
     /// e.g. with a sparse-firing regularizer); its architecture must match `arch`.
     #[serde(default)]
     pub init_from: Option<PathBuf>,
+    /// With `init_from`: the fraction of each hidden-input layer's weights (every weighted
+    /// layer but the output one) pruned by magnitude before fine-tuning; the pruned weights
+    /// stay zero through training and are exported as zeros (no synapse on the chip).
+    #[serde(default)]
+    pub prune: Option<f32>,
 }
 
 impl TrainConfig {
@@ -174,6 +179,7 @@ impl TrainConfig {
             test_limit: None,
             sparsity: Sparsity::default(),
             init_from: None,
+            prune: None,
         }
     }
 
@@ -247,6 +253,20 @@ impl TrainConfig {
                 "--first-spike-weight",
                 format!("must be a number of at least 0, got {w}"),
             ));
+        }
+        if let Some(f) = self.prune {
+            if !(f > 0.0 && f < 1.0) {
+                return Err(invalid(
+                    "--prune",
+                    format!("is the fraction of weights to remove, above 0 and below 1, got {f}"),
+                ));
+            }
+            if self.init_from.is_none() {
+                return Err(invalid(
+                    "--prune",
+                    "prunes a trained model before fine-tuning it: add --from MODEL",
+                ));
+            }
         }
         let s = &self.sparsity;
         if !s.gamma.is_finite() || s.gamma < 0.0 {
@@ -365,6 +385,7 @@ impl TrainConfig {
         c.train_limit = o.train_limit;
         c.test_limit = o.test_limit;
         c.init_from.clone_from(&o.init_from);
+        c.prune = o.prune;
         set(&mut c.first_spike_weight, o.first_spike_weight);
         c.sparsity = Sparsity {
             method: o.sparsity.unwrap_or(SparsityMethod::None),
@@ -484,6 +505,8 @@ pub struct Overrides {
     pub test_limit: Option<usize>,
     /// Start from this trained model's weights.
     pub init_from: Option<PathBuf>,
+    /// Prune this fraction of each hidden-input layer's weights before fine-tuning.
+    pub prune: Option<f32>,
 }
 
 #[cfg(test)]

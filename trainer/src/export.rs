@@ -4,7 +4,7 @@ use std::collections::BTreeMap;
 use std::path::Path;
 
 use ttfs_compiler::model::{
-    self, DecisionRule, DecodingSpec, FORMAT_VERSION, InputEncoding, InputSpec, Model,
+    self, DecisionRule, DecodingSpec, FORMAT_VERSION, InputEncoding, InputSpec, LayerSpec, Model,
     ModelDescription, ModelError, NeuronSpec, TensorData, TrainingSummary,
 };
 
@@ -36,6 +36,7 @@ pub fn to_model(
     wall_seconds: f64,
 ) -> Result<Model, ExportError> {
     let mut tensors = BTreeMap::new();
+    let mut layers = net.layers.clone();
     for (name, var) in &net.params {
         let t = var.as_tensor();
         let data = t
@@ -52,6 +53,49 @@ pub fn to_model(
                 data,
             },
         );
+    }
+    // A pruned layer is written with its mask folded in: the effective weight (weight norm,
+    // affine scale and mask applied) as a plain weight, so the pruned weights are exact zeros
+    // in the file and the compiler gives them no synapse.
+    for &index in net.masks.keys() {
+        let name = format!("layers.{index}.weight");
+        let w = net
+            .effective_weight(index)
+            .map_err(|source| ExportError::Tensor {
+                name: name.clone(),
+                source,
+            })?;
+        let data = w
+            .flatten_all()
+            .and_then(|f| f.to_vec1::<f32>())
+            .map_err(|source| ExportError::Tensor {
+                name: name.clone(),
+                source,
+            })?;
+        tensors.insert(
+            name,
+            TensorData {
+                shape: w.dims().to_vec(),
+                data,
+            },
+        );
+        tensors.remove(&format!("layers.{index}.scale"));
+        if let Some(
+            LayerSpec::Linear {
+                weight_norm,
+                affine_scale,
+                ..
+            }
+            | LayerSpec::Conv2d {
+                weight_norm,
+                affine_scale,
+                ..
+            },
+        ) = layers.get_mut(index)
+        {
+            *weight_norm = None;
+            *affine_scale = false;
+        }
     }
     let description = ModelDescription {
         format_version: FORMAT_VERSION,
@@ -70,7 +114,7 @@ pub fn to_model(
             threshold: config.threshold,
             surrogate: config.surrogate.describe(),
         },
-        layers: net.layers.clone(),
+        layers,
         decoding: DecodingSpec {
             rule: DecisionRule::EarliestSpike,
             tie_break: config.tie_break,

@@ -78,6 +78,10 @@ pub struct Network {
     pub fire: FireConfig,
     /// Parameters by name, sorted.
     pub params: BTreeMap<String, Var>,
+    /// Pruning masks by layer index (1 keeps a weight, 0 removes it), multiplied into the
+    /// effective weight, so a pruned weight is zero in the forward pass, gets no gradient, and
+    /// is exported as zero; empty when nothing is pruned.
+    pub masks: BTreeMap<usize, Tensor>,
 }
 
 /// Fan-in of a weighted layer (`in_features` or `in_channels * kh * kw`).
@@ -166,6 +170,7 @@ impl Network {
             steps,
             fire,
             params,
+            masks: BTreeMap::new(),
         })
     }
 
@@ -211,7 +216,34 @@ impl Network {
             (None, Some(s)) => flat.broadcast_mul(&s.unsqueeze(1)?)?,
             (None, None) => flat,
         };
-        flat.reshape(shape)
+        let w = flat.reshape(shape)?;
+        match self.masks.get(&index) {
+            Some(mask) => w.mul(mask),
+            None => Ok(w),
+        }
+    }
+
+    /// Masks that prune `fraction` of the weights of every weighted layer but the output one
+    /// by magnitude: in each layer the `floor(fraction * n)` effective weights of smallest
+    /// `|w|` (the lower index first among equals) get 0, the others 1.
+    pub fn magnitude_masks(&self, fraction: f32) -> Result<BTreeMap<usize, Tensor>> {
+        let weighted: Vec<usize> = (0..self.layers.len())
+            .filter(|&i| fan_in(&self.layers[i]).is_some())
+            .collect();
+        let mut masks = BTreeMap::new();
+        for &index in weighted.iter().take(weighted.len().saturating_sub(1)) {
+            let w = self.effective_weight(index)?;
+            let values = w.flatten_all()?.to_vec1::<f32>()?;
+            let pruned = (f64::from(fraction) * values.len() as f64).floor() as usize;
+            let mut order: Vec<usize> = (0..values.len()).collect();
+            order.sort_by(|&a, &b| values[a].abs().total_cmp(&values[b].abs()).then(a.cmp(&b)));
+            let mut keep = vec![1f32; values.len()];
+            for &i in order.iter().take(pruned) {
+                keep[i] = 0.0;
+            }
+            masks.insert(index, Tensor::from_vec(keep, w.shape(), &Device::Cpu)?);
+        }
+        Ok(masks)
     }
 
     /// Runs the network on a batch, every layer's currents kept; see [`Network::forward_with`].

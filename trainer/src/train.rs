@@ -109,9 +109,18 @@ pub fn train(
     config.validate()?;
     let train_set = load_split(&config, Split::Train, config.train_limit)?;
     let test_set = load_split(&config, Split::Test, config.test_limit)?;
-    let net = build_network(&config, &train_set)?;
-    if let (None, Some(from)) = (&checkpoint, &config.init_from) {
-        load_weights(&net, from)?;
+    let mut net = build_network(&config, &train_set)?;
+    if let Some(from) = &config.init_from {
+        if checkpoint.is_none() {
+            load_weights(&net, from)?;
+        }
+        // The masks are a function of the --from model alone, so a resumed run (whose
+        // parameters come from the checkpoint) recomputes the same ones from that model.
+        if let Some(fraction) = config.prune {
+            let source = build_network(&config, &train_set)?;
+            load_weights(&source, from)?;
+            net.masks = source.magnitude_masks(fraction)?;
+        }
     }
     let firing_at_init = firing_stats(&net, &test_set, &config)?;
     let mut optimizer = AdamW::new(config.optimizer, &net.params)?;

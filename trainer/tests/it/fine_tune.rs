@@ -68,3 +68,102 @@ fn another_architecture_or_a_missing_model_is_refused() {
         .to_string();
     assert!(err.contains("nowhere.safetensors"), "{err}");
 }
+
+/// `--prune`: the smallest weights of the `--from` model's hidden-input layers are removed,
+/// stay exactly zero through fine-tuning (the same positions after two epochs, and after a
+/// resume), are exported as zeros, and the compiler gives them no synapse.
+#[test]
+fn pruned_weights_stay_zero_through_fine_tuning_and_compile_to_no_synapse() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = data_folder(dir.path(), 96, 32, 7);
+    let first = run_paths(dir.path(), "a");
+    let trained = train(config(&data, "64-32-10"), &first, false, &mut Silent).unwrap();
+
+    let mut tune = config(&data, "64-32-10");
+    tune.init_from = Some(first.model.clone());
+    tune.prune = Some(0.75);
+    tune.epochs = 2;
+    let second = run_paths(dir.path(), "b");
+    let tuned = train(tune.clone(), &second, false, &mut Silent).unwrap();
+
+    // The hidden layer (index 1 after the flatten): the 75% of the trained model's effective
+    // weights of smallest magnitude, ties to the lower index, are exactly 0 now.
+    let before = ttfs_compiler::model::read(&first.model)
+        .unwrap()
+        .effective_layer(1)
+        .unwrap()
+        .weight
+        .data;
+    let after = &tuned.model.tensors["layers.1.weight"].data;
+    let mut order: Vec<usize> = (0..before.len()).collect();
+    order.sort_by(|&a, &b| before[a].abs().total_cmp(&before[b].abs()).then(a.cmp(&b)));
+    let pruned = before.len() * 3 / 4;
+    assert!(order[..pruned].iter().all(|&i| after[i] == 0.0));
+    assert!(order[pruned..].iter().all(|&i| after[i] != 0.0));
+    // The output layer is not pruned, and the pruned layer is written without weight norm so
+    // the file's weight is the effective one.
+    assert!(
+        tuned.model.tensors["layers.2.weight"]
+            .data
+            .iter()
+            .all(|&w| w != 0.0)
+    );
+    assert!(matches!(
+        tuned.model.description.layers[1],
+        ttfs_compiler::model::LayerSpec::Linear {
+            weight_norm: None,
+            affine_scale: false,
+            ..
+        }
+    ));
+    assert_eq!(
+        tuned.model.effective_layer(1).unwrap().weight.data,
+        *after,
+        "the compiler reads the weights as trained"
+    );
+    assert_ne!(
+        tuned.firing, trained.firing,
+        "fine-tuning changed the network"
+    );
+
+    // A resumed run recomputes the same masks from the --from model.
+    let mut longer = tune;
+    longer.epochs = 3;
+    let resumed = train(longer, &second, true, &mut Silent).unwrap();
+    let again = &resumed.model.tensors["layers.1.weight"].data;
+    assert!(order[..pruned].iter().all(|&i| again[i] == 0.0));
+
+    // On the chip: no synapse for a pruned weight (8-bit rounding may drop a few more).
+    let target = ttfs_runtime::target::load(
+        &std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../fixtures/targets/loihi.json"),
+    )
+    .unwrap();
+    let (_, quantized, _) =
+        ttfs_compiler::compile::quantized(&resumed.model, &target, Default::default()).unwrap();
+    let kept = again.iter().filter(|&&w| w != 0.0).count();
+    assert!(quantized.network.layers[0].synapses.len() <= kept);
+    assert!(quantized.network.layers[0].synapses.len() >= kept * 9 / 10);
+}
+
+#[test]
+fn pruning_needs_a_model_to_fine_tune_and_a_fraction_below_one() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = data_folder(dir.path(), 16, 16, 8);
+    let out = run_paths(dir.path(), "a");
+    let mut alone = config(&data, "64-32-10");
+    alone.prune = Some(0.5);
+    let err = train(alone, &out, false, &mut Silent)
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("--prune") && err.contains("--from MODEL"),
+        "{err}"
+    );
+    let mut all = config(&data, "64-32-10");
+    all.init_from = Some(dir.path().join("m.safetensors"));
+    all.prune = Some(1.0);
+    let err = train(all, &out, false, &mut Silent)
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("--prune") && err.contains("got 1"), "{err}");
+}
