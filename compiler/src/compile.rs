@@ -25,7 +25,7 @@ use crate::evaluate::{Evaluation, evaluate};
 use crate::ir::{FoldedNetwork, PoolLowering};
 use crate::lower::{LowerError, lower};
 use crate::map::needs::{LoweringNeeds, needs};
-use crate::map::{MapError, Mapping, MappingReport, partition, place};
+use crate::map::{MapError, Mapping, MappingReport, Partition, partition, place};
 use crate::model::{LayerSpec, Model};
 use crate::quantize::{LayerQuantReport, QuantizeError, Quantized, quantize};
 
@@ -243,7 +243,7 @@ pub fn compile(
     let pooled = folded.layers.iter().any(|l| !l.folded.pools.is_empty());
     let lowerings = if pooled {
         let lowerings = timed(&mut pass_seconds, "lowerings", || {
-            pool_lowerings(model, target, options.pool_lowering, &quantized)
+            pool_lowerings(model, target, options.pool_lowering, &quantized, &partition)
         });
         if let Some(l) = &lowerings {
             observe(PassOutput::Lowerings(l));
@@ -286,20 +286,21 @@ pub fn compile(
     })
 }
 
-/// What `used` (the network lowered as `lowering`) and the same model lowered the other way
-/// need of `target`; `None` if the other lowering does not quantize (it fails for the same
-/// reasons as the used one, which did).
+/// What `used` (the network lowered as `lowering`, split into `partitioned`) and the same
+/// model lowered the other way need of `target`; `None` if the other lowering does not
+/// quantize (it fails for the same reasons as the used one, which did).
 fn pool_lowerings(
     model: &Model,
     target: &Target,
     lowering: PoolLowering,
     used: &Quantized,
+    partitioned: &Partition,
 ) -> Option<PoolLowerings> {
     let other = lowering.other();
     let (_, quantized, _) = quantized(model, target, other).ok()?;
     Some(PoolLowerings {
-        used: needs(&used.network, lowering, target),
-        other: needs(&quantized.network, other, target),
+        used: needs(&used.network, lowering, target, Some(partitioned)),
+        other: needs(&quantized.network, other, target, None),
     })
 }
 

@@ -114,11 +114,9 @@ impl Loss {
         targets: &Tensor,
     ) -> Result<Tensor> {
         let (steps, batch, classes) = spikes.dims3()?;
-        let fired = spikes.detach().flatten_all()?.to_vec1::<f32>()?;
         let labels = targets.to_vec1::<u32>()?;
         let mut pick = vec![0f32; steps * batch * classes];
-        for (b, &y) in labels.iter().enumerate() {
-            let first = earliest_output_step(&fired, steps, batch, classes, b).unwrap_or(steps - 1);
+        for (b, (&y, first)) in labels.iter().zip(decision_steps(spikes)?).enumerate() {
             let k = (y as usize).min(classes - 1);
             pick[(first * batch + b) * classes + k] = 1.0;
         }
@@ -131,16 +129,24 @@ impl Loss {
 
 pub use ttfs_runtime::decision::Decision;
 
+/// The 0-based decision step of every sample of time-major output spikes `[T, B, K]` (read
+/// detached): its earliest output spike, the last step if no output fired.
+fn decision_steps(spikes: &Tensor) -> Result<Vec<usize>> {
+    let (steps, batch, classes) = spikes.dims3()?;
+    let fired = spikes.detach().flatten_all()?.to_vec1::<f32>()?;
+    Ok((0..batch)
+        .map(|b| earliest_output_step(&fired, steps, batch, classes, b).unwrap_or(steps - 1))
+        .collect())
+}
+
 /// The output potentials `[B, K]` at each sample's decision step `t*`: `H_k[t*] = sum_{t <= t*}
 /// I_k[t]`, with `t*` the step of its earliest output spike (the last step if none fired), held
 /// fixed. Every output that fires at `t*` is over the threshold there and every other one under
 /// it, so `argmax_k H_k[t*]` is the chip's decision under the tie break at the decision step.
 pub fn potential_at_decision(spikes: &Tensor, currents: &Tensor) -> Result<Tensor> {
-    let (steps, batch, classes) = spikes.dims3()?;
-    let fired = spikes.detach().flatten_all()?.to_vec1::<f32>()?;
+    let (steps, batch, _) = spikes.dims3()?;
     let mut pick = vec![0f32; steps * batch];
-    for b in 0..batch {
-        let first = earliest_output_step(&fired, steps, batch, classes, b).unwrap_or(steps - 1);
+    for (b, first) in decision_steps(spikes)?.into_iter().enumerate() {
         pick[first * batch + b] = 1.0;
     }
     let pick = Tensor::from_vec(pick, (steps, batch, 1), spikes.device())?;

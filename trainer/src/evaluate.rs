@@ -26,19 +26,20 @@ pub struct Evaluation {
     pub mean_tied: f64,
 }
 
-/// The chip's decision for every sample of a forward pass.
+/// The chip's decision for every sample of a forward pass, under each of `rules` (the output
+/// spikes and currents are read out of the tensors once for all of them).
 ///
 /// # Errors
 /// A tensor error from Candle.
-pub fn decisions_of(
+pub fn decisions_of<const N: usize>(
     out: &Forward,
     classes: usize,
-    rule: DecisionRule,
-) -> candle_core::Result<Vec<Decision>> {
+    rules: [DecisionRule; N],
+) -> candle_core::Result<[Vec<Decision>; N]> {
     let (steps, batch, _) = out.out_spikes.dims3()?;
     let spikes = out.out_spikes.flatten_all()?.to_vec1::<f32>()?;
     let currents = out.out_currents.flatten_all()?.to_vec1::<f32>()?;
-    Ok(decide(&spikes, &currents, steps, batch, classes, rule))
+    Ok(rules.map(|rule| decide(&spikes, &currents, steps, batch, classes, rule)))
 }
 
 /// Evaluates `net` with the chip's decision rule on `ds`.
@@ -65,8 +66,8 @@ pub fn evaluate(
     for chunk in indices.chunks(config.batch_size.max(1) * 2) {
         let (input, mode) = batch_input(ds, chunk, config.encoding, config.steps, &mut buffer)?;
         let out = net.forward_with(&input, mode, Currents::OutputOnly)?;
-        let decisions = decisions_of(&out, classes, full)?;
-        for (d, &i) in decisions_of(&out, classes, early)?.iter().zip(chunk) {
+        let [decisions, early_decisions] = decisions_of(&out, classes, [full, early])?;
+        for (d, &i) in early_decisions.iter().zip(chunk) {
             correct_early += usize::from(d.class == ds.labels[i] as usize);
         }
         for (d, &i) in decisions.iter().zip(chunk) {

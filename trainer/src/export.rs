@@ -28,6 +28,21 @@ pub enum ExportError {
     Model(#[from] ModelError),
 }
 
+/// The values and shape of `t`, the tensor called `name`, as the model format stores them.
+fn tensor_data(name: &str, t: &candle_core::Tensor) -> Result<TensorData, ExportError> {
+    let data = t
+        .flatten_all()
+        .and_then(|f| f.to_vec1::<f32>())
+        .map_err(|source| ExportError::Tensor {
+            name: name.to_owned(),
+            source,
+        })?;
+    Ok(TensorData {
+        shape: t.dims().to_vec(),
+        data,
+    })
+}
+
 /// Builds the model-format description and tensors of `net`.
 pub fn to_model(
     net: &Network,
@@ -38,21 +53,7 @@ pub fn to_model(
     let mut tensors = BTreeMap::new();
     let mut layers = net.layers.clone();
     for (name, var) in &net.params {
-        let t = var.as_tensor();
-        let data = t
-            .flatten_all()
-            .and_then(|f| f.to_vec1::<f32>())
-            .map_err(|source| ExportError::Tensor {
-                name: name.clone(),
-                source,
-            })?;
-        tensors.insert(
-            name.clone(),
-            TensorData {
-                shape: t.dims().to_vec(),
-                data,
-            },
-        );
+        tensors.insert(name.clone(), tensor_data(name, var.as_tensor())?);
     }
     // A pruned layer is written with its mask folded in: the effective weight (weight norm,
     // affine scale and mask applied) as a plain weight, so the pruned weights are exact zeros
@@ -65,20 +66,8 @@ pub fn to_model(
                 name: name.clone(),
                 source,
             })?;
-        let data = w
-            .flatten_all()
-            .and_then(|f| f.to_vec1::<f32>())
-            .map_err(|source| ExportError::Tensor {
-                name: name.clone(),
-                source,
-            })?;
-        tensors.insert(
-            name,
-            TensorData {
-                shape: w.dims().to_vec(),
-                data,
-            },
-        );
+        let data = tensor_data(&name, &w)?;
+        tensors.insert(name, data);
         tensors.remove(&format!("layers.{index}.scale"));
         if let Some(
             LayerSpec::Linear {

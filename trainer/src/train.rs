@@ -117,9 +117,13 @@ pub fn train(
         // The masks are a function of the --from model alone, so a resumed run (whose
         // parameters come from the checkpoint) recomputes the same ones from that model.
         if let Some(fraction) = config.prune {
-            let source = build_network(&config, &train_set)?;
-            load_weights(&source, from)?;
-            net.masks = source.magnitude_masks(fraction)?;
+            net.masks = if checkpoint.is_none() {
+                net.magnitude_masks(fraction)?
+            } else {
+                let source = build_network(&config, &train_set)?;
+                load_weights(&source, from)?;
+                source.magnitude_masks(fraction)?
+            };
         }
     }
     let firing_at_init = firing_stats(&net, &test_set, &config)?;
@@ -304,10 +308,10 @@ fn run_epoch(
         let targets = Tensor::from_vec(labels.clone(), labels.len(), &Device::Cpu)?;
         stats.lr = cosine_lr(config.optimizer.lr, optimizer.step, total_steps);
         let (out, loss) = train_step(net, objective, optimizer, &input, mode, &targets, stats.lr)?;
-        let decisions = decisions_of(
+        let [decisions] = decisions_of(
             &out,
             net.num_classes(),
-            DecisionRule::full_run(config.tie_break.into()),
+            [DecisionRule::full_run(config.tie_break.into())],
         )?;
         stats.correct += decisions
             .iter()

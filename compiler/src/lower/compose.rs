@@ -217,18 +217,15 @@ impl<'a> FanIn<'a> {
     /// reached, with the weights rounded to `f32`, as a synapse list; resets the accumulator
     /// for the next target.
     pub(super) fn finish_f32(&mut self) -> Vec<(u32, f32)> {
-        let convert = |w: f64| w as f32;
         match self.pending {
-            Pending::Identity | Pending::Axons { .. } => self
-                .direct
-                .drain(..)
-                .map(|(s, w)| (s, convert(w)))
-                .collect(),
+            Pending::Identity | Pending::Axons { .. } => {
+                self.direct.drain(..).map(|(s, w)| (s, w as f32)).collect()
+            }
             Pending::Pooled { .. } => {
                 let mut list = Vec::with_capacity(self.touched.len());
                 for s in self.touched.drain(..) {
                     let at = s as usize;
-                    list.push((s, convert(self.sum[at])));
+                    list.push((s, self.sum[at] as f32));
                     self.sum[at] = 0.0;
                     self.seen[at] = false;
                 }

@@ -5,6 +5,7 @@
 use serde::Serialize;
 use ttfs_runtime::target::Target;
 
+use super::Partition;
 use super::partition::{fan_in_axons, partition_layer};
 use super::report::name_width;
 use crate::ir::{PoolLowering, QuantNetwork};
@@ -49,8 +50,15 @@ impl LoweringNeeds {
 }
 
 /// What `net` (lowered as `lowering`) needs of `target`'s cores, by the partitioner's own rules
-/// ([`partition_layer`]), without stopping at a layer that does not fit.
-pub fn needs(net: &QuantNetwork, lowering: PoolLowering, target: &Target) -> LoweringNeeds {
+/// ([`partition_layer`]), without stopping at a layer that does not fit. `partitioned` is the
+/// network's [`Partition`] when the compile already made it (every layer fitted), so its cores
+/// are counted rather than split again.
+pub fn needs(
+    net: &QuantNetwork,
+    lowering: PoolLowering,
+    target: &Target,
+    partitioned: Option<&Partition>,
+) -> LoweringNeeds {
     let layers: Vec<LayerNeeds> = net
         .layers
         .iter()
@@ -58,16 +66,29 @@ pub fn needs(net: &QuantNetwork, lowering: PoolLowering, target: &Target) -> Low
         .map(|(i, layer)| {
             let (offsets, _) = fan_in_axons(&layer.synapses);
             let widest_fan_in = offsets.windows(2).map(|w| w[1] - w[0]).max().unwrap_or(0);
-            let parts = partition_layer(i, layer, target).ok();
+            let (axons, cores) = match partitioned {
+                Some(p) => {
+                    let own: Vec<_> = p.cores.iter().filter(|c| c.layer == i).collect();
+                    (
+                        Some(own.iter().map(|c| c.axons.len()).sum()),
+                        Some(own.len()),
+                    )
+                }
+                None => match partition_layer(i, layer, target) {
+                    Ok(parts) => (
+                        Some(parts.iter().map(|(c, _)| c.axons.len()).sum()),
+                        Some(parts.len()),
+                    ),
+                    Err(_) => (None, None),
+                },
+            };
             LayerNeeds {
                 name: layer.name.clone(),
                 pooled: !layer.folded.pools.is_empty(),
                 widest_fan_in,
-                axons: parts
-                    .as_ref()
-                    .map(|p| p.iter().map(|(c, _)| c.axons.len()).sum()),
+                axons,
                 synapses: layer.synapses.len(),
-                cores: parts.map(|p| p.len()),
+                cores,
             }
         })
         .collect();
@@ -190,8 +211,19 @@ mod tests {
                 &quantized(&model, &target, l).unwrap().1.network,
                 l,
                 &target,
+                None,
             )
         });
+        // Counted from the compile's own partition, the fitting network needs the same.
+        let net = quantized(&model, &target, PoolLowering::SharedAxons)
+            .unwrap()
+            .1
+            .network;
+        let partitioned = crate::map::partition(&net, &target).unwrap();
+        assert_eq!(
+            needs(&net, PoolLowering::SharedAxons, &target, Some(&partitioned)),
+            shared
+        );
         assert!(shared.fits());
         assert!(!folded.fits());
         assert_eq!(
