@@ -8,7 +8,7 @@ use indicatif::{ProgressBar, ProgressStyle};
 use ttfs_compiler::model::TieBreak;
 use ttfs_trainer::bench::bench;
 use ttfs_trainer::config::{
-    DecodeKind, InitKind, InputKind, Overrides, SurrogateKind, TrainConfig,
+    DecodeKind, InitKind, InputKind, Overrides, Prune, SurrogateKind, TrainConfig,
 };
 use ttfs_trainer::evaluate::LayerFiring;
 use ttfs_trainer::paths::RunPaths;
@@ -143,10 +143,12 @@ pub struct TrainArgs {
     /// initialisation: fine-tuning, e.g. with --sparsity.
     #[arg(long, value_name = "MODEL")]
     pub(crate) from: Option<PathBuf>,
-    /// With --from: remove this fraction (0 to 1) of every hidden-input layer's weights, the
-    /// smallest by magnitude, then fine-tune; pruned weights stay zero and get no synapse.
-    #[arg(long, value_name = "FRACTION")]
-    prune: Option<f32>,
+    /// With --from: remove this fraction (0 to 1) of every hidden-input layer's weights (every
+    /// weighted layer but the output one), the smallest by magnitude, then fine-tune; pruned
+    /// weights stay zero and get no synapse. Several fractions, comma-separated, give one per
+    /// layer in order (e.g. 0,0.5,0.8 keeps the first layer whole).
+    #[arg(long, value_name = "FRACTION", value_parser = Prune::parse)]
+    prune: Option<Prune>,
     /// Measure training samples/s on this many batches instead of training.
     #[arg(long, value_name = "BATCHES", num_args = 0..=1, default_missing_value = "20")]
     pub(crate) bench: Option<usize>,
@@ -318,7 +320,7 @@ fn overrides(args: &TrainArgs) -> Overrides {
         train_limit: args.train_limit,
         test_limit: args.test_limit,
         init_from: args.from.clone(),
-        prune: args.prune,
+        prune: args.prune.clone(),
     }
 }
 

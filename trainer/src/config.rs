@@ -114,7 +114,93 @@ pub struct TrainConfig {
     /// layer but the output one) pruned by magnitude before fine-tuning; the pruned weights
     /// stay zero through training and are exported as zeros (no synapse on the chip).
     #[serde(default)]
-    pub prune: Option<f32>,
+    pub prune: Option<Prune>,
+}
+
+/// How much of each hidden-input layer (every weighted layer but the output one) pruning
+/// removes: one fraction for all of them, or one per layer in order (`--prune 0,0.5,0.8`).
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
+#[serde(untagged)]
+pub enum Prune {
+    /// The same fraction, above 0 and below 1, in every hidden-input layer.
+    All(f32),
+    /// One fraction per hidden-input layer, each at least 0 and below 1 (0 keeps the layer
+    /// whole).
+    PerLayer(Vec<f32>),
+}
+
+impl Prune {
+    /// Reads `--prune`'s value: one fraction, or several separated by commas.
+    ///
+    /// # Errors
+    /// A sentence naming the part that is not a number.
+    pub fn parse(text: &str) -> Result<Prune, String> {
+        let parts: Vec<&str> = text.split(',').map(str::trim).collect();
+        let mut values = Vec::with_capacity(parts.len());
+        for part in &parts {
+            values.push(part.parse::<f32>().map_err(|_| {
+                format!("'{part}' is not a fraction (e.g. 0.5, or 0,0.5,0.8 per layer)")
+            })?);
+        }
+        Ok(match values.as_slice() {
+            [one] => Prune::All(*one),
+            _ => Prune::PerLayer(values),
+        })
+    }
+
+    /// The fractions for `layers` hidden-input layers, in order.
+    ///
+    /// # Errors
+    /// [`ConfigError::Invalid`] when a per-layer list does not have one fraction per layer.
+    pub fn fractions(&self, layers: usize) -> Result<Vec<f32>, ConfigError> {
+        match self {
+            Prune::All(f) => Ok(vec![*f; layers]),
+            Prune::PerLayer(v) if v.len() == layers => Ok(v.clone()),
+            Prune::PerLayer(v) => Err(invalid(
+                "--prune",
+                format!(
+                    "lists {} fractions but the network has {layers} hidden-input layers (every \
+                     weighted layer but the output one)",
+                    v.len()
+                ),
+            )),
+        }
+    }
+
+    /// Checks every fraction's range.
+    fn validate(&self) -> Result<(), ConfigError> {
+        match self {
+            Prune::All(f) if !(*f > 0.0 && *f < 1.0) => Err(invalid(
+                "--prune",
+                format!("is the fraction of weights to remove, above 0 and below 1, got {f}"),
+            )),
+            Prune::PerLayer(v) => {
+                if let Some(f) = v.iter().find(|f| !(**f >= 0.0 && **f < 1.0)) {
+                    return Err(invalid(
+                        "--prune",
+                        format!("takes per-layer fractions of at least 0 and below 1, got {f}"),
+                    ));
+                }
+                if v.iter().all(|f| *f == 0.0) {
+                    return Err(invalid("--prune", "removes nothing: every fraction is 0"));
+                }
+                Ok(())
+            }
+            Prune::All(_) => Ok(()),
+        }
+    }
+}
+
+impl std::fmt::Display for Prune {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Prune::All(x) => write!(f, "{x}"),
+            Prune::PerLayer(v) => {
+                let parts: Vec<String> = v.iter().map(f32::to_string).collect();
+                write!(f, "{}", parts.join(","))
+            }
+        }
+    }
 }
 
 impl TrainConfig {
@@ -254,13 +340,8 @@ impl TrainConfig {
                 format!("must be a number of at least 0, got {w}"),
             ));
         }
-        if let Some(f) = self.prune {
-            if !(f > 0.0 && f < 1.0) {
-                return Err(invalid(
-                    "--prune",
-                    format!("is the fraction of weights to remove, above 0 and below 1, got {f}"),
-                ));
-            }
+        if let Some(prune) = &self.prune {
+            prune.validate()?;
             if self.init_from.is_none() {
                 return Err(invalid(
                     "--prune",
@@ -331,7 +412,12 @@ impl TrainConfig {
                 return Err(invalid("--init-gain", "applies to --init ettfs only"));
             }
             (Some(InitKind::Kaiming), None) => Init::Kaiming,
-            (_, gain) => Init::Ettfs { gain },
+            (_, Some(gain)) => Init::Ettfs { gain: Some(gain) },
+            // No gain keeps the recipe's, e.g. the MNIST CNN's 16.
+            (_, None) => match c.init {
+                Init::Ettfs { gain } => Init::Ettfs { gain },
+                Init::Kaiming => Init::Ettfs { gain: None },
+            },
         };
         set(&mut c.weight_norm, o.weight_norm);
         set(&mut c.affine, o.affine);
@@ -385,7 +471,7 @@ impl TrainConfig {
         c.train_limit = o.train_limit;
         c.test_limit = o.test_limit;
         c.init_from.clone_from(&o.init_from);
-        c.prune = o.prune;
+        c.prune.clone_from(&o.prune);
         set(&mut c.first_spike_weight, o.first_spike_weight);
         c.sparsity = Sparsity {
             method: o.sparsity.unwrap_or(SparsityMethod::None),
@@ -506,7 +592,7 @@ pub struct Overrides {
     /// Start from this trained model's weights.
     pub init_from: Option<PathBuf>,
     /// Prune this fraction of each hidden-input layer's weights before fine-tuning.
-    pub prune: Option<f32>,
+    pub prune: Option<Prune>,
 }
 
 #[cfg(test)]
@@ -523,6 +609,82 @@ mod tests {
         let c = with(Overrides::default()).unwrap();
         assert_eq!(c, TrainConfig::recipe("mnist", PathBuf::from("d"), "mlp"));
         assert_eq!(c.validate(), Ok(()));
+    }
+
+    #[test]
+    fn no_init_flag_keeps_every_recipes_gain_the_mnist_cnns_16_included() {
+        for (dataset, arch) in [("mnist", "cnn"), ("mnist", "mlp"), ("fashion-mnist", "cnn")] {
+            let c = TrainConfig::with_overrides(
+                dataset,
+                PathBuf::from("d"),
+                arch,
+                &Overrides::default(),
+            )
+            .unwrap();
+            assert_eq!(
+                c,
+                TrainConfig::recipe(dataset, PathBuf::from("d"), arch),
+                "{dataset} {arch}"
+            );
+        }
+        let cnn = TrainConfig::recipe("mnist", PathBuf::from("d"), "cnn");
+        assert_eq!(cnn.init, Init::Ettfs { gain: Some(16.0) });
+        let explicit = Overrides {
+            init: Some(InitKind::Ettfs),
+            ..Overrides::default()
+        };
+        let c = TrainConfig::with_overrides("mnist", PathBuf::from("d"), "cnn", &explicit).unwrap();
+        assert_eq!(c.init, Init::Ettfs { gain: Some(16.0) });
+        let gain = Overrides {
+            init_gain: Some(3.0),
+            ..Overrides::default()
+        };
+        let c = TrainConfig::with_overrides("mnist", PathBuf::from("d"), "cnn", &gain).unwrap();
+        assert_eq!(c.init, Init::Ettfs { gain: Some(3.0) });
+    }
+
+    #[test]
+    fn prune_takes_one_fraction_or_one_per_layer_in_range() {
+        assert_eq!(Prune::parse("0.5"), Ok(Prune::All(0.5)));
+        assert_eq!(
+            Prune::parse("0, 0.5,0.8"),
+            Ok(Prune::PerLayer(vec![0.0, 0.5, 0.8]))
+        );
+        assert!(
+            Prune::parse("0,x")
+                .unwrap_err()
+                .contains("'x' is not a fraction")
+        );
+        assert_eq!(Prune::PerLayer(vec![0.0, 0.5]).to_string(), "0,0.5");
+        assert_eq!(Prune::All(0.25).fractions(3), Ok(vec![0.25; 3]));
+        let err = Prune::PerLayer(vec![0.0, 0.5]).fractions(3).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "--prune lists 2 fractions but the network has 3 hidden-input layers (every weighted \
+             layer but the output one)"
+        );
+        let rule = |p: Prune| {
+            TrainConfig {
+                prune: Some(p),
+                init_from: Some(PathBuf::from("m")),
+                ..TrainConfig::recipe("mnist", PathBuf::from("d"), "mlp")
+            }
+            .validate()
+            .map_err(|e| e.to_string())
+        };
+        assert_eq!(rule(Prune::PerLayer(vec![0.0, 0.9])), Ok(()));
+        assert_eq!(
+            rule(Prune::PerLayer(vec![0.0, 1.0])),
+            Err("--prune takes per-layer fractions of at least 0 and below 1, got 1".into())
+        );
+        assert_eq!(
+            rule(Prune::PerLayer(vec![0.0, 0.0])),
+            Err("--prune removes nothing: every fraction is 0".into())
+        );
+        assert_eq!(
+            rule(Prune::All(0.0)),
+            Err("--prune is the fraction of weights to remove, above 0 and below 1, got 0".into())
+        );
     }
 
     #[test]

@@ -223,15 +223,26 @@ impl Network {
         }
     }
 
-    /// Masks that prune `fraction` of the weights of every weighted layer but the output one
-    /// by magnitude: in each layer the `floor(fraction * n)` effective weights of smallest
-    /// `|w|` (the lower index first among equals) get 0, the others 1.
-    pub fn magnitude_masks(&self, fraction: f32) -> Result<BTreeMap<usize, Tensor>> {
+    /// The indices of the hidden-input layers: every weighted layer but the output one, the
+    /// layers pruning applies to, in order.
+    pub fn hidden_input_layers(&self) -> Vec<usize> {
         let weighted: Vec<usize> = (0..self.layers.len())
             .filter(|&i| fan_in(&self.layers[i]).is_some())
             .collect();
+        let hidden = weighted.len().saturating_sub(1);
+        weighted.into_iter().take(hidden).collect()
+    }
+
+    /// Masks that prune the weights of the hidden-input layers by magnitude, `fractions[i]` of
+    /// the `i`-th ([`Network::hidden_input_layers`]): in each layer the `floor(fraction * n)`
+    /// effective weights of smallest `|w|` (the lower index first among equals) get 0, the
+    /// others 1. A layer with fraction 0 gets no mask; missing fractions count as 0.
+    pub fn magnitude_masks(&self, fractions: &[f32]) -> Result<BTreeMap<usize, Tensor>> {
         let mut masks = BTreeMap::new();
-        for &index in weighted.iter().take(weighted.len().saturating_sub(1)) {
+        for (&index, &fraction) in self.hidden_input_layers().iter().zip(fractions) {
+            if fraction <= 0.0 {
+                continue;
+            }
             let w = self.effective_weight(index)?;
             let values = w.flatten_all()?.to_vec1::<f32>()?;
             let pruned = (f64::from(fraction) * values.len() as f64).floor() as usize;

@@ -116,13 +116,14 @@ pub fn train(
         }
         // The masks are a function of the --from model alone, so a resumed run (whose
         // parameters come from the checkpoint) recomputes the same ones from that model.
-        if let Some(fraction) = config.prune {
+        if let Some(prune) = &config.prune {
+            let fractions = prune.fractions(net.hidden_input_layers().len())?;
             net.masks = if checkpoint.is_none() {
-                net.magnitude_masks(fraction)?
+                net.magnitude_masks(&fractions)?
             } else {
                 let source = build_network(&config, &train_set)?;
                 load_weights(&source, from)?;
-                source.magnitude_masks(fraction)?
+                source.magnitude_masks(&fractions)?
             };
         }
     }

@@ -1,7 +1,7 @@
 //! Fine-tuning (`init_from`): a run starts from a trained model's weights, and a model of
 //! another architecture or a missing file is refused with a sentence naming it.
 
-use ttfs_trainer::config::TrainConfig;
+use ttfs_trainer::config::{Prune, TrainConfig};
 use ttfs_trainer::progress::Silent;
 use ttfs_trainer::train::train;
 
@@ -81,7 +81,7 @@ fn pruned_weights_stay_zero_through_fine_tuning_and_compile_to_no_synapse() {
 
     let mut tune = config(&data, "64-32-10");
     tune.init_from = Some(first.model.clone());
-    tune.prune = Some(0.75);
+    tune.prune = Some(Prune::All(0.75));
     tune.epochs = 2;
     let second = run_paths(dir.path(), "b");
     let tuned = train(tune.clone(), &second, false, &mut Silent).unwrap();
@@ -151,7 +151,7 @@ fn pruning_needs_a_model_to_fine_tune_and_a_fraction_below_one() {
     let data = data_folder(dir.path(), 16, 16, 8);
     let out = run_paths(dir.path(), "a");
     let mut alone = config(&data, "64-32-10");
-    alone.prune = Some(0.5);
+    alone.prune = Some(Prune::All(0.5));
     let err = train(alone, &out, false, &mut Silent)
         .unwrap_err()
         .to_string();
@@ -161,9 +161,63 @@ fn pruning_needs_a_model_to_fine_tune_and_a_fraction_below_one() {
     );
     let mut all = config(&data, "64-32-10");
     all.init_from = Some(dir.path().join("m.safetensors"));
-    all.prune = Some(1.0);
+    all.prune = Some(Prune::All(1.0));
     let err = train(all, &out, false, &mut Silent)
         .unwrap_err()
         .to_string();
     assert!(err.contains("--prune") && err.contains("got 1"), "{err}");
+}
+
+/// The weight norm's gain is part of every effective weight, so a `--from` model trained with
+/// another gain would start a different network: refused, naming the layer and the flag.
+/// Per-layer pruning fractions apply in order, and a list of the wrong length is refused.
+#[test]
+fn a_model_of_another_weight_norm_gain_is_refused_and_per_layer_pruning_applies_in_order() {
+    use ttfs_trainer::init::Init;
+    let dir = tempfile::tempdir().unwrap();
+    let data = data_folder(dir.path(), 96, 32, 5);
+    let first = run_paths(dir.path(), "a");
+    train(config(&data, "64-32-16-10"), &first, false, &mut Silent).unwrap();
+
+    let mut other = config(&data, "64-32-16-10");
+    other.init = Init::Ettfs { gain: Some(9.0) };
+    other.init_from = Some(first.model.clone());
+    let err = train(other, &run_paths(dir.path(), "b"), false, &mut Silent)
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("layer 1 was trained with weight norm with gain 4, this run has weight norm with gain 9; add --init-gain 4"),
+        "{err}"
+    );
+
+    let mut tune = config(&data, "64-32-16-10");
+    tune.init_from = Some(first.model.clone());
+    tune.prune = Some(Prune::PerLayer(vec![0.0, 0.5]));
+    let pruned = train(
+        tune.clone(),
+        &run_paths(dir.path(), "c"),
+        false,
+        &mut Silent,
+    )
+    .unwrap();
+    let zeros = |i: usize| {
+        let w = &pruned.model.tensors[&format!("layers.{i}.weight")].data;
+        (w.iter().filter(|&&x| x == 0.0).count(), w.len())
+    };
+    // Layer 0 of the model is the flattening; the weighted layers are 1, 2 and 3.
+    let (z0, _) = zeros(1);
+    let (z1, n1) = zeros(2);
+    let (z2, _) = zeros(3);
+    assert_eq!(z0, 0, "the first layer is kept whole");
+    assert_eq!(z1, n1 / 2, "half of the second");
+    assert_eq!(z2, 0, "the output layer is never pruned");
+
+    tune.prune = Some(Prune::PerLayer(vec![0.5]));
+    let err = train(tune, &run_paths(dir.path(), "d"), false, &mut Silent)
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("--prune lists 1 fractions but the network has 2 hidden-input layers"),
+        "{err}"
+    );
 }
