@@ -44,6 +44,10 @@ enum Command {
     Sweep(Box<cmd::sweep::SweepArgs>),
     /// Run a chip configuration on the emulator: accuracy, latency, energy per inference.
     Run(cmd::run::RunArgs),
+    /// Explore the design space: trained models x targets x early exit, each compiled and
+    /// emulated against the golden model; accuracy against energy and latency, Pareto front
+    /// marked.
+    Explore(cmd::explore::ExploreArgs),
 }
 
 /// mimalloc's `mi_option_purge_delay` (mimalloc.h, v2): -1 keeps freed memory for reuse.
@@ -122,6 +126,7 @@ fn main() -> ExitCode {
         Command::Sweep(args) => cmd::sweep::run(*args),
         Command::Inspect(args) => cmd::inspect::run(args),
         Command::Run(args) => cmd::run::run(args),
+        Command::Explore(args) => cmd::explore::run(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -264,12 +264,14 @@ pub fn compile(
         None => None,
     };
     let macs = ann_macs(model)?;
+    let nonzero = ann_nonzero_macs(model)?;
     let firing = evaluation.as_ref().map(|e| e.firing.as_slice());
     let mut mapping = timed(&mut pass_seconds, "map", || {
         place(&quantized.network, target, partition, firing)
     });
-    for (info, &macs) in mapping.config.layers.iter_mut().zip(&macs) {
+    for ((info, &macs), &nonzero) in mapping.config.layers.iter_mut().zip(&macs).zip(&nonzero) {
         info.ann_macs = macs;
+        info.ann_nonzero_macs = nonzero;
     }
     mapping.config.model_digest = model.digest();
     timed(&mut pass_seconds, "verify", || {
@@ -352,6 +354,29 @@ pub fn ann_macs(model: &Model) -> Result<Vec<u64>, CompileError> {
             ),
             _ => {}
         }
+    }
+    Ok(macs)
+}
+
+/// Like [`ann_macs`], counting only the MACs of nonzero effective weights (weight norm and
+/// scale folded in): linear, one per nonzero weight; conv, one per nonzero kernel weight and
+/// output position. A pruned model's ANN baseline at its own weight sparsity.
+///
+/// # Errors
+/// [`CompileError::Lower`] if the model's shapes do not chain or a layer's tensors are
+/// missing or malformed.
+pub fn ann_nonzero_macs(model: &Model) -> Result<Vec<u64>, CompileError> {
+    let shapes = model.layer_shapes().map_err(LowerError::from)?;
+    let mut macs = Vec::new();
+    for (index, (layer, shape)) in model.description.layers.iter().zip(&shapes).enumerate() {
+        let positions = match layer {
+            LayerSpec::Linear { .. } => 1,
+            LayerSpec::Conv2d { .. } => shape.iter().skip(1).product::<usize>(),
+            _ => continue,
+        };
+        let effective = model.effective_layer(index).map_err(LowerError::from)?;
+        let nonzero = effective.weight.data.iter().filter(|&&w| w != 0.0).count();
+        macs.push((nonzero * positions) as u64);
     }
     Ok(macs)
 }

@@ -252,6 +252,7 @@ mod tests {
             neurons,
             shape: vec![neurons],
             ann_macs: 0,
+            ann_nonzero_macs: 0,
         };
         ChipConfig {
             target_name: "t".to_string(),

@@ -22,13 +22,17 @@
 //! accumulator without an update. All buffers are allocated once in [`GoldenModel::new`]; a run
 //! allocates only its [`GoldenRun`].
 //!
+//! On a network whose neurons update only on input ([`NeuronUpdateMode::OnInput`], an
+//! event-driven target), a neuron that no spike reached in a step is not updated at all.
+//!
 //! Counters of a run: `neuron_updates` counts updates performed (a frozen refractory neuron is
-//! not updated; an integrating one is); `synaptic_ops` counts synapses traversed, i.e. the
+//! not updated; an integrating one is; on input only, an untouched neuron is not); `synaptic_ops` counts synapses traversed, i.e. the
 //! fan-out into the layer of every spike delivered to it, whether or not its target is frozen;
 //! the register peaks are the largest `|u|` and `|v|` after saturation (and after a reset), and
 //! a saturation event is one clamp of `u` or of `v`.
 
 use ttfs_runtime::config::neuron::{NeuronUpdate, UpdateOutcome};
+use ttfs_runtime::target::NeuronUpdateMode;
 
 use crate::ir::{QuantLayer, QuantNetwork};
 use ttfs_runtime::decision::{Decision, DecisionRule, decide};
@@ -110,6 +114,9 @@ struct LayerState {
     /// Last step of the refractory window (0: never refractory yet; `u32::MAX`: until the end).
     refractory_through: Vec<u32>,
     acc: Vec<i64>,
+    /// When neurons update only on input: whether a spike reached the neuron in this step
+    /// (empty when every neuron updates every step).
+    touched: Vec<bool>,
     rule: NeuronUpdate,
 }
 
@@ -141,6 +148,7 @@ impl<'a> GoldenModel<'a> {
             .err()
             .map(|e| GoldenError::Malformed(e.to_string()));
         let r = net.registers;
+        let on_input = net.neuron_update == NeuronUpdateMode::OnInput;
         let layers = net
             .layers
             .iter()
@@ -151,6 +159,7 @@ impl<'a> GoldenModel<'a> {
                     v: vec![0; n],
                     refractory_through: vec![0; n],
                     acc: vec![0; n],
+                    touched: vec![false; if on_input { n } else { 0 }],
                     rule: NeuronUpdate::new(
                         l.params,
                         r.decay_bits,
@@ -197,6 +206,7 @@ impl<'a> GoldenModel<'a> {
             s.v.fill(0);
             s.refractory_through.fill(0);
             s.acc.fill(0);
+            s.touched.fill(false);
         }
 
         let n_layers = net.layers.len();
@@ -216,13 +226,18 @@ impl<'a> GoldenModel<'a> {
                 let mut ops = 0u64;
                 // A slice, so the accumulator's length stays in a register in the hot loop.
                 let acc = &mut state.acc[..];
+                let touched = &mut state.touched[..];
                 let routing = &layer.routing;
                 // Each axon the source drives adds its row, once per delivery.
                 let mut deliver = |j: usize| {
                     for axon in routing.axons_of(j) {
                         let (a, b) = (syn.offsets[axon], syn.offsets[axon + 1]);
-                        for (&i, &w) in syn.target[a..b].iter().zip(&syn.weight[a..b]) {
+                        let targets = &syn.target[a..b];
+                        for (&i, &w) in targets.iter().zip(&syn.weight[a..b]) {
                             acc[i as usize] += i64::from(w);
+                        }
+                        if !touched.is_empty() {
+                            targets.iter().for_each(|&i| touched[i as usize] = true);
                         }
                         ops += (b - a) as u64;
                     }
@@ -316,8 +331,14 @@ impl LayerState {
         let (acc_all, through) = (&mut self.acc[..n], &mut self.refractory_through[..n]);
         let (bias, threshold) = (&layer.bias[..n], &layer.threshold[..n]);
         let rule = self.rule;
+        let on_input = !self.touched.is_empty();
         let mut updates = 0;
         for i in 0..n {
+            // Updated only on input: a neuron no spike reached keeps its state (the quantizer
+            // allows this mode only where that changes nothing).
+            if on_input && !std::mem::take(&mut self.touched[i]) {
+                continue;
+            }
             let acc = std::mem::take(&mut acc_all[i]);
             let outcome = rule.update(
                 &mut u_all[i],

@@ -42,8 +42,9 @@ mod agreement;
 
 pub use report::{LayerQuantReport, format_report};
 
+use ttfs_runtime::config::neuron::MovesWithoutInput;
 use ttfs_runtime::config::{NeuronParams, Refractory};
-use ttfs_runtime::target::{Target, TargetError};
+use ttfs_runtime::target::{NeuronUpdateMode, Target, TargetError};
 
 use crate::ir::{
     FoldedLayer, FoldedNetwork, QuantLayer, QuantNetwork, Registers, SynapseMatrix, register_max,
@@ -91,6 +92,20 @@ pub enum QuantizeError {
         /// The number of time steps T.
         needed: u32,
     },
+    /// The target updates a neuron only when an event reaches it, and a layer's neurons can
+    /// change without input, so skipping them would change what the network computes.
+    #[error(
+        "{layer} cannot run on target \"{target}\", which updates a neuron only when an event \
+         reaches it (neuron.update = on_input): {why}"
+    )]
+    MovesWithoutInput {
+        /// The layer's name.
+        layer: String,
+        /// The target's name.
+        target: String,
+        /// Why the layer's neurons change without input.
+        why: MovesWithoutInput,
+    },
     /// The target description breaks one of its range rules.
     #[error(transparent)]
     Target(#[from] TargetError),
@@ -99,8 +114,8 @@ pub enum QuantizeError {
 /// Quantizes `net` for `target` (see the module doc for the rules).
 ///
 /// # Errors
-/// [`QuantizeError::BiasUnsupported`] and [`QuantizeError::RefractoryTooShort`] when the network
-/// needs what the target lacks, [`QuantizeError::Target`] for a target out of its ranges (1-bit
+/// [`QuantizeError::BiasUnsupported`], [`QuantizeError::RefractoryTooShort`] and
+/// [`QuantizeError::MovesWithoutInput`] when the network needs what the target lacks, [`QuantizeError::Target`] for a target out of its ranges (1-bit
 /// weights among them: the target's own rule).
 ///
 /// `net` must hold the invariants of [`FoldedNetwork::verify`] (the compile driver checks them
@@ -130,6 +145,15 @@ pub fn quantize(net: &FoldedNetwork, target: &Target) -> Result<Quantized, Quant
         };
         let per_neuron = target.neuron.per_neuron_threshold && l != last;
         let (q, r) = quantize_layer(layer, net.threshold, per_neuron, params, target)?;
+        if target.neuron.update == NeuronUpdateMode::OnInput {
+            if let Err(why) = q.params.still_without_input(d, &q.bias, &q.threshold) {
+                return Err(QuantizeError::MovesWithoutInput {
+                    layer: q.name.clone(),
+                    target: target.name.clone(),
+                    why,
+                });
+            }
+        }
         layers.push(q);
         report.push(r);
     }
@@ -148,6 +172,7 @@ pub fn quantize(net: &FoldedNetwork, target: &Target) -> Result<Quantized, Quant
             layers,
             tie_break: net.tie_break,
             pool_lowering: net.pool_lowering,
+            neuron_update: target.neuron.update,
         },
         report,
     })

@@ -99,6 +99,14 @@ pub struct AnnComparison {
     pub chip_pj: f64,
     /// `ann_pj / chip_pj`: how many times less the chip spends.
     pub ann_over_chip: Option<f64>,
+    /// Multiply-accumulates of nonzero weights only: the same network as an ANN at the same
+    /// weight sparsity (equal to `macs` for a dense model; 0 if unknown).
+    pub nonzero_macs: u64,
+    /// `nonzero_macs x pj_per_mac`, or `None` when unknown: the fair baseline for a pruned
+    /// model, which a dense ANN would flatter.
+    pub sparse_ann_pj: Option<f64>,
+    /// `sparse_ann_pj / chip_pj`.
+    pub sparse_ann_over_chip: Option<f64>,
     /// Energy per synaptic operation of the common SNN estimate, pJ.
     pub pj_per_sop: f64,
     /// Mean synaptic operations per inference x `pj_per_sop`.
@@ -108,10 +116,12 @@ pub struct AnnComparison {
 }
 
 impl AnnComparison {
-    /// The comparison for a network of `macs` multiply-accumulates (0: unknown) whose chip run
-    /// costs `chip_pj` and `synaptic_ops` synaptic operations per inference (means).
-    pub fn new(macs: u64, chip_pj: f64, synaptic_ops: f64) -> Self {
+    /// The comparison for a network of `macs` multiply-accumulates, `nonzero_macs` of them
+    /// with a nonzero weight (0: unknown), whose chip run costs `chip_pj` and `synaptic_ops`
+    /// synaptic operations per inference (means).
+    pub fn new(macs: u64, nonzero_macs: u64, chip_pj: f64, synaptic_ops: f64) -> Self {
         let ann_pj = (macs > 0).then_some(macs as f64 * ANN_MAC_PJ);
+        let sparse_ann_pj = (nonzero_macs > 0).then_some(nonzero_macs as f64 * ANN_MAC_PJ);
         let sop_pj = synaptic_ops * SOP_PJ;
         let ratio = |a: Option<f64>, b: f64| a.filter(|_| b > 0.0).map(|a| a / b);
         Self {
@@ -120,6 +130,9 @@ impl AnnComparison {
             ann_pj,
             chip_pj,
             ann_over_chip: ratio(ann_pj, chip_pj),
+            nonzero_macs,
+            sparse_ann_pj,
+            sparse_ann_over_chip: ratio(sparse_ann_pj, chip_pj),
             pj_per_sop: SOP_PJ,
             sop_pj,
             ann_over_sop: ratio(ann_pj, sop_pj),
@@ -174,16 +187,23 @@ mod tests {
 
     #[test]
     fn the_ann_comparison_is_unknown_without_mac_counts() {
-        let a = AnnComparison::new(1000, 2300.0, 100.0);
+        let a = AnnComparison::new(1000, 250, 2300.0, 100.0);
         assert_eq!(a.ann_pj, Some(4600.0));
         assert_eq!(a.ann_over_chip, Some(2.0));
+        // The ANN at the same weight sparsity: 250 nonzero MACs x 4.6 pJ = 1150 pJ.
+        assert_eq!(a.sparse_ann_pj, Some(1150.0));
+        assert_eq!(a.sparse_ann_over_chip, Some(0.5));
         assert!((a.sop_pj - 90.0).abs() < 1e-12);
-        let none = AnnComparison::new(0, 2300.0, 100.0);
+        let none = AnnComparison::new(0, 0, 2300.0, 100.0);
         assert_eq!(
             (none.ann_pj, none.ann_over_chip, none.ann_over_sop),
             (None, None, None)
         );
-        let idle = AnnComparison::new(1000, 0.0, 0.0);
+        assert_eq!(
+            (none.sparse_ann_pj, none.sparse_ann_over_chip),
+            (None, None)
+        );
+        let idle = AnnComparison::new(1000, 1000, 0.0, 0.0);
         assert_eq!((idle.ann_over_chip, idle.ann_over_sop), (None, None));
     }
 }

@@ -153,6 +153,34 @@ pub struct NeuronCaps {
     /// Whether each neuron has its own threshold register (`false`: one threshold per core,
     /// so the compiler quantizes with one scale per layer).
     pub per_neuron_threshold: bool,
+    /// When a neuron's state is updated (JSON `"every_step"` or `"on_input"`; absent means
+    /// every step, as in targets written before it existed).
+    #[serde(default)]
+    pub update: NeuronUpdateMode,
+}
+
+/// When the chip updates a neuron.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum NeuronUpdateMode {
+    /// Every live neuron of every core, every time step (a core sweeps its compartments, as
+    /// Loihi, TrueNorth and Xylo do).
+    #[default]
+    EveryStep,
+    /// Only a neuron that an event reached in the time step (an event-driven chip such as
+    /// SynSense's Speck / DYNAP-CNN). Exact only for neurons whose state cannot change without
+    /// input ([`crate::config::neuron::NeuronParams::still_without_input`]).
+    OnInput,
+}
+
+impl NeuronUpdateMode {
+    /// The JSON spelling, for reports.
+    pub fn name(self) -> &'static str {
+        match self {
+            NeuronUpdateMode::EveryStep => "every_step",
+            NeuronUpdateMode::OnInput => "on_input",
+        }
+    }
 }
 
 /// Deserializes an `Option` without serde's "missing means `None`" default, so the key stays
@@ -428,7 +456,7 @@ mod tests {
             }
         }
         names.sort();
-        assert_eq!(names, ["loihi", "tiny", "truenorth", "xylo"]);
+        assert_eq!(names, ["loihi", "speck", "tiny", "truenorth", "xylo"]);
     }
 
     #[test]

@@ -1,6 +1,7 @@
 //! One module per subcommand: flags in, library call, printing out.
 
 pub mod compile;
+pub mod explore;
 pub mod inspect;
 pub mod paths;
 pub mod pipeline;

@@ -29,7 +29,7 @@ pub struct PipelineArgs {
     /// Run folder: model, checkpoint, configuration, reports, pictures and summary.md go here.
     #[arg(long, default_value = "runs/pipeline")]
     run_dir: PathBuf,
-    /// Target: a JSON file or a shipped target's name (loihi, truenorth, xylo, tiny).
+    /// Target: a JSON file or a shipped target's name (loihi, speck, truenorth, xylo, tiny).
     #[arg(long, default_value = "loihi")]
     target: String,
     /// Test images for calibration and the float vs golden comparison in the compile stage.
@@ -270,6 +270,13 @@ fn summary_text(done: &StagesDone, total: f64) -> String {
         or_dash(ann.ann_pj.map(|x| format!("{:.1}", x / 1000.0))),
         or_dash(ann.ann_over_chip.map(|x| format!("{x:.2}"))),
     ));
+    if let (Some(sparse), true) = (ann.sparse_ann_pj, ann.nonzero_macs < ann.macs) {
+        s.push_str(&format!(
+            "- at the same weight sparsity the ANN needs {:.1} nJ (nonzero MACs x 4.6 pJ), {}x the chip's\n",
+            sparse / 1000.0,
+            or_dash(ann.sparse_ann_over_chip.map(|x| format!("{x:.2}"))),
+        ));
+    }
     s.push_str(&format!(
         "- activity: {:.0} synaptic ops, {} spikes per neuron in the first layer\n",
         run.counters.synaptic_ops,

@@ -18,6 +18,8 @@ pub struct EnergyBars {
     pub total_pj: f64,
     /// The same network as a conventional ANN, if the configuration carries MAC counts.
     pub ann_pj: Option<f64>,
+    /// The same ANN with only its nonzero weights' MACs, when that is fewer (a pruned model).
+    pub sparse_ann_pj: Option<f64>,
     /// Synaptic operations x 0.9 pJ.
     pub sop_pj: f64,
 }
@@ -89,6 +91,14 @@ fn rows(b: &EnergyBars) -> Vec<Bar> {
             name: "ANN: MACs x 4.6 pJ".to_string(),
             nj: ann / 1000.0,
             text: vs_chip(ann),
+            kind: 2,
+        });
+    }
+    if let Some(sparse) = b.sparse_ann_pj {
+        rows.push(Bar {
+            name: "ANN, nonzero weights only".to_string(),
+            nj: sparse / 1000.0,
+            text: vs_chip(sparse),
             kind: 2,
         });
     }

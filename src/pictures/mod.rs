@@ -4,6 +4,7 @@
 mod core_map;
 mod energy;
 mod latency;
+mod pareto;
 mod raster;
 mod tradeoff;
 mod weights;
@@ -15,6 +16,7 @@ use plotters::style::RGBColor;
 pub use core_map::draw_core_map;
 pub use energy::{EnergyBars, draw_energy};
 pub use latency::draw_latency;
+pub use pareto::{DesignPoint, draw_design_space};
 pub use raster::{Raster, draw_raster};
 pub use tradeoff::{TradeOffPoint, draw_trade_off};
 pub use weights::{WeightLayer, draw_weight_histogram};

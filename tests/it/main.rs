@@ -9,6 +9,7 @@ mod cli_run;
 mod common;
 mod early_exit;
 mod emulator_vs_golden;
+mod explore;
 mod golden_vs_float;
 mod pipeline;
 mod readme;

@@ -54,6 +54,7 @@ fn network(channels: usize, time_steps: u32, layers: Vec<QuantLayer>) -> QuantNe
         layers,
         tie_break: TieBreak::PotentialAtEnd,
         pool_lowering: Default::default(),
+        neuron_update: Default::default(),
     }
 }
 

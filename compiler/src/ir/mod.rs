@@ -16,6 +16,7 @@ pub use verify::IrError;
 
 pub use ttfs_runtime::config::PoolLowering;
 use ttfs_runtime::config::{InputEncoding, NeuronParams, TieBreak};
+use ttfs_runtime::target::NeuronUpdateMode;
 
 /// Synapses of one layer in axon-major compressed rows: axon `a` (an input line of the layer:
 /// one of its sources, or a shared pooling axon, as the layer's [`Routing`] says) drives
@@ -361,6 +362,10 @@ pub struct QuantNetwork {
     pub tie_break: TieBreak,
     /// How the average pools were lowered.
     pub pool_lowering: PoolLowering,
+    /// When the chip updates a neuron: every step, or only when an event reaches it (the
+    /// golden model counts updates the same way; the quantizer allows `OnInput` only for
+    /// layers whose neurons cannot change without input).
+    pub neuron_update: NeuronUpdateMode,
 }
 
 /// The largest value a signed register of `bits` bits holds.

@@ -149,6 +149,7 @@ pub fn emit(
                 shape: l.shape.iter().map(|&d| d as u32).collect(),
                 // Set by the driver, which knows the model (`compile::ann_macs`).
                 ann_macs: 0,
+                ann_nonzero_macs: 0,
             })
             .collect(),
         cores: configs,

@@ -325,6 +325,7 @@ mod tests {
             layers,
             tie_break: TieBreak::PotentialAtEnd,
             pool_lowering: Default::default(),
+            neuron_update: Default::default(),
         }
     }
 

@@ -12,7 +12,7 @@ use ttfs_runtime::config::{
     ChipConfig, InputEncoding, NeuronParams, Refractory, TieBreak, WhileRefractory,
 };
 use ttfs_runtime::emulator::{Emulator, Inference, RunOptions};
-use ttfs_runtime::target::Target;
+use ttfs_runtime::target::{NeuronUpdateMode, Target};
 
 use crate::common::Rng;
 
@@ -98,7 +98,18 @@ fn random_network(
         layers,
         tie_break,
         pool_lowering: Default::default(),
+        neuron_update: NeuronUpdateMode::EveryStep,
     }
+}
+
+/// `net` without biases, its neurons updated `mode`: with latency input, a network whose
+/// neurons cannot change without input, as an event-driven target needs.
+fn without_bias(mut net: QuantNetwork, mode: NeuronUpdateMode) -> QuantNetwork {
+    for layer in &mut net.layers {
+        layer.bias.fill(0);
+    }
+    net.neuron_update = mode;
+    net
 }
 
 /// Random pixels, about a third of them 0 (silent).
@@ -124,6 +135,11 @@ struct Expected {
     spikes_per_layer: Vec<u64>,
     /// Per core: popping every event delivered to it plus updating its neurons.
     core_busy_cycles: Vec<u64>,
+    /// Neuron updates per layer.
+    updates_per_layer: Vec<u64>,
+    /// Per layer, the live (neuron, step) pairs no spike reached: updated on a target that
+    /// updates every step, skipped on one that updates on input.
+    skipped_per_layer: Vec<u64>,
 }
 
 fn expected(
@@ -179,17 +195,33 @@ fn expected(
             }
         }
     }
-    // Updates: every step for an integrating neuron; steps 1..=its spike step (or all T) for a
-    // frozen one.
-    let steps = u64::from(net.time_steps);
+    // Updates: in every step that a neuron is live (every step for an integrating neuron;
+    // steps 1..=its spike step, or all T, for a frozen one); on an event-driven target only
+    // those of its live steps in which a spike reached it.
+    let on_input = target.neuron.update == NeuronUpdateMode::OnInput;
+    let reached = reached(net, golden, pixels);
+    let mut updates_per_layer = vec![0u64; net.layers.len()];
+    let mut skipped_per_layer = vec![0u64; net.layers.len()];
     for (l, layer) in net.layers.iter().enumerate() {
         assert_eq!(layer.params.refractory, Refractory::UntilEnd);
         let first = golden.first_spike_steps(l);
         for (i, f) in first.iter().enumerate() {
-            let updates = match (layer.params.while_refractory, f) {
-                (WhileRefractory::Frozen, Some(s)) => u64::from(*s),
-                _ => steps,
+            let last_live = match (layer.params.while_refractory, f) {
+                (WhileRefractory::Frozen, Some(s)) => *s,
+                _ => net.time_steps,
             };
+            let live = 1..=last_live;
+            let touched = live
+                .clone()
+                .filter(|&t| reached[l][t as usize - 1][i])
+                .count() as u64;
+            let updates = if on_input {
+                touched
+            } else {
+                u64::from(last_live)
+            };
+            skipped_per_layer[l] += u64::from(last_live) - touched;
+            updates_per_layer[l] += updates;
             let (c, _) = home[l][i];
             busy[c as usize] += updates * u64::from(t.neuron_update);
         }
@@ -200,7 +232,43 @@ fn expected(
         hops,
         spikes_per_layer: golden.spikes.iter().map(|s| s.len() as u64).collect(),
         core_busy_cycles: busy,
+        updates_per_layer,
+        skipped_per_layer,
     }
+}
+
+/// `reached[l][t - 1][i]`: whether a spike of step `t` (an input channel for layer 0, a
+/// neuron of layer `l - 1` otherwise) has a synapse onto neuron `i` of layer `l`.
+fn reached(net: &QuantNetwork, golden: &GoldenRun, pixels: &[u8]) -> Vec<Vec<Vec<bool>>> {
+    let steps = net.time_steps as usize;
+    let mut sources: Vec<Vec<usize>> = vec![Vec::new(); steps];
+    net.input
+        .encoding
+        .for_each_spike(pixels, net.time_steps, |c, t| {
+            sources[t as usize - 1].push(c as usize);
+        });
+    let mut out = Vec::new();
+    for (l, layer) in net.layers.iter().enumerate() {
+        if l > 0 {
+            sources = vec![Vec::new(); steps];
+            for &(j, t) in &golden.spikes[l - 1] {
+                sources[t as usize - 1].push(j as usize);
+            }
+        }
+        let syn = &layer.synapses;
+        let mut hit = vec![vec![false; layer.neurons()]; steps];
+        for (t, js) in sources.iter().enumerate() {
+            for &j in js {
+                for axon in layer.routing.axons_of(j) {
+                    for &i in &syn.target[syn.offsets[axon]..syn.offsets[axon + 1]] {
+                        hit[t][i as usize] = true;
+                    }
+                }
+            }
+        }
+        out.push(hit);
+    }
+    out
 }
 
 /// Checks one inference against the golden model and the independent counts.
@@ -225,6 +293,7 @@ pub fn check(
     prop_assert_eq!(c.neuron_updates, g.neuron_updates.iter().sum::<u64>());
     let x = expected(config, net, target, g, pixels);
     prop_assert_eq!(&c.spikes_per_layer, &x.spikes_per_layer);
+    prop_assert_eq!(&c.neuron_updates_per_layer, &x.updates_per_layer);
     prop_assert_eq!(c.host_packets, x.host_packets);
     prop_assert_eq!(c.packets, x.packets);
     prop_assert_eq!(c.hops, x.hops);
@@ -344,6 +413,125 @@ proptest! {
         });
         emulator_equals_golden(&target, inputs, levels, &sizes, density, time_steps, at_decision, seed)?;
     }
+}
+
+/// The same bias-free network on the tiny target as shipped and on the tiny target updating
+/// neurons only on input: the event-driven emulator equals its golden model (every counter
+/// counted independently), both give the same spikes, potentials and decisions as per-step
+/// updates, and the update counters differ by exactly the live (neuron, step) pairs that no
+/// spike reached. Returns the updates skipped.
+fn event_driven_equals_every_step(
+    inputs: usize,
+    sizes: &[usize],
+    density: f64,
+    time_steps: u32,
+    seed: u64,
+) -> Result<u64, TestCaseError> {
+    let base = random_network(
+        inputs,
+        InputEncoding::Latency,
+        sizes,
+        density,
+        time_steps,
+        TieBreak::PotentialAtDecision,
+        seed,
+    );
+    let every = without_bias(base.clone(), NeuronUpdateMode::EveryStep);
+    let event = without_bias(base, NeuronUpdateMode::OnInput);
+    let every_target = tiny(|_| {});
+    let event_target = tiny(|t| t.neuron.update = NeuronUpdateMode::OnInput);
+    let (Ok(every_map), Ok(event_map)) = (
+        map(&every, &every_target, None),
+        map(&event, &event_target, None),
+    ) else {
+        return Ok(0);
+    };
+    event_map.config.check_target(&event_target).unwrap();
+    let mut every_emulator = Emulator::new(&every_map.config, &every_target).unwrap();
+    let mut event_emulator = Emulator::new(&event_map.config, &event_target).unwrap();
+    let (mut every_golden, mut event_golden) = (GoldenModel::new(&every), GoldenModel::new(&event));
+    let mut skipped_total = 0;
+    for i in 0..3 {
+        let pixels = random_pixels(inputs, seed ^ (i + 1));
+        let g = event_golden.run(&pixels).unwrap();
+        let e = event_emulator.run(&pixels, RunOptions::default()).unwrap();
+        check(&e, &g, &event_map.config, &event, &event_target, &pixels)?;
+        let per_step = every_golden.run(&pixels).unwrap();
+        let per_step_chip = every_emulator.run(&pixels, RunOptions::default()).unwrap();
+        prop_assert_eq!(&g.spikes, &per_step.spikes);
+        prop_assert_eq!(&g.output_potential, &per_step.output_potential);
+        prop_assert_eq!(g.decision, per_step.decision);
+        prop_assert_eq!(&g.synaptic_ops, &per_step.synaptic_ops);
+        let skipped =
+            expected(&event_map.config, &event, &event_target, &g, &pixels).skipped_per_layer;
+        for (l, &s) in skipped.iter().enumerate() {
+            prop_assert_eq!(per_step.neuron_updates[l] - g.neuron_updates[l], s);
+            prop_assert_eq!(
+                per_step_chip.counters.neuron_updates_per_layer[l]
+                    - e.counters.neuron_updates_per_layer[l],
+                s
+            );
+        }
+        skipped_total += skipped.iter().sum::<u64>();
+    }
+    Ok(skipped_total)
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(40))]
+
+    /// Event-driven neuron updates change no spike, only the update counters, by exactly the
+    /// updates skipped.
+    #[test]
+    fn event_driven_updates_give_the_same_spikes_and_skip_exactly_the_untouched_updates(
+        inputs in 1usize..60,
+        sizes in proptest::collection::vec(1usize..70, 1..4),
+        density in 0.02f64..0.6,
+        time_steps in 1u32..8,
+        seed in any::<u64>(),
+    ) {
+        event_driven_equals_every_step(inputs, &sizes, density, time_steps, seed)?;
+    }
+}
+
+#[test]
+fn a_sparse_network_skips_updates_on_an_event_driven_target() {
+    // Sparse synapses leave many neurons without input in a step: the comparison above must
+    // see skipped updates, or it checks nothing.
+    let skipped = event_driven_equals_every_step(40, &[50, 30, 10], 0.05, 4, 3).unwrap();
+    assert!(skipped > 100, "{skipped}");
+}
+
+#[test]
+fn an_event_driven_target_refuses_a_core_that_changes_without_input() {
+    let target = tiny(|t| {
+        t.neuron.update = NeuronUpdateMode::OnInput;
+        t.neuron.bias = true;
+    });
+    let net = random_network(
+        20,
+        InputEncoding::Latency,
+        &[30, 10],
+        0.3,
+        4,
+        TieBreak::PotentialAtEnd,
+        1,
+    );
+    let mut biased = map(&net, &target, None).unwrap().config;
+    let err = biased.check_target(&target).unwrap_err().to_string();
+    assert!(
+        err.starts_with("core 0 (layer 0) would change without input: ")
+            && err.contains("of its neurons have a bias current")
+            && err.ends_with("but the target has neuron.update = on_input"),
+        "{err}"
+    );
+    for core in &mut biased.cores {
+        core.bias.fill(0);
+    }
+    biased.check_target(&target).unwrap();
+    biased.cores[0].params.du = 0;
+    let err = biased.check_target(&target).unwrap_err().to_string();
+    assert!(err.contains("core 0 (layer 0) would change without input: its input current lasts more than one step (du = 0 of 4096)"), "{err}");
 }
 
 #[test]

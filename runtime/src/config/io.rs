@@ -273,7 +273,7 @@ mod tests {
         let config = sample();
         let bytes = encode(&config).unwrap();
         assert_eq!(&bytes[..8], b"TTFSCHIP");
-        assert_eq!(&bytes[8..12], &[3, 0, 0, 0]);
+        assert_eq!(&bytes[8..12], &[4, 0, 0, 0]);
         let (version, header) = read_header(&bytes).unwrap();
         assert_eq!(version, CONFIG_VERSION);
         let payload = postcard::to_stdvec(&config).unwrap();
@@ -381,15 +381,15 @@ mod tests {
     #[test]
     fn another_version_is_refused_as_such() {
         // Version 1 (before configurations recorded their model), 2 (before they recorded
-        // their pool lowering) and a future version 4.
-        for version in [1u8, 2, 4] {
+        // their pool lowering), 3 (before the nonzero-weight ANN MACs) and a future version 5.
+        for version in [1u8, 2, 3, 5] {
             let mut bytes = encode(&sample()).unwrap();
             bytes[8] = version;
             let e = decode(&bytes).unwrap_err();
             assert!(
                 matches!(
                     e,
-                    ConfigError::UnsupportedVersion { found, supported: 3 } if found == u32::from(version)
+                    ConfigError::UnsupportedVersion { found, supported: 4 } if found == u32::from(version)
                 ),
                 "{e:?}"
             );
@@ -397,7 +397,7 @@ mod tests {
                 e.to_string(),
                 format!(
                     "chip configuration format version {version} is not supported (this build \
-                     reads version 3); recompile the network"
+                     reads version 4); recompile the network"
                 )
             );
             assert!(matches!(

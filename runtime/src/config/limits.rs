@@ -13,7 +13,7 @@
 //! its JSON.
 
 use super::{ChipConfig, ConfigError, CoreConfig, Refractory, Reset};
-use crate::target::Target;
+use crate::target::{NeuronUpdateMode, Target};
 
 type Result<T = ()> = std::result::Result<T, ConfigError>;
 
@@ -194,6 +194,21 @@ fn check_core_fits(c: usize, core: &CoreConfig, target: &Target) -> Result {
                 r.into(),
                 limit,
             );
+        }
+    }
+    if neuron.update == NeuronUpdateMode::OnInput {
+        if let Err(why) =
+            core.params
+                .still_without_input(neuron.decay_bits, &core.bias, &core.threshold)
+        {
+            return Err(ConfigError::Unsupported {
+                field: "neuron.update",
+                what: format!(
+                    "core {c} (layer {}) would change without input: {why}",
+                    core.layer
+                ),
+                setting: "on_input".into(),
+            });
         }
     }
     Ok(())

@@ -44,7 +44,7 @@ pub use summary::summary;
 pub const MAGIC: [u8; 8] = *b"TTFSCHIP";
 
 /// The format version this build writes and the only one it reads.
-pub const CONFIG_VERSION: u32 = 3;
+pub const CONFIG_VERSION: u32 = 4;
 
 /// The header: which target the payload was compiled for and a checksum of the payload.
 #[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq)]
@@ -102,6 +102,9 @@ pub struct LayerInfo {
     /// Multiply-accumulates per inference of the same layer in a conventional (non-spiking)
     /// network, before pooling was folded in: the ANN comparison of the run report.
     pub ann_macs: u64,
+    /// The same, counting only the MACs of nonzero weights: the ANN at the same weight
+    /// sparsity, the fair baseline for a pruned model.
+    pub ann_nonzero_macs: u64,
 }
 
 /// A position on the mesh: column `x` (0 = west), row `y` (0 = north).

@@ -65,6 +65,92 @@ impl NeuronParams {
     }
 }
 
+/// Why a neuron's state can change in a step without input, so that updating it only when an
+/// event reaches it ([`crate::target::NeuronUpdateMode::OnInput`]) would not be exact.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum MovesWithoutInput {
+    /// The current does not clear each step (`du < 2^D`), so it keeps charging `v`.
+    #[error(
+        "its input current lasts more than one step (du = {du} of {full}), so v keeps growing without input"
+    )]
+    CurrentPersists {
+        /// The current decay factor.
+        du: u32,
+        /// `2^D`, the factor that clears the current.
+        full: u32,
+    },
+    /// The potential leaks (`dv > 0`).
+    #[error("its potential leaks (dv = {dv}), so v changes without input")]
+    Leaks {
+        /// The potential decay factor.
+        dv: u32,
+    },
+    /// A neuron has a bias, added to `v` every step.
+    #[error(
+        "{count} of its neurons have a bias current (added to v every step); train with --bias off"
+    )]
+    Bias {
+        /// Neurons with a nonzero bias.
+        count: usize,
+    },
+    /// A refractory period that ends can leave `v` at or above threshold (a hold, a reset
+    /// value that high, or input integrated meanwhile), so the neuron fires again without
+    /// input.
+    #[error(
+        "its refractory period can end with v at or above threshold, so it fires again without input"
+    )]
+    FiresAgain,
+    /// A neuron's threshold is at most 0, so it fires at step 1 without any input.
+    #[error("a threshold of {threshold} fires without input")]
+    Threshold {
+        /// The smallest threshold.
+        threshold: i32,
+    },
+}
+
+impl NeuronParams {
+    /// Checks that a neuron with these parameters, `biases` and `thresholds` keeps its state
+    /// in a step without input, so skipping its update there changes no spike and no `v`: the
+    /// current clears every step (`du = 2^D`, so the `u` left over from the last input is
+    /// never read again), no leak (`dv = 0`), no bias and a positive threshold (`v` then
+    /// stays where its last update left it, below threshold, or the neuron is refractory), and
+    /// a refractory period that ends leaves `v` below threshold.
+    ///
+    /// # Errors
+    /// The first of [`MovesWithoutInput`]'s reasons that applies.
+    pub fn still_without_input(
+        &self,
+        decay_bits: u32,
+        biases: &[i32],
+        thresholds: &[i32],
+    ) -> Result<(), MovesWithoutInput> {
+        let full = 1u32.checked_shl(decay_bits).unwrap_or(u32::MAX);
+        if self.du != full {
+            return Err(MovesWithoutInput::CurrentPersists { du: self.du, full });
+        }
+        if self.dv != 0 {
+            return Err(MovesWithoutInput::Leaks { dv: self.dv });
+        }
+        let count = biases.iter().filter(|&&b| b != 0).count();
+        if count > 0 {
+            return Err(MovesWithoutInput::Bias { count });
+        }
+        let lowest = thresholds.iter().min().copied().unwrap_or(i32::MAX);
+        if lowest <= 0 {
+            return Err(MovesWithoutInput::Threshold { threshold: lowest });
+        }
+        // A period that ends must leave v below threshold: reset low and frozen meanwhile.
+        let ends_low = matches!(
+            (self.reset, self.while_refractory),
+            (Reset::To(r), WhileRefractory::Frozen) if r < lowest
+        );
+        match self.refractory {
+            Refractory::Steps(_) if !ends_low => Err(MovesWithoutInput::FiresAgain),
+            _ => Ok(()),
+        }
+    }
+}
+
 /// Refractory period after a spike.
 #[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Refractory {
@@ -222,6 +308,97 @@ mod tests {
     /// Registers of 8 bits, D = 4 (2^D = 16).
     fn rule(params: NeuronParams) -> NeuronUpdate {
         NeuronUpdate::new(params, 4, 8, 8)
+    }
+
+    #[test]
+    fn still_without_input_holds_for_the_ttfs_neurons_and_names_each_reason_otherwise() {
+        let hidden = NeuronParams::ttfs_hidden(4);
+        assert_eq!(hidden.still_without_input(4, &[0, 0], &[5, 1]), Ok(()));
+        assert_eq!(
+            NeuronParams::ttfs_output(4).still_without_input(4, &[0], &[3]),
+            Ok(())
+        );
+        let persistent = NeuronParams { du: 0, ..hidden };
+        assert_eq!(
+            persistent.still_without_input(4, &[0], &[3]),
+            Err(MovesWithoutInput::CurrentPersists { du: 0, full: 16 })
+        );
+        let leaky = NeuronParams { dv: 2, ..hidden };
+        assert_eq!(
+            leaky.still_without_input(4, &[0], &[3]),
+            Err(MovesWithoutInput::Leaks { dv: 2 })
+        );
+        assert_eq!(
+            hidden.still_without_input(4, &[0, 2, -1], &[3, 3, 3]),
+            Err(MovesWithoutInput::Bias { count: 2 })
+        );
+        assert_eq!(
+            hidden.still_without_input(4, &[0, 0], &[3, 0]),
+            Err(MovesWithoutInput::Threshold { threshold: 0 })
+        );
+        // A period that ends: frozen and reset below every threshold is still; a hold, a reset
+        // at a threshold or integrating meanwhile is not.
+        let periodic = NeuronParams {
+            refractory: Refractory::Steps(2),
+            ..hidden
+        };
+        assert_eq!(periodic.still_without_input(4, &[0], &[3]), Ok(()));
+        for p in [
+            NeuronParams {
+                reset: Reset::Hold,
+                ..periodic
+            },
+            NeuronParams {
+                reset: Reset::To(3),
+                ..periodic
+            },
+            NeuronParams {
+                while_refractory: WhileRefractory::Integrate,
+                ..periodic
+            },
+        ] {
+            assert_eq!(
+                p.still_without_input(4, &[0], &[3, 4]),
+                Err(MovesWithoutInput::FiresAgain)
+            );
+        }
+        // The reasons as the compiler prints them.
+        assert_eq!(
+            MovesWithoutInput::Bias { count: 2 }.to_string(),
+            "2 of its neurons have a bias current (added to v every step); train with --bias off"
+        );
+    }
+
+    /// Skipping an update with no input is exact where `still_without_input` allows it: the
+    /// spike and `v` after any sequence of steps, some of them without input and skipped,
+    /// equal those of updating every step (a hand-run of the rule, 8-bit registers).
+    #[test]
+    fn skipping_the_steps_without_input_changes_no_spike_and_no_v() {
+        for params in [NeuronParams::ttfs_hidden(4), NeuronParams::ttfs_output(4)] {
+            let r = rule(params);
+            let inputs = [0i64, 2, 0, 0, 3, 0, -1, 0, 4, 0];
+            let (mut u1, mut v1, mut f1) = (0i64, 0i64, 0u32);
+            let (mut u2, mut v2, mut f2) = (0i64, 0i64, 0u32);
+            let (mut spikes1, mut spikes2) = (Vec::new(), Vec::new());
+            for (t, &acc) in (1u32..).zip(&inputs) {
+                if let UpdateOutcome::Updated { fired: true, .. } =
+                    r.update(&mut u1, &mut v1, &mut f1, acc, 0, 6, t)
+                {
+                    spikes1.push(t);
+                }
+                if acc != 0 {
+                    if let UpdateOutcome::Updated { fired: true, .. } =
+                        r.update(&mut u2, &mut v2, &mut f2, acc, 0, 6, t)
+                    {
+                        spikes2.push(t);
+                    }
+                }
+                assert_eq!(v1, v2, "step {t}");
+            }
+            assert_eq!(spikes1, spikes2);
+            // v: 0, 2, 2, 2, 5, 5, 4, 4, 8 >= 6 at step 9.
+            assert_eq!(spikes1, vec![9]);
+        }
     }
 
     #[test]

@@ -106,6 +106,7 @@ fn chip(
                 neurons: n,
                 shape: vec![n],
                 ann_macs: 0,
+                ann_nonzero_macs: 0,
             })
             .collect(),
         cores,

@@ -136,6 +136,8 @@ pub struct LayerStats {
     pub neuron_updates_per_inference: f64,
     /// Multiply-accumulates of the same layer in a conventional network.
     pub ann_macs: u64,
+    /// The same, of nonzero weights only (the ANN at the same weight sparsity).
+    pub ann_nonzero_macs: u64,
     /// Neurons that fired in none of the inferences.
     pub silent_neurons: u32,
     /// Neurons that fired in every inference: they tell the next layer nothing about the
@@ -378,6 +380,7 @@ pub fn summarize(
                     at(&r.counters.neuron_updates_per_layer, l)
                 }),
                 ann_macs: info.ann_macs,
+                ann_nonzero_macs: info.ann_nonzero_macs,
                 silent_neurons,
                 always_firing_neurons,
             }
@@ -385,7 +388,8 @@ pub fn summarize(
         .collect();
 
     let macs: u64 = config.layers.iter().map(|l| l.ann_macs).sum();
-    let ann = AnnComparison::new(macs, total_pj, counters.synaptic_ops);
+    let nonzero: u64 = config.layers.iter().map(|l| l.ann_nonzero_macs).sum();
+    let ann = AnnComparison::new(macs, nonzero, total_pj, counters.synaptic_ops);
 
     let correct = records
         .iter()

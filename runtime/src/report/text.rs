@@ -151,6 +151,16 @@ fn write_report(s: &mut String, r: &RunReport) -> std::fmt::Result {
             "ANN"
         )?,
     }
+    if let Some(sparse) = a.sparse_ann_pj.filter(|_| a.nonzero_macs < a.macs) {
+        let sparse_text = format!("{} nonzero MACs x {} pJ", a.nonzero_macs, a.pj_per_mac);
+        writeln!(
+            s,
+            "  {:<10} {sparse_text:<30} {:>12.3} nJ   ANN / chip = {}   (the ANN at the same weight sparsity)",
+            "sparse ANN",
+            sparse / 1000.0,
+            times(a.sparse_ann_over_chip)
+        )?;
+    }
     writeln!(
         s,
         "  {:<10} {:<30} {:>12.3} nJ",

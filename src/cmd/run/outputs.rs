@@ -69,6 +69,10 @@ pub fn write_outputs(
         parts: e.breakdown.iter().map(|p| (p.name, p.pj)).collect(),
         total_pj: e.total_pj,
         ann_pj: report.ann.ann_pj,
+        sparse_ann_pj: report
+            .ann
+            .sparse_ann_pj
+            .filter(|_| report.ann.nonzero_macs < report.ann.macs),
         sop_pj: report.ann.sop_pj,
     };
     let energy = draw_energy(

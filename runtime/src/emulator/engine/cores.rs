@@ -55,9 +55,16 @@ impl Emulator<'_> {
             }
             let config = self.config;
             let row = config.cores[ci].synapses.row(axon as usize);
-            let acc = &mut self.cores[ci].acc;
-            for s in row {
-                acc[s.neuron as usize] += i64::from(s.weight);
+            let core = &mut self.cores[ci];
+            if core.touched.is_empty() {
+                for s in row {
+                    core.acc[s.neuron as usize] += i64::from(s.weight);
+                }
+            } else {
+                for s in row {
+                    core.acc[s.neuron as usize] += i64::from(s.weight);
+                    core.touched[s.neuron as usize] = true;
+                }
             }
             let len = row.len() as u64;
             let layer = self.core_layer[ci];
@@ -83,7 +90,8 @@ impl Emulator<'_> {
         }
     }
 
-    /// Updates the core's live neurons by the chip's rule ([`NeuronUpdate`]).
+    /// Updates the core's live neurons by the chip's rule ([`NeuronUpdate`]): all of them, or
+    /// on a target that updates only on input, those an event reached in this step.
     pub(super) fn sweep(&mut self, c: u32, now: u64) {
         let ci = c as usize;
         let config = self.config;
@@ -95,7 +103,13 @@ impl Emulator<'_> {
         let mut updates = 0u64;
         let core = &mut self.cores[ci];
         let mut fired = Vec::new();
+        let on_input = !core.touched.is_empty();
         for k in 0..cfg.neurons() {
+            // On an event-driven target a neuron no event reached is not updated: the
+            // compiler and the configuration check allow that only where it changes nothing.
+            if on_input && !std::mem::take(&mut core.touched[k]) {
+                continue;
+            }
             let acc = std::mem::take(&mut core.acc[k]);
             let outcome = rule.update(
                 &mut core.u[k],

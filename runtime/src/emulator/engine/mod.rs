@@ -10,7 +10,7 @@ use super::{Counters, EmulatorError, Inference, RunOptions, TraceEvent, Violatio
 use crate::config::ChipConfig;
 use crate::config::neuron::NeuronUpdate;
 use crate::decision::{Decision, DecisionRule, decide};
-use crate::target::Target;
+use crate::target::{NeuronUpdateMode, Target};
 
 /// The host's sender number (cores are `0..cores`).
 const HOST: u32 = u32::MAX;
@@ -60,6 +60,9 @@ struct CoreState {
     u: Vec<i64>,
     v: Vec<i64>,
     acc: Vec<i64>,
+    /// On a target that updates neurons only on input: whether an event reached the neuron in
+    /// this step (empty on a target that updates every neuron every step).
+    touched: Vec<bool>,
     /// Last step (1-based) in which the neuron is refractory; 0 = not refractory.
     refractory_until: Vec<u32>,
     fifo: VecDeque<u32>,
@@ -151,10 +154,12 @@ impl<'a> Emulator<'a> {
             .iter()
             .map(|c| {
                 let n = c.neurons();
+                let on_input = target.neuron.update == NeuronUpdateMode::OnInput;
                 CoreState {
                     u: vec![0; n],
                     v: vec![0; n],
                     acc: vec![0; n],
+                    touched: vec![false; if on_input { n } else { 0 }],
                     refractory_until: vec![0; n],
                     ..CoreState::default()
                 }
@@ -276,6 +281,7 @@ impl<'a> Emulator<'a> {
             core.u.fill(0);
             core.v.fill(0);
             core.acc.fill(0);
+            core.touched.fill(false);
             core.refractory_until.fill(0);
             core.fifo.clear();
             core.reserved = 0;

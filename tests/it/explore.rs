@@ -1,0 +1,125 @@
+//! `ttfs explore`: the README's design space, recomputed. The picture equals the one the
+//! README shows, the Pareto marks follow from the points, a refused point names the limit, and
+//! each point is reproduced by the plain `ttfs compile` / `ttfs run` commands it lists.
+
+use crate::common::{repo, ttfs};
+
+#[test]
+fn explore_points_are_reproduced_by_their_own_commands_and_the_picture_is_the_readmes() {
+    let dir = "runs/test-explore";
+    let _ = std::fs::remove_dir_all(repo(dir));
+    let (ok, stdout, stderr) = ttfs(&[
+        "explore",
+        "fixtures/models/mnist-mlp.safetensors",
+        "fixtures/models/mnist-mlp-pruned.safetensors",
+        "--targets",
+        "loihi,speck",
+        "--run-dir",
+        dir,
+    ]);
+    assert!(ok, "{stdout}\n{stderr}");
+    let svg = std::fs::read_to_string(repo(&format!("{dir}/explore.svg"))).unwrap();
+    let shown = std::fs::read_to_string(repo("fixtures/golden/explore.svg")).unwrap();
+    assert!(
+        svg == shown,
+        "explore.svg differs from the README's fixtures/golden/explore.svg: re-bless it with \
+         cp {dir}/explore.svg fixtures/golden/explore.svg"
+    );
+
+    let json = std::fs::read_to_string(repo(&format!("{dir}/explore.json"))).unwrap();
+    let points: Vec<serde_json::Value> = serde_json::from_str(&json).unwrap();
+    assert_eq!(
+        points.len(),
+        8,
+        "2 models x 2 targets x early exit on and off"
+    );
+    // The dense MLP has a bias, which the event-driven target refuses, naming it.
+    for p in points.iter().filter(|p| {
+        p["target"] == "speck"
+            && p["model"]
+                .as_str()
+                .unwrap()
+                .ends_with("mnist-mlp.safetensors")
+    }) {
+        let why = p["refused"].as_str().unwrap();
+        assert!(
+            why.contains("has a bias") && why.contains("\"speck\""),
+            "{why}"
+        );
+        assert!(p["accuracy"].is_null() && p["dominated"] == false);
+    }
+    // Dominance, recomputed from the points' own figures.
+    let fitting: Vec<(f64, f64)> = points
+        .iter()
+        .filter(|p| p["refused"].is_null())
+        .map(|p| {
+            (
+                p["accuracy"].as_f64().unwrap(),
+                p["energy_nj"].as_f64().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(fitting.len(), 6);
+    for p in points.iter().filter(|p| p["refused"].is_null()) {
+        let (a, e) = (
+            p["accuracy"].as_f64().unwrap(),
+            p["energy_nj"].as_f64().unwrap(),
+        );
+        let beaten = fitting
+            .iter()
+            .any(|&(b, f)| b >= a && f <= e && (b > a || f < e));
+        assert_eq!(p["dominated"].as_bool().unwrap(), beaten, "{p}");
+    }
+    // Early exit runs fewer steps, and costs less, than the full run of the same point.
+    for pair in points.chunks(2).filter(|c| c[0]["refused"].is_null()) {
+        assert_eq!(
+            (
+                pair[0]["early_exit"].as_bool(),
+                pair[1]["early_exit"].as_bool()
+            ),
+            (Some(true), Some(false))
+        );
+        assert!(pair[0]["energy_nj"].as_f64() < pair[1]["energy_nj"].as_f64());
+        assert!(pair[0]["steps_run"].as_f64() < pair[1]["steps_run"].as_f64());
+        assert_eq!(pair[0]["golden_equal"], "1000 of 1000");
+    }
+
+    // A point's own commands, run as a user would, give its figures.
+    let point = points
+        .iter()
+        .find(|p| p["target"] == "speck" && p["early_exit"] == true && p["refused"].is_null())
+        .unwrap();
+    let commands: Vec<&str> = point["commands"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c.as_str().unwrap())
+        .collect();
+    assert_eq!(commands.len(), 2);
+    let redo = format!("{dir}/redo");
+    for command in &commands {
+        let mut words: Vec<String> = command.split(' ').map(str::to_owned).collect();
+        assert_eq!(words.remove(0), "ttfs");
+        for w in &mut words {
+            *w = w.replace(&format!("{dir}/"), &format!("{redo}/"));
+        }
+        std::fs::create_dir_all(repo(&redo)).unwrap();
+        let args: Vec<&str> = words.iter().map(String::as_str).collect();
+        let (ok, stdout, stderr) = ttfs(&args);
+        assert!(ok, "{command}\n{stdout}\n{stderr}");
+    }
+    let report_path =
+        format!("{redo}/mnist-mlp-pruned.speck.early-exit/mnist-mlp-pruned.speck.run.json");
+    let report: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(repo(&report_path)).unwrap()).unwrap();
+    assert_eq!(report["accuracy"], point["accuracy"]);
+    assert_eq!(report["energy"]["total_nj"], point["energy_nj"]);
+    assert_eq!(
+        report["latency"]["microseconds"]["mean"],
+        point["latency_us"]
+    );
+    assert_eq!(
+        report["counters"]["neuron_updates"],
+        point["neuron_updates"]
+    );
+}
