@@ -36,6 +36,10 @@ pub struct LayerCalibration {
     pub potential_limit: i64,
     /// Saturation events of `u` and `v`, summed over images.
     pub saturations: u64,
+    /// Accuracy of the float model with only this layer quantized (its integer weights,
+    /// biases and thresholds, as values: `w_int theta / th`), every other layer in float:
+    /// which layer costs the quantization drop, and so which to keep wider.
+    pub accuracy_only_this_quantized: f64,
 }
 
 /// The comparison of the float model and the golden model.
@@ -170,6 +174,24 @@ pub fn evaluate(
 
     let n = images.len().max(1) as f64;
     let regs = quant.registers;
+    let alone: Vec<f64> = (0..quant.layers.len())
+        .map(|l| {
+            let mixed = with_one_layer_quantized(folded, quant, l);
+            let correct: u64 = images
+                .par_iter()
+                .zip(labels.par_iter())
+                .fold(
+                    || (0u64, FloatSim::new(&mixed)),
+                    |(c, mut sim), (image, &label)| {
+                        let right = sim.run(image).decision.class == usize::from(label);
+                        (c + u64::from(right), sim)
+                    },
+                )
+                .map(|(c, _)| c)
+                .sum();
+            correct as f64 / n
+        })
+        .collect();
     Evaluation {
         images: images.len(),
         float_accuracy: tally.float_correct as f64 / n,
@@ -195,6 +217,7 @@ pub fn evaluate(
                     max_abs_v: tally.max_v[l],
                     potential_limit: register_max(regs.potential_bits),
                     saturations: tally.saturations[l],
+                    accuracy_only_this_quantized: alone[l],
                 }
             })
             .collect(),
@@ -204,6 +227,35 @@ pub fn evaluate(
             .map(|layer| layer.iter().map(|&c| f64::from(c) / n).collect())
             .collect(),
     }
+}
+
+/// `folded` with layer `l` replaced by the values of its integers in `quant`: synapse weights
+/// `w_int theta / th`, biases `b_int theta / th`, with `th` the neuron's threshold (so a neuron
+/// fires exactly when its integer sum reaches `th`, up to float rounding); the zero weights
+/// the quantizer dropped are gone.
+pub fn with_one_layer_quantized(
+    folded: &FoldedNetwork,
+    quant: &QuantNetwork,
+    l: usize,
+) -> FoldedNetwork {
+    let mut mixed = folded.clone();
+    let (q, theta) = (&quant.layers[l], f64::from(folded.threshold));
+    let per = |i: usize, x: i32| (f64::from(x) * theta / f64::from(q.threshold[i].max(1))) as f32;
+    let syn = &q.synapses;
+    mixed.layers[l].synapses = crate::ir::SynapseMatrix {
+        axons: syn.axons,
+        targets: syn.targets,
+        offsets: syn.offsets.clone(),
+        target: syn.target.clone(),
+        weight: syn
+            .target
+            .iter()
+            .zip(&syn.weight)
+            .map(|(&t, &w)| per(t as usize, w))
+            .collect(),
+    };
+    mixed.layers[l].bias = q.bias.iter().enumerate().map(|(i, &b)| per(i, b)).collect();
+    mixed
 }
 
 /// The evaluation as stable text for the CLI.
@@ -229,7 +281,7 @@ pub fn format_evaluation(e: &Evaluation) -> String {
     );
     let _ = writeln!(
         s,
-        "{:<w$} {:>13} {:>8} {:>22} {:>22} {:>11}",
+        "{:<w$} {:>13} {:>8} {:>22} {:>22} {:>11}  only this layer quantized",
         "layer",
         "spikes/neuron",
         "silent",
@@ -241,13 +293,15 @@ pub fn format_evaluation(e: &Evaluation) -> String {
     for l in &e.layers {
         let _ = writeln!(
             s,
-            "{:<w$} {:>13.3} {:>7.1}% {:>22} {:>22} {:>11}",
+            "{:<w$} {:>13.3} {:>7.1}% {:>22} {:>22} {:>11}  {:.2}% ({:+.2} points)",
             l.name,
             l.spikes_per_neuron,
             100.0 * l.silent_fraction,
             format!("{} / {}", l.max_abs_u, l.current_limit),
             format!("{} / {}", l.max_abs_v, l.potential_limit),
             l.saturations,
+            100.0 * l.accuracy_only_this_quantized,
+            100.0 * (l.accuracy_only_this_quantized - e.float_accuracy),
             w = width
         );
     }

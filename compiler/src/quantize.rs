@@ -7,7 +7,8 @@
 //!   (so `weight_bits` must be at least 2, a rule of the target description itself).
 //! - Scale `s` (integer units per float unit). When the target has a threshold register per
 //!   neuron (`neuron.per_neuron_threshold`), every neuron of a hidden layer gets its own scale,
-//!   `s_o = qmax / max_j |w_oj|`; otherwise, and always for the last (output) layer, the layer
+//!   `s_o = qmax / max_j |w_oj|` (a convolution's neurons the largest over their channel, the
+//!   kernel they share); otherwise, and always for the last (output) layer, the layer
 //!   shares one scale, `s = qmax / max |w|` over the layer. The output layer keeps one scale so
 //!   that its potentials stay comparable for the tie break of the decision rule. A neuron (or
 //!   layer) whose weights are all zero uses `s = qmax / threshold`.
@@ -58,6 +59,8 @@ pub struct Quantized {
     pub network: QuantNetwork,
     /// One entry per layer, input side first.
     pub report: Vec<LayerQuantReport>,
+    /// How the scales were chosen.
+    pub scale_rule: ScaleRule,
 }
 
 /// Why a network cannot be quantized for a target.
@@ -123,6 +126,7 @@ pub enum QuantizeError {
 pub fn quantize(net: &FoldedNetwork, target: &Target) -> Result<Quantized, QuantizeError> {
     target.validate()?;
     let refractory = refractory_for(net.time_steps, target)?;
+    let rule = ScaleRule::for_network(net, target);
     let d = target.neuron.decay_bits;
     let last = net.layers.len() - 1;
     let mut layers = Vec::with_capacity(net.layers.len());
@@ -144,7 +148,7 @@ pub fn quantize(net: &FoldedNetwork, target: &Target) -> Result<Quantized, Quant
             ..base
         };
         let per_neuron = target.neuron.per_neuron_threshold && l != last;
-        let (q, r) = quantize_layer(layer, net.threshold, per_neuron, params, target)?;
+        let (q, r) = quantize_layer(layer, net.threshold, per_neuron, params, target, rule)?;
         if target.neuron.update == NeuronUpdateMode::OnInput {
             if let Err(why) = q.params.still_without_input(d, &q.bias, &q.threshold) {
                 return Err(QuantizeError::MovesWithoutInput {
@@ -175,6 +179,7 @@ pub fn quantize(net: &FoldedNetwork, target: &Target) -> Result<Quantized, Quant
             neuron_update: target.neuron.update,
         },
         report,
+        scale_rule: rule,
     })
 }
 
@@ -192,12 +197,49 @@ fn refractory_for(time_steps: u32, target: &Target) -> Result<Refractory, Quanti
 }
 
 /// Quantizes one layer; `per_neuron` selects one scale per neuron instead of one per layer.
+/// How the quantizer chooses each scale.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ScaleRule {
+    /// `s = qmax / max |w|`: no weight clipped.
+    LargestWeight,
+    /// `s = qmax / (alpha max |w|)`, `alpha` in 0.30..=1.00 by 0.02 chosen for the least
+    /// squared quantization error of the group's weights (the largest ones clipped when that
+    /// costs less than the coarser steps of the rest).
+    LeastError,
+}
+
+impl ScaleRule {
+    /// The rule for `net` on `target`: least error at 4 weight bits or fewer, where it was
+    /// measured better (trainer/RECIPES.md, "Low-precision targets"), unless the model was
+    /// trained for exactly these weights (its integers are then the largest-weight rule's);
+    /// the largest weight otherwise.
+    pub fn for_network(net: &FoldedNetwork, target: &Target) -> ScaleRule {
+        let bits = target.core.weight_bits;
+        let trained = net.trained_for.is_some_and(|q| q.weight_bits == bits);
+        if bits <= 4 && !trained {
+            ScaleRule::LeastError
+        } else {
+            ScaleRule::LargestWeight
+        }
+    }
+
+    /// Words for the compile report.
+    pub fn describe(self) -> &'static str {
+        match self {
+            ScaleRule::LargestWeight => "scale qmax / max |w|",
+            ScaleRule::LeastError => "scale by least squared error",
+        }
+    }
+}
+
 fn quantize_layer(
     layer: &FoldedLayer,
     threshold: f32,
     per_neuron: bool,
     params: NeuronParams,
     target: &Target,
+    rule: ScaleRule,
 ) -> Result<(QuantLayer, LayerQuantReport), QuantizeError> {
     let n = layer.neurons();
     let syn = &layer.synapses;
@@ -216,8 +258,21 @@ fn quantize_layer(
     if !per_neuron {
         let m = max_abs.iter().copied().fold(0.0, f64::max);
         max_abs.fill(m);
+    } else if let [channels, h, w] = layer.shape[..] {
+        // A convolution's neurons share their channel's kernel, so they share its scale
+        // (a border neuron, with fewer synapses, would otherwise get another one).
+        let plane = h * w;
+        if channels * plane == n && plane > 0 {
+            for chunk in max_abs.chunks_mut(plane) {
+                let m = chunk.iter().copied().fold(0.0, f64::max);
+                chunk.fill(m);
+            }
+        }
     }
 
+    if rule == ScaleRule::LeastError {
+        shrink_to_least_error(syn, &mut max_abs, qmax as f64);
+    }
     let mut scale = Vec::with_capacity(n);
     let mut thresholds = Vec::with_capacity(n);
     let mut threshold_limited = 0;
@@ -321,6 +376,46 @@ fn quantize_layer(
         params,
     };
     Ok((quant, report))
+}
+
+/// Lowers each group's `max |w|` (neurons sharing a value share a scale) to the clipping
+/// point `alpha max` (alpha in 0.30..=1.00 by 0.02) of least squared quantization error.
+fn shrink_to_least_error(syn: &crate::ir::SynapseMatrix<f32>, max_abs: &mut [f64], qmax: f64) {
+    use std::collections::BTreeMap;
+    // Groups: neurons with the same max share it (one per layer, channel or neuron).
+    let mut groups: BTreeMap<u64, Vec<usize>> = BTreeMap::new();
+    for (i, &m) in max_abs.iter().enumerate() {
+        groups.entry(m.to_bits()).or_default().push(i);
+    }
+    let mut weights_of: Vec<Vec<f64>> = vec![Vec::new(); max_abs.len()];
+    for (&t, &w) in syn.target.iter().zip(&syn.weight) {
+        weights_of[t as usize].push(f64::from(w));
+    }
+    for (bits, members) in groups {
+        let m = f64::from_bits(bits);
+        if m <= 0.0 {
+            continue;
+        }
+        let mut best = (f64::INFINITY, 1.0);
+        for k in 0..=35 {
+            let alpha = 1.0 - 0.02 * f64::from(k);
+            let s = qmax / (alpha * m);
+            let err: f64 = members
+                .iter()
+                .flat_map(|&i| weights_of[i].iter())
+                .map(|&w| {
+                    let q = (w * s).round().clamp(-qmax, qmax) / s;
+                    (w - q) * (w - q)
+                })
+                .sum();
+            if err < best.0 {
+                best = (err, alpha);
+            }
+        }
+        for &i in &members {
+            max_abs[i] = best.1 * m;
+        }
+    }
 }
 
 #[cfg(test)]

@@ -456,7 +456,10 @@ mod tests {
             }
         }
         names.sort();
-        assert_eq!(names, ["loihi", "speck", "tiny", "truenorth", "xylo"]);
+        assert_eq!(
+            names,
+            ["akida", "loihi", "speck", "tiny", "truenorth", "xylo"]
+        );
     }
 
     #[test]

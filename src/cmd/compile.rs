@@ -15,7 +15,7 @@ use ttfs_compiler::ir::PoolLowering;
 use ttfs_compiler::map::needs::format_needs;
 use ttfs_compiler::map::{MappingReport, format_mapping};
 use ttfs_compiler::model::Model;
-use ttfs_compiler::quantize::{LayerQuantReport, format_report};
+use ttfs_compiler::quantize::{LayerQuantReport, ScaleRule, format_report};
 use ttfs_runtime::target::Target;
 use ttfs_trainer::data::{Dataset, Split};
 
@@ -163,7 +163,11 @@ pub fn compile_model(args: &CompileArgs, model: &Model) -> anyhow::Result<Compil
     let weight_bits = target.core.weight_bits;
     let show = |output: PassOutput<'_>| match output {
         PassOutput::Quantized(q) => {
-            println!("\nquantization to {weight_bits}-bit weights:");
+            let rule = match q.scale_rule {
+                ScaleRule::LargestWeight => String::new(),
+                other => format!(" ({})", other.describe()),
+            };
+            println!("\nquantization to {weight_bits}-bit weights{rule}:");
             print!("{}", format_report(&q.report));
         }
         PassOutput::Lowerings(l) => print!("\n{}", format_needs(&target.name, &l.used, &l.other)),

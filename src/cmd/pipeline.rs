@@ -29,7 +29,7 @@ pub struct PipelineArgs {
     /// Run folder: model, checkpoint, configuration, reports, pictures and summary.md go here.
     #[arg(long, default_value = "runs/pipeline")]
     run_dir: PathBuf,
-    /// Target: a JSON file or a shipped target's name (loihi, speck, truenorth, xylo, tiny).
+    /// Target: a JSON file or a shipped target's name (loihi, akida, speck, truenorth, xylo, tiny).
     #[arg(long, default_value = "loihi")]
     target: String,
     /// Test images for calibration and the float vs golden comparison in the compile stage.

@@ -5,7 +5,7 @@ use std::path::PathBuf;
 use anyhow::{Context, bail};
 use clap::{Args, ValueEnum};
 use indicatif::{ProgressBar, ProgressStyle};
-use ttfs_compiler::model::TieBreak;
+use ttfs_compiler::model::{QuantizedFor, TieBreak};
 use ttfs_trainer::bench::bench;
 use ttfs_trainer::config::{
     DecodeKind, InitKind, InputKind, Overrides, Prune, SurrogateKind, TrainConfig,
@@ -149,6 +149,16 @@ pub struct TrainArgs {
     /// layer in order (e.g. 0,0.5,0.8 keeps the first layer whole).
     #[arg(long, value_name = "FRACTION", value_parser = Prune::parse)]
     prune: Option<Prune>,
+    /// Quantization-aware training for this target (a JSON file or a shipped target's name):
+    /// the forward pass uses its integer weights, biases and thresholds (its weight and
+    /// threshold widths; one scale per neuron where it has per-neuron thresholds), and the
+    /// model compiles for it to exactly those integers. Best as a fine-tune (--from).
+    #[arg(long, value_name = "TARGET")]
+    pub(crate) quantize_for: Option<String>,
+    /// Quantization-aware training with this many weight bits (2 to 16): with --quantize-for,
+    /// instead of the target's; alone, one scale per layer and 24-bit thresholds.
+    #[arg(long, value_name = "BITS")]
+    weight_bits: Option<u32>,
     /// Measure training samples/s on this many batches instead of training.
     #[arg(long, value_name = "BATCHES", num_args = 0..=1, default_missing_value = "20")]
     pub(crate) bench: Option<usize>,
@@ -253,14 +263,37 @@ fn config_from(args: &TrainArgs) -> anyhow::Result<TrainConfig> {
             super::paths::data_hint(other)
         ),
     };
-    let config =
-        TrainConfig::with_overrides(&args.dataset, data_dir, &args.arch, &overrides(args))?;
+    let mut o = overrides(args);
+    o.quantize = quantize_for(args)?;
+    let config = TrainConfig::with_overrides(&args.dataset, data_dir, &args.arch, &o)?;
     if let PoolArg::Max = args.pool {
         eprintln!(
             "warning: max pooling lets a pooled unit spike several times, which breaks the single-spike property; the compiler will refuse this model"
         );
     }
     Ok(config)
+}
+
+/// The widths quantization-aware training uses: the target's (`--quantize-for`), with `--weight-bits`
+/// instead of its weight width when given; `--weight-bits` alone: one scale per layer, 24-bit
+/// thresholds.
+fn quantize_for(args: &TrainArgs) -> anyhow::Result<Option<QuantizedFor>> {
+    Ok(match (&args.quantize_for, args.weight_bits) {
+        (None, None) => None,
+        (None, Some(weight_bits)) => Some(QuantizedFor {
+            weight_bits,
+            threshold_bits: 24,
+            per_neuron_threshold: false,
+        }),
+        (Some(target), bits) => {
+            let (_, t) = super::paths::resolve_target(target)?;
+            Some(QuantizedFor {
+                weight_bits: bits.unwrap_or(t.core.weight_bits),
+                threshold_bits: t.core.threshold_bits,
+                per_neuron_threshold: t.neuron.per_neuron_threshold,
+            })
+        }
+    })
 }
 
 /// The flags as the trainer's overrides of its recipe.
@@ -321,6 +354,7 @@ fn overrides(args: &TrainArgs) -> Overrides {
         test_limit: args.test_limit,
         init_from: args.from.clone(),
         prune: args.prune.clone(),
+        quantize: None,
     }
 }
 
@@ -466,6 +500,7 @@ pub fn run_outcome(args: TrainArgs, out_flag: &str) -> anyhow::Result<Option<Tra
     }
     let mut bars = Bars { bar: None };
     let pruned = config.prune.is_some();
+    let quantized = config.quantize;
     let outcome = train(config, &paths, args.resume, &mut bars)?;
     println!(
         "test accuracy {:.2}% (chip decision rule: earliest output spike; {:.2}% stopped there, with early exit), mean decision step {:.2}, no output spike on {:.2}% of samples",
@@ -483,6 +518,18 @@ pub fn run_outcome(args: TrainArgs, out_flag: &str) -> anyhow::Result<Option<Tra
         "firing by layer after training: {}",
         describe_firing(&outcome.firing)
     );
+    if let Some(q) = quantized {
+        println!(
+            "trained with the integers of {}-bit weights and {}-bit thresholds, one scale per {} (the model compiles to exactly these)",
+            q.weight_bits,
+            q.threshold_bits,
+            if q.per_neuron_threshold {
+                "hidden neuron"
+            } else {
+                "layer"
+            }
+        );
+    }
     if pruned {
         println!(
             "weights kept by layer: {}",

@@ -79,7 +79,7 @@ fn a_model_that_does_not_fit_fails_with_one_line_naming_layer_and_limit() {
     ]);
     assert!(!ok);
     assert!(
-        stderr.contains("shipped targets: loihi, speck, tiny, truenorth, xylo"),
+        stderr.contains("shipped targets: akida, loihi, speck, tiny, truenorth, xylo"),
         "{stderr}"
     );
 }

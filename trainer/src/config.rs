@@ -6,7 +6,7 @@
 
 use std::path::PathBuf;
 
-use ttfs_compiler::model::{TieBreak, WeightNorm};
+use ttfs_compiler::model::{QuantizedFor, TieBreak, WeightNorm};
 
 use crate::arch::{LayerOptions, with_max_pool};
 use crate::data::{DEFAULT_THERMOMETER_LEVELS, Encoding};
@@ -115,6 +115,11 @@ pub struct TrainConfig {
     /// stay zero through training and are exported as zeros (no synapse on the chip).
     #[serde(default)]
     pub prune: Option<Prune>,
+    /// Quantization-aware training: the forward pass uses the integer weights, biases and
+    /// thresholds of a target with these widths (`crate::qat`), and the model is exported with
+    /// them, so it compiles to exactly the integers it was trained with.
+    #[serde(default)]
+    pub quantize: Option<QuantizedFor>,
 }
 
 /// How much of each hidden-input layer (every weighted layer but the output one) pruning
@@ -266,6 +271,7 @@ impl TrainConfig {
             sparsity: Sparsity::default(),
             init_from: None,
             prune: None,
+            quantize: None,
         }
     }
 
@@ -339,6 +345,21 @@ impl TrainConfig {
                 "--first-spike-weight",
                 format!("must be a number of at least 0, got {w}"),
             ));
+        }
+        if let Some(q) = &self.quantize {
+            if !(2..=16).contains(&q.weight_bits) {
+                return Err(invalid(
+                    "--weight-bits",
+                    format!("takes 2 to 16 bits, got {}", q.weight_bits),
+                ));
+            }
+            if !matches!(self.encoding, Encoding::Latency) {
+                return Err(invalid(
+                    "--weight-bits",
+                    "(quantization-aware training) supports latency input only: the \
+                     thermometer's lines reach the first layer folded with their own factors",
+                ));
+            }
         }
         if let Some(prune) = &self.prune {
             prune.validate()?;
@@ -472,6 +493,7 @@ impl TrainConfig {
         c.test_limit = o.test_limit;
         c.init_from.clone_from(&o.init_from);
         c.prune.clone_from(&o.prune);
+        c.quantize = o.quantize;
         set(&mut c.first_spike_weight, o.first_spike_weight);
         c.sparsity = Sparsity {
             method: o.sparsity.unwrap_or(SparsityMethod::None),
@@ -593,6 +615,8 @@ pub struct Overrides {
     pub init_from: Option<PathBuf>,
     /// Prune this fraction of each hidden-input layer's weights before fine-tuning.
     pub prune: Option<Prune>,
+    /// Train with the integer weights of a target of these widths.
+    pub quantize: Option<QuantizedFor>,
 }
 
 #[cfg(test)]
@@ -641,6 +665,34 @@ mod tests {
         };
         let c = TrainConfig::with_overrides("mnist", PathBuf::from("d"), "cnn", &gain).unwrap();
         assert_eq!(c.init, Init::Ettfs { gain: Some(3.0) });
+    }
+
+    #[test]
+    fn quantization_aware_training_takes_2_to_16_bits_and_latency_input() {
+        let spec = |bits| QuantizedFor {
+            weight_bits: bits,
+            threshold_bits: 16,
+            per_neuron_threshold: true,
+        };
+        let rule = |dataset: &str, bits| {
+            TrainConfig {
+                quantize: Some(spec(bits)),
+                ..TrainConfig::recipe(dataset, PathBuf::from("d"), "mlp")
+            }
+            .validate()
+            .map_err(|e| e.to_string())
+        };
+        assert_eq!(rule("mnist", 4), Ok(()));
+        assert_eq!(
+            rule("mnist", 1),
+            Err("--weight-bits takes 2 to 16 bits, got 1".into())
+        );
+        assert_eq!(
+            rule("mnist", 17),
+            Err("--weight-bits takes 2 to 16 bits, got 17".into())
+        );
+        let err = rule("fashion-mnist", 4).unwrap_err();
+        assert!(err.contains("supports latency input only"), "{err}");
     }
 
     #[test]

@@ -57,17 +57,31 @@ pub fn to_model(
     }
     // A pruned layer is written with its mask folded in: the effective weight (weight norm,
     // affine scale and mask applied) as a plain weight, so the pruned weights are exact zeros
-    // in the file and the compiler gives them no synapse.
-    for &index in net.masks.keys() {
+    // in the file and the compiler gives them no synapse. Under quantization-aware training
+    // every weighted layer is written as the values of its integers (weight and shift), which
+    // compile back to exactly those integers.
+    let folded: Vec<usize> = if net.quantize.is_some() {
+        (0..net.layers.len())
+            .filter(|&i| net.params.contains_key(&format!("layers.{i}.weight")))
+            .collect()
+    } else {
+        net.masks.keys().copied().collect()
+    };
+    for index in folded {
         let name = format!("layers.{index}.weight");
-        let w = net
-            .effective_weight(index)
+        let (w, shift) = net
+            .weight_and_shift_with(index, crate::qat::Margin::None)
             .map_err(|source| ExportError::Tensor {
                 name: name.clone(),
                 source,
             })?;
         let data = tensor_data(&name, &w)?;
         tensors.insert(name, data);
+        if let Some(shift) = shift {
+            let name = format!("layers.{index}.shift");
+            let data = tensor_data(&name, &shift)?;
+            tensors.insert(name, data);
+        }
         tensors.remove(&format!("layers.{index}.scale"));
         if let Some(
             LayerSpec::Linear {
@@ -118,6 +132,7 @@ pub fn to_model(
             recipe: serde_json::to_string(config).unwrap_or_default(),
             wall_seconds: Some(wall_seconds),
         },
+        quantized_for: config.quantize,
     };
     Ok(Model {
         description,

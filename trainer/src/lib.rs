@@ -27,6 +27,7 @@ pub mod ops;
 pub mod optim;
 pub mod paths;
 pub mod progress;
+pub mod qat;
 pub mod regularize;
 pub mod report;
 pub mod train;

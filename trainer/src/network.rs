@@ -10,7 +10,7 @@ use std::collections::BTreeMap;
 
 use candle_core::{DType, Device, Result, Tensor, Var};
 use rand_chacha::ChaCha8Rng;
-use ttfs_compiler::model::{LayerSpec, WeightNorm};
+use ttfs_compiler::model::{LayerSpec, QuantizedFor, WeightNorm};
 
 use crate::init::uniform_weights;
 use crate::ops::bias::add_bias;
@@ -20,6 +20,7 @@ use crate::ops::neuron::{FireConfig, fire_steps};
 use crate::ops::pool::avg_pool;
 use crate::ops::sparse::sparse_linear;
 use crate::ops::weight_norm::weight_norm;
+use crate::qat::Margin;
 
 /// How the input reaches the first layer.
 #[derive(Clone, Copy, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
@@ -82,6 +83,9 @@ pub struct Network {
     /// effective weight, so a pruned weight is zero in the forward pass, gets no gradient, and
     /// is exported as zero; empty when nothing is pruned.
     pub masks: BTreeMap<usize, Tensor>,
+    /// Quantization-aware training: when set, every weighted layer computes with the integer
+    /// weights, biases and thresholds of a target of these widths ([`crate::qat`]).
+    pub quantize: Option<QuantizedFor>,
 }
 
 /// Fan-in of a weighted layer (`in_features` or `in_channels * kh * kw`).
@@ -171,6 +175,7 @@ impl Network {
             fire,
             params,
             masks: BTreeMap::new(),
+            quantize: None,
         })
     }
 
@@ -231,6 +236,55 @@ impl Network {
             .collect();
         let hidden = weighted.len().saturating_sub(1);
         weighted.into_iter().take(hidden).collect()
+    }
+
+    /// The weight and bias layer `index` computes with: the effective weight (and the shift),
+    /// or under quantization-aware training the values of their integers ([`crate::qat`]),
+    /// the gradient passed straight through.
+    pub fn weight_and_shift(&self, index: usize) -> Result<(Tensor, Option<Tensor>)> {
+        self.weight_and_shift_with(index, Margin::Half)
+    }
+
+    /// [`Network::weight_and_shift`] with the integers divided as `margin` says: the forward
+    /// pass uses [`Margin::Half`], the export [`Margin::None`].
+    pub fn weight_and_shift_with(
+        &self,
+        index: usize,
+        margin: Margin,
+    ) -> Result<(Tensor, Option<Tensor>)> {
+        let w = self.effective_weight(index)?;
+        let shift = self
+            .params
+            .get(&format!("layers.{index}.shift"))
+            .map(|v| v.as_tensor().clone());
+        let Some(spec) = self.quantize else {
+            return Ok((w, shift));
+        };
+        let hidden = self.hidden_input_layers().contains(&index);
+        crate::qat::fake_quantize(
+            &w,
+            shift.as_ref(),
+            self.fire.threshold,
+            self.pool_coefficient(index),
+            spec,
+            spec.per_neuron_threshold && hidden,
+            margin,
+        )
+    }
+
+    /// The product of the average pools' coefficients (`1 / k^2` each) between the weighted
+    /// layer before `index` and `index`: the factor the compiler folds into the layer's
+    /// synapses.
+    pub fn pool_coefficient(&self, index: usize) -> f64 {
+        let mut c = 1.0;
+        for layer in self.layers[..index].iter().rev() {
+            match layer {
+                LayerSpec::AvgPool2d { kernel, .. } => c /= (kernel * kernel) as f64,
+                LayerSpec::Linear { .. } | LayerSpec::Conv2d { .. } => break,
+                _ => {}
+            }
+        }
+        c
     }
 
     /// Masks that prune the weights of the hidden-input layers by magnitude, `fractions[i]` of
@@ -313,20 +367,23 @@ impl Network {
                     } else {
                         LayerInput::Sparse { needs_grad: !first }
                     };
-                    let shift = self.params.get(&format!("layers.{i}.shift"));
+                    let has_shift = self.params.contains_key(&format!("layers.{i}.shift"));
                     if let (
                         LayerSpec::Linear { .. },
                         LayerInput::Sparse { needs_grad },
-                        Some(shift),
+                        true,
                         Currents::OutputOnly,
-                    ) = (layer, input, shift, currents)
+                    ) = (layer, input, has_shift, currents)
                         && Some(i) != output_layer
                     {
-                        let w = self.effective_weight(i)?;
+                        let (w, shift) = self.weight_and_shift(i)?;
+                        let shift = shift.ok_or_else(|| {
+                            candle_core::Error::Msg(format!("layer {i} has no shift"))
+                        })?;
                         let spikes = linear_fire(
                             &x.flatten_from(1)?,
                             &w,
-                            shift.as_tensor(),
+                            &shift,
                             t,
                             &self.fire,
                             needs_grad,
@@ -374,8 +431,7 @@ impl Network {
 
     /// Input current of weighted layer `index` for input `x` (`[N, ...]`): `W_eff x + shift`.
     pub fn layer_current(&self, index: usize, x: &Tensor, input: LayerInput) -> Result<Tensor> {
-        let w = self.effective_weight(index)?;
-        let shift = self.params.get(&format!("layers.{index}.shift"));
+        let (w, shift) = self.weight_and_shift(index)?;
         match &self.layers[index] {
             LayerSpec::Linear { .. } => {
                 let x = x.flatten_from(1)?;
@@ -383,8 +439,8 @@ impl Network {
                     LayerInput::Dense => x.matmul(&w.t()?)?,
                     LayerInput::Sparse { needs_grad } => sparse_linear(&x, &w, needs_grad)?,
                 };
-                match shift {
-                    Some(b) => add_bias(&y, b.as_tensor()),
+                match &shift {
+                    Some(b) => add_bias(&y, b),
                     None => Ok(y),
                 }
             }
@@ -397,8 +453,8 @@ impl Network {
                         conv2d(x, &w, *stride, *padding, needs_grad)?
                     }
                 };
-                match shift {
-                    Some(b) => add_bias(&y, b.as_tensor()),
+                match &shift {
+                    Some(b) => add_bias(&y, b),
                     None => Ok(y),
                 }
             }

@@ -387,17 +387,30 @@ pub(crate) fn load_split(
 /// A freshly initialised network for `config` on images shaped like `ds`'s (seeded by
 /// `config.seed`).
 pub(crate) fn build_network(config: &TrainConfig, ds: &Dataset) -> Result<Network, TrainError> {
-    let input_shape = [1, ds.rows, ds.cols];
+    build_network_for(config, [1, ds.rows, ds.cols])
+}
+
+/// The network `config` trains on images of `input_shape` (`[C, H, W]`), freshly initialised,
+/// with its quantization-aware setting.
+///
+/// # Errors
+/// [`TrainError::Arch`] if the architecture does not fit the shape; a tensor error.
+pub fn build_network_for(
+    config: &TrainConfig,
+    input_shape: [usize; 3],
+) -> Result<Network, TrainError> {
     let layers = resolve(&config.arch, input_shape, &config.layer_options())?;
     let mut rng = ChaCha8Rng::seed_from_u64(config.seed);
-    Ok(Network::new(
+    let mut net = Network::new(
         layers,
         input_shape,
         config.steps,
         config.fire(),
         config.init.gain(config.steps),
         &mut rng,
-    )?)
+    )?;
+    net.quantize = config.quantize;
+    Ok(net)
 }
 
 /// What a training step minimises: the decoding loss plus the sparse-firing term.

@@ -298,6 +298,9 @@ pub struct FoldedNetwork {
     pub tie_break: TieBreak,
     /// How the average pools were lowered.
     pub pool_lowering: PoolLowering,
+    /// The integer widths the model was trained for (quantization-aware training), if any:
+    /// the quantizer then keeps the scale rule it was trained with.
+    pub trained_for: Option<crate::model::QuantizedFor>,
 }
 
 /// A neuron layer after quantization, in integers, with the neuron parameters it runs with.

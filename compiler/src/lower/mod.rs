@@ -213,6 +213,7 @@ pub fn lower(model: &Model, pool_lowering: PoolLowering) -> Result<FoldedNetwork
         layers,
         tie_break: d.decoding.tie_break.into(),
         pool_lowering,
+        trained_for: d.quantized_for,
     })
 }
 

@@ -41,6 +41,27 @@ pub struct ModelDescription {
     pub decoding: DecodingSpec,
     /// How the model was trained, informational.
     pub training: TrainingSummary,
+    /// The integer weights the model was trained for (quantization-aware training), if any:
+    /// its weights are then exactly representable on such a target, and the compiler's scales
+    /// reproduce the integers the trainer used. Absent in models trained in float (and then
+    /// not written, so their digests are unchanged).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub quantized_for: Option<QuantizedFor>,
+}
+
+/// The quantization a model was trained with: the compiler's rules (scale `qmax / max |w|`
+/// per layer, or per neuron where thresholds are per neuron; `round`; threshold `round(theta
+/// s)`, limited by its register) at these widths.
+#[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct QuantizedFor {
+    /// Signed weight width, 2..=16 bits.
+    pub weight_bits: u32,
+    /// Signed threshold register width, 2..=32 bits.
+    pub threshold_bits: u32,
+    /// One scale (and threshold) per neuron in the hidden layers, as on a target with
+    /// `neuron.per_neuron_threshold`; otherwise one per layer.
+    pub per_neuron_threshold: bool,
 }
 
 /// Input shape and encoding.

@@ -25,7 +25,8 @@ use std::collections::BTreeMap;
 
 pub use description::{
     DIGEST_FIELD, DecisionRule, DecodingSpec, FORMAT_VERSION, InputEncoding, InputSpec, LayerSpec,
-    METADATA_KEY, ModelDescription, NeuronSpec, TensorRole, TieBreak, TrainingSummary, WeightNorm,
+    METADATA_KEY, ModelDescription, NeuronSpec, QuantizedFor, TensorRole, TieBreak,
+    TrainingSummary, WeightNorm,
 };
 pub use error::ModelError;
 pub use fold::EffectiveLayer;

@@ -35,6 +35,7 @@ pub(crate) fn description(shape: Vec<usize>, layers: Vec<LayerSpec>) -> ModelDes
             recipe: "unit test".into(),
             wall_seconds: None,
         },
+        quantized_for: None,
     }
 }
 

@@ -33,6 +33,20 @@ impl Model {
                 format!("must be positive and finite, found {threshold}"),
             ));
         }
+        if let Some(q) = &d.quantized_for {
+            if !(2..=16).contains(&q.weight_bits) {
+                return Err(field(
+                    "quantized_for.weight_bits",
+                    format!("must be between 2 and 16, found {}", q.weight_bits),
+                ));
+            }
+            if !(2..=32).contains(&q.threshold_bits) {
+                return Err(field(
+                    "quantized_for.threshold_bits",
+                    format!("must be between 2 and 32, found {}", q.threshold_bits),
+                ));
+            }
+        }
         let weights = &d.decoding.weights;
         if weights.len() != d.time_steps as usize {
             return Err(field(

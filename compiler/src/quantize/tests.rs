@@ -50,6 +50,7 @@ pub(super) fn network(
         layers,
         tie_break: TieBreak::PotentialAtEnd,
         pool_lowering: Default::default(),
+        trained_for: None,
     }
 }
 
@@ -272,4 +273,46 @@ fn thermometer_input_gives_the_first_layer_a_persistent_current() {
     );
     assert_eq!(out.params, latency.network.layers[1].params);
     assert_eq!(hidden.synapses, latency.network.layers[0].synapses);
+}
+
+#[test]
+fn at_four_bits_the_scale_clips_an_outlier_when_that_costs_less_error() {
+    // One weight of 1.0 and 200 of 0.1, 4-bit weights (qmax = 7): the largest-weight scale,
+    // 7, rounds every 0.1 to 1/7 (squared error 200 x 0.0429^2 = 0.37); clipping the 1.0
+    // costs (1 - alpha)^2 but brings the 0.1s close to their value.
+    let row: Vec<f32> = std::iter::once(1.0)
+        .chain(std::iter::repeat_n(0.1, 200))
+        .collect();
+    let mut net = network(201, 4, 1.0, vec![dense("layer 1", &[row], &[0.0])]);
+    let mut four = fixture("tiny");
+    four.core.weight_bits = 4;
+    let q = quantize(&net, &four).unwrap();
+    assert_eq!(q.scale_rule, ScaleRule::LeastError);
+    let s = q.network.layers[0].scale[0];
+    assert!(s > 7.0, "{s}");
+    assert_eq!(q.report[0].clipped_weights, 1);
+    let error = |s: f64| {
+        let q = |w: f64| (w * s).round().clamp(-7.0, 7.0) / s;
+        (1.0 - q(1.0)).powi(2) + 200.0 * (0.1f32 as f64 - q(0.1f32 as f64)).powi(2)
+    };
+    assert!(
+        error(s) < error(7.0) / 2.0,
+        "{} against {}",
+        error(s),
+        error(7.0)
+    );
+    assert_eq!(q.network.layers[0].threshold[0], s.round() as i32);
+    // At 8 bits the largest weight sets the scale; so it does for a model trained for 4-bit
+    // weights, whose integers are the largest-weight rule's.
+    let wide = quantize(&net, &fixture("tiny")).unwrap();
+    assert_eq!(wide.scale_rule, ScaleRule::LargestWeight);
+    assert_eq!(wide.network.layers[0].scale[0], 127.0);
+    net.trained_for = Some(crate::model::QuantizedFor {
+        weight_bits: 4,
+        threshold_bits: 16,
+        per_neuron_threshold: false,
+    });
+    let trained = quantize(&net, &four).unwrap();
+    assert_eq!(trained.scale_rule, ScaleRule::LargestWeight);
+    assert_eq!(trained.network.layers[0].scale[0], 7.0);
 }

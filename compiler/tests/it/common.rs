@@ -87,6 +87,7 @@ pub fn description(shape: Vec<usize>, layers: Vec<LayerSpec>, arch: &str) -> Mod
             recipe: "ttfs train --epochs 3".into(),
             wall_seconds: Some(12.5),
         },
+        quantized_for: None,
     }
 }
 

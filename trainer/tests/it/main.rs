@@ -11,6 +11,7 @@ mod export;
 mod fine_tune;
 mod fuzz_idx;
 mod init_variance;
+mod qat;
 mod resume;
 mod sparsity;
 mod synthetic;
