@@ -48,6 +48,9 @@ enum Command {
     /// emulated against the golden model; accuracy against energy and latency, Pareto front
     /// marked.
     Explore(cmd::explore::ExploreArgs),
+    /// Merge the shard files of one run (`ttfs run --shard I/N`) into the report of the whole
+    /// run.
+    Merge(cmd::merge::MergeArgs),
 }
 
 /// mimalloc's `mi_option_purge_delay` (mimalloc.h, v2): -1 keeps freed memory for reuse.
@@ -127,6 +130,7 @@ fn main() -> ExitCode {
         Command::Inspect(args) => cmd::inspect::run(args),
         Command::Run(args) => cmd::run::run(args),
         Command::Explore(args) => cmd::explore::run(args),
+        Command::Merge(args) => cmd::merge::run(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -75,6 +75,9 @@ pub struct Batch<'a> {
     pub labels: &'a [u8],
     /// How each inference runs (early exit).
     pub options: RunOptions,
+    /// The number of the first image in the run (0 unless the batch is a shard of a larger
+    /// run), so that the records name images as the whole run does.
+    pub first_image: usize,
 }
 
 /// The reference of a batch and the name of its model file (as the report names it).
@@ -94,27 +97,18 @@ pub fn run_report<R: Reference>(
     sources: Sources,
     progress: &(dyn Fn() + Sync),
 ) -> Result<RunReport, BatchError> {
-    let started = Instant::now();
-    let inferences = run_images(
+    let (inferences, timing) = run_timed(
         config,
         target,
-        batch.images,
-        batch.labels,
-        batch.options,
+        &batch,
         reference.as_ref().map(|(r, _)| *r),
         progress,
     )?;
-    let wall_seconds = started.elapsed().as_secs_f64();
-    let records = &inferences.records;
-    let total_sops: u64 = records.iter().map(|r| r.counters.synaptic_ops).sum();
-    let timing = Timing {
-        threads: rayon::current_num_threads(),
-        wall_seconds,
-        inferences_per_second: records.len() as f64 / wall_seconds.max(1e-9),
-        synaptic_ops_per_second: total_sops as f64 / wall_seconds.max(1e-9),
-    };
     let golden = reference.map(|(_, model)| {
-        GoldenSummary::of(model, records.iter().filter_map(|r| r.golden.as_ref()))
+        GoldenSummary::of(
+            model,
+            inferences.records.iter().filter_map(|r| r.golden.as_ref()),
+        )
     });
     Ok(summarize(
         &inferences,
@@ -127,16 +121,56 @@ pub fn run_report<R: Reference>(
     ))
 }
 
-/// Runs every image of `images` (labelled by `labels`) through the emulator with `options`,
+/// [`run_images`] on `batch`, with its wall time.
+///
+/// # Errors
+/// As [`run_images`].
+pub fn run_timed<R: Reference>(
+    config: &ChipConfig,
+    target: &Target,
+    batch: &Batch<'_>,
+    reference: Option<&R>,
+    progress: &(dyn Fn() + Sync),
+) -> Result<(Inferences, Timing), BatchError> {
+    let started = Instant::now();
+    let inferences = run_images(
+        config,
+        target,
+        batch.images,
+        batch.labels,
+        batch.first_image,
+        batch.options,
+        reference,
+        progress,
+    )?;
+    let wall_seconds = started.elapsed().as_secs_f64();
+    let total_sops: u64 = inferences
+        .records
+        .iter()
+        .map(|r| r.counters.synaptic_ops)
+        .sum();
+    let timing = Timing {
+        threads: rayon::current_num_threads(),
+        wall_seconds,
+        inferences_per_second: inferences.records.len() as f64 / wall_seconds.max(1e-9),
+        synaptic_ops_per_second: total_sops as f64 / wall_seconds.max(1e-9),
+    };
+    Ok((inferences, timing))
+}
+
+/// Runs every image of `images` (labelled by `labels`; the first is image number
+/// `first_image` of the run) through the emulator with `options`,
 /// compares each with `reference` if given, and calls `progress` after each inference.
 ///
 /// # Errors
 /// [`BatchError`] for unpaired labels, an image the emulator refuses, or a failed reference.
+#[allow(clippy::too_many_arguments)]
 pub fn run_images<R: Reference>(
     config: &ChipConfig,
     target: &Target,
     images: &[&[u8]],
     labels: &[u8],
+    first_image: usize,
     options: RunOptions,
     reference: Option<&R>,
     progress: &(dyn Fn() + Sync),
@@ -160,7 +194,8 @@ pub fn run_images<R: Reference>(
         .enumerate()
         .map_init(
             || (prototype.clone(), reference.map(R::worker)),
-            |(emulator, worker), (i, (image, &label))| -> Result<Record, BatchError> {
+            |(emulator, worker), (k, (image, &label))| -> Result<Record, BatchError> {
+                let i = first_image + k;
                 let inference = emulator.run(image, options)?;
                 for (layer, spikes) in fired.iter().zip(&inference.spikes) {
                     for &(neuron, _) in spikes {
@@ -262,6 +297,7 @@ mod tests {
             &target,
             &refs,
             &labels,
+            0,
             options,
             Some(&Marker),
             &|| {},
@@ -298,6 +334,7 @@ mod tests {
             &target,
             &refs,
             &[0],
+            0,
             RunOptions::default(),
             none,
             &|| {},
@@ -310,6 +347,7 @@ mod tests {
             &target,
             &[&white],
             &[0],
+            0,
             RunOptions::default(),
             Some(&Marker),
             &|| {},

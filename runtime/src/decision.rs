@@ -16,7 +16,7 @@ use serde::Serialize;
 use crate::config::TieBreak;
 
 /// One inference's decision.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, serde::Deserialize)]
 pub struct Decision {
     /// The chosen class.
     pub class: usize,

@@ -15,7 +15,7 @@ pub const ANN_MAC_PJ: f64 = 4.6;
 pub const SOP_PJ: f64 = 0.9;
 
 /// Energy of one inference in picojoules, by cause.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Serialize)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Serialize, serde::Deserialize)]
 pub struct Energy {
     /// Synaptic operations x `energy_pj.synop`.
     pub synaptic_ops_pj: f64,

@@ -3,6 +3,7 @@
 pub mod compile;
 pub mod explore;
 pub mod inspect;
+pub mod merge;
 pub mod paths;
 pub mod pipeline;
 pub mod run;

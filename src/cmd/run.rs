@@ -10,7 +10,7 @@
 //! twice, a difference from the golden model) are returned after the report and pictures are
 //! written, so they can be read.
 
-mod outputs;
+pub(crate) mod outputs;
 
 use std::path::{Path, PathBuf};
 
@@ -22,7 +22,8 @@ use ttfs_compiler::ir::QuantNetwork;
 use ttfs_runtime::batch::{Batch, run_report};
 use ttfs_runtime::config::{ChipConfig, ConfigError};
 use ttfs_runtime::emulator::{Emulator, EmulatorError, RunOptions};
-use ttfs_runtime::report::{RunReport, Sources, format_report};
+use ttfs_runtime::report::shard::{SHARD_FORMAT, Shard, config_digest, parse_shard, slice};
+use ttfs_runtime::report::{GoldenSummary, RunReport, Sources, format_report, summarize};
 use ttfs_runtime::target::Target;
 use ttfs_trainer::data::{Dataset, Split};
 
@@ -64,6 +65,11 @@ pub struct RunArgs {
     /// Report single-spike violations (a neuron that fired twice) without failing.
     #[arg(long)]
     allow_violations: bool,
+    /// Run only the I-th of N contiguous slices of the images (I from 0) and write its
+    /// records as `<stem>.shard-I-of-N.json`; `ttfs merge` makes the report of the whole run
+    /// from the N shard files.
+    #[arg(long, value_name = "I/N", value_parser = parse_shard)]
+    shard: Option<(usize, usize)>,
 }
 
 impl RunArgs {
@@ -88,6 +94,7 @@ impl RunArgs {
             out: Some(out),
             golden,
             allow_violations: false,
+            shard: None,
         }
     }
 }
@@ -301,10 +308,21 @@ pub fn emulate(args: &RunArgs, s: Setup) -> anyhow::Result<RunReport> {
         target_file: s.target_path.display().to_string(),
         data: s.data_dir.display().to_string(),
     };
+    if let Some((index, count)) = args.shard {
+        return run_shard(
+            &s,
+            args,
+            (index, count),
+            &images,
+            reference.as_ref(),
+            sources,
+        );
+    }
     let batch = Batch {
         images: &images,
         labels: &s.test.labels[..s.images],
         options,
+        first_image: 0,
     };
     let golden = reference
         .as_ref()
@@ -340,6 +358,83 @@ pub fn emulate(args: &RunArgs, s: Setup) -> anyhow::Result<RunReport> {
         }
     );
     verdicts(&report, args.allow_violations, &o.json)?;
+    Ok(report)
+}
+
+/// `ttfs run --shard I/N`: the slice's records as a shard file, its report printed.
+fn run_shard(
+    s: &Setup,
+    args: &RunArgs,
+    (index, count): (usize, usize),
+    images: &[&[u8]],
+    reference: Option<&GoldenReference<'_>>,
+    sources: Sources,
+) -> anyhow::Result<RunReport> {
+    let range = slice(index, count, s.images);
+    if range.is_empty() {
+        bail!(
+            "--shard {index}/{count}: {} images leave this shard none; use at most {} shards",
+            s.images,
+            s.images
+        );
+    }
+    let batch = Batch {
+        images: &images[range.clone()],
+        labels: &s.test.labels[range.clone()],
+        options: RunOptions {
+            early_exit: args.early_exit,
+        },
+        first_image: range.start,
+    };
+    println!(
+        "shard {index} of {count}: images {}..{} of {}",
+        range.start, range.end, s.images
+    );
+    let bar = progress_bar(range.len());
+    let run =
+        ttfs_runtime::batch::run_timed(&s.config, &s.target, &batch, reference, &|| bar.inc(1));
+    bar.finish_and_clear();
+    let (inferences, timing) = run?;
+    let golden_model = s.golden.as_ref().map(|g| g.model.display().to_string());
+    let golden = golden_model.clone().map(|model| {
+        GoldenSummary::of(
+            model,
+            inferences.records.iter().filter_map(|r| r.golden.as_ref()),
+        )
+    });
+    let report = summarize(
+        &inferences,
+        &s.config,
+        &s.target,
+        args.early_exit,
+        sources.clone(),
+        golden,
+        timing.clone(),
+    );
+    print!("{}", format_report(&report));
+    let shard = Shard {
+        format: SHARD_FORMAT.to_string(),
+        index,
+        count,
+        images: s.images,
+        first_image: range.start,
+        config_digest: config_digest(&s.config),
+        early_exit: args.early_exit,
+        golden_model,
+        sources,
+        records: inferences.records,
+        firing: inferences.firing,
+        timing,
+    };
+    let path = s.outputs.json.with_file_name(format!(
+        "{}.shard-{index}-of-{count}.json",
+        s.outputs.stem()
+    ));
+    let json = serde_json::to_string(&shard)?;
+    ttfs_runtime::atomic::write_atomic(&path, json.as_bytes())
+        .with_context(|| format!("{}: could not write the shard", path.display()))?;
+    println!("\nwrote {}", path.display());
+    verdicts(&report, args.allow_violations, &path)?;
     Ok(report)
 }
 

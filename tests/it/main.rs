@@ -13,3 +13,4 @@ mod explore;
 mod golden_vs_float;
 mod pipeline;
 mod readme;
+mod shards;

@@ -3,7 +3,7 @@
 use serde::Serialize;
 
 /// The counters of one inference.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, serde::Deserialize)]
 pub struct Counters {
     /// Synaptic operations: synapses read, i.e. the sum over delivered events of the fan-out
     /// row they select (synapses of frozen neurons included: the row is read anyway).

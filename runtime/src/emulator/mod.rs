@@ -47,7 +47,7 @@ pub use counters::Counters;
 pub use engine::Emulator;
 
 /// A neuron that fired more than once in one inference.
-#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Violation {
     /// Its layer.
     pub layer: u32,

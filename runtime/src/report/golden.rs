@@ -4,10 +4,10 @@
 //! (`ttfs_compiler::crosscheck`), which sees both the emulator and the golden model; this
 //! module only holds and sums its verdicts.
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 /// A neuron whose spikes differ between the emulator and the golden model.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SpikeDifference {
     /// Index of the image.
     pub image: usize,
@@ -24,7 +24,7 @@ pub struct SpikeDifference {
 }
 
 /// An image on which the two decided differently.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct DecisionDifference {
     /// Index of the image.
     pub image: usize,
@@ -39,7 +39,7 @@ pub struct DecisionDifference {
 }
 
 /// The comparison of one inference.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct GoldenCheck {
     /// The first neuron whose spikes differ (`None`: every spike time equal).
     pub spikes: Option<SpikeDifference>,

@@ -5,12 +5,13 @@
 //! its stable text form. Nothing here prints or touches files.
 
 mod golden;
+pub mod shard;
 mod text;
 
 pub use golden::{DecisionDifference, GoldenCheck, GoldenSummary, SpikeDifference};
 pub use text::format_report;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::config::ChipConfig;
 use crate::decision::Decision;
@@ -22,7 +23,7 @@ use crate::target::Target;
 const VIOLATIONS_LISTED: usize = 5;
 
 /// What one inference left behind (its spikes are not kept).
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Record {
     /// Its counters.
     pub counters: Counters,
@@ -149,7 +150,7 @@ pub struct LayerStats {
 pub type FiringCounts = Vec<Vec<u32>>;
 
 /// Everything a run of many inferences left behind.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct Inferences {
     /// One record per inference, in image order.
     pub records: Vec<Record>,
@@ -216,7 +217,7 @@ pub struct PerInference {
 }
 
 /// Wall-clock figures: the only part of the report that changes from run to run.
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Timing {
     /// Worker threads.
     pub threads: usize,
@@ -229,7 +230,7 @@ pub struct Timing {
 }
 
 /// Where the run came from.
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Sources {
     /// The configuration file.
     pub config: String,

@@ -7,6 +7,7 @@ use anyhow::{Context, bail};
 use ttfs_runtime::emulator::{Inference, TraceEvent};
 use ttfs_runtime::energy::latency_us;
 use ttfs_runtime::report::RunReport;
+use ttfs_runtime::target::Target;
 
 use super::Setup;
 use crate::pictures::{EnergyBars, Raster, draw_energy, draw_latency, draw_raster};
@@ -26,6 +27,11 @@ pub struct Outputs {
 }
 
 impl Outputs {
+    /// The configuration's file stem, which names every output.
+    pub fn stem(&self) -> &str {
+        &self.stem
+    }
+
     /// Where the report and pictures go: `out` (created if needed) or beside `config`.
     pub fn new(config: &Path, out: Option<&Path>) -> anyhow::Result<Outputs> {
         let stem = config
@@ -51,6 +57,69 @@ impl Outputs {
     }
 }
 
+/// The report's JSON and its energy and latency pictures (rendered, not yet written).
+pub struct Charts {
+    json: String,
+    energy: crate::pictures::Picture,
+    latency: crate::pictures::Picture,
+}
+
+impl Charts {
+    /// Renders `report` of a run on `target` for the files of `o`.
+    pub fn of(o: &Outputs, target: &Target, report: &RunReport) -> anyhow::Result<Charts> {
+        let json = serde_json::to_string_pretty(report)?;
+        let who = format!("{} on {}", o.stem, target.name);
+        let e = &report.energy;
+        let bars = EnergyBars {
+            parts: e.breakdown.iter().map(|p| (p.name, p.pj)).collect(),
+            total_pj: e.total_pj,
+            ann_pj: report.ann.ann_pj,
+            sparse_ann_pj: report
+                .ann
+                .sparse_ann_pj
+                .filter(|_| report.ann.nonzero_macs < report.ann.macs),
+            sop_pj: report.ann.sop_pj,
+        };
+        let energy = draw_energy(
+            &o.energy,
+            &bars,
+            &format!(
+                "{who}: energy per inference (mean of {} images)",
+                report.images
+            ),
+        )?;
+        let us: Vec<f64> = report
+            .per_inference
+            .cycles
+            .iter()
+            .map(|&c| latency_us(c, target))
+            .collect();
+        let l = &report.latency.microseconds;
+        let latency = draw_latency(
+            &o.latency,
+            &us,
+            l.mean,
+            l.p99,
+            &format!("{who}: latency of {} inferences", report.images),
+        )?;
+        Ok(Charts {
+            json,
+            energy,
+            latency,
+        })
+    }
+
+    /// The report and its two pictures, written in one step.
+    pub fn write(&self, o: &Outputs) -> anyhow::Result<()> {
+        ttfs_runtime::atomic::write_all_atomic(&[
+            (&o.json, self.json.as_bytes()),
+            (&self.energy.path, self.energy.svg.as_bytes()),
+            (&self.latency.path, self.latency.svg.as_bytes()),
+        ])?;
+        Ok(())
+    }
+}
+
 /// The report, the three pictures and (at `trace_path`, if given) the first inference's
 /// `trace` as JSON lines, written in one step: a failure leaves the old outputs as they were.
 pub fn write_outputs(
@@ -61,44 +130,8 @@ pub fn write_outputs(
     trace_path: Option<&Path>,
 ) -> anyhow::Result<()> {
     let o = &s.outputs;
-    let json = serde_json::to_string_pretty(report)?;
-
+    let charts = Charts::of(o, &s.target, report)?;
     let who = format!("{} on {}", o.stem, s.target.name);
-    let e = &report.energy;
-    let bars = EnergyBars {
-        parts: e.breakdown.iter().map(|p| (p.name, p.pj)).collect(),
-        total_pj: e.total_pj,
-        ann_pj: report.ann.ann_pj,
-        sparse_ann_pj: report
-            .ann
-            .sparse_ann_pj
-            .filter(|_| report.ann.nonzero_macs < report.ann.macs),
-        sop_pj: report.ann.sop_pj,
-    };
-    let energy = draw_energy(
-        &o.energy,
-        &bars,
-        &format!(
-            "{who}: energy per inference (mean of {} images)",
-            report.images
-        ),
-    )?;
-
-    let us: Vec<f64> = report
-        .per_inference
-        .cycles
-        .iter()
-        .map(|&c| latency_us(c, &s.target))
-        .collect();
-    let l = &report.latency.microseconds;
-    let latency = draw_latency(
-        &o.latency,
-        &us,
-        l.mean,
-        l.p99,
-        &format!("{who}: latency of {} inferences", report.images),
-    )?;
-
     let raster = Raster::from_trace(&s.config, first, trace);
     let label = s.test.labels[0];
     let decided = match first.decision.step {
@@ -111,9 +144,9 @@ pub fn write_outputs(
         &format!("{who}: spikes of test image 0 (label {label}, {decided})"),
     )?;
     let mut files: Vec<(&Path, &[u8])> = vec![
-        (&o.json, json.as_bytes()),
-        (&energy.path, energy.svg.as_bytes()),
-        (&latency.path, latency.svg.as_bytes()),
+        (&o.json, charts.json.as_bytes()),
+        (&charts.energy.path, charts.energy.svg.as_bytes()),
+        (&charts.latency.path, charts.latency.svg.as_bytes()),
         (&raster.path, raster.svg.as_bytes()),
     ];
     let lines;

@@ -1,0 +1,369 @@
+//! Runs spread over many machines: `ttfs run --shard I/N` runs the `I`-th of `N` contiguous
+//! slices of the images and writes a [`Shard`] (every per-inference [`Record`], the per-neuron
+//! firing counts and what the run was); [`merge`] puts the shards of one run back together as
+//! the [`Inferences`] of a single run over all the images, from which [`super::summarize`]
+//! builds exactly the report one run would have (accuracy, every mean, the percentiles of the
+//! merged records, the verdicts), the wall-clock timing aside.
+
+use serde::{Deserialize, Serialize};
+
+use super::{FiringCounts, Inferences, Record, Sources, Timing};
+
+/// A digest of `config` (FNV-1a 64 of its encoding): every shard of a run records it, and
+/// `ttfs merge` checks the configuration it reads against it.
+pub fn config_digest(config: &crate::config::ChipConfig) -> u64 {
+    crate::digest::Fnv1a64::hash_bytes(&postcard::to_stdvec(config).unwrap_or_default())
+}
+
+/// The format name written into every shard file.
+pub const SHARD_FORMAT: &str = "ttfs-shard-1";
+
+/// The `index`-th of `count` contiguous slices of `images` items: `[lo, hi)`, the first
+/// `images % count` slices one longer.
+pub fn slice(index: usize, count: usize, images: usize) -> std::ops::Range<usize> {
+    let count = count.max(1);
+    let (base, extra) = (images / count, images % count);
+    let lo = index * base + index.min(extra);
+    let hi = lo + base + usize::from(index < extra);
+    lo.min(images)..hi.min(images)
+}
+
+/// `I/N` as `(I, N)`, with `N >= 1` and `I < N`.
+///
+/// # Errors
+/// A sentence naming the rule broken.
+pub fn parse_shard(text: &str) -> Result<(usize, usize), String> {
+    let (i, n) = text
+        .split_once('/')
+        .ok_or_else(|| format!("'{text}' is not I/N (e.g. 0/4: the first of 4 shards)"))?;
+    let parse = |s: &str, what: &str| {
+        s.trim()
+            .parse::<usize>()
+            .map_err(|_| format!("'{text}': {what} '{s}' is not a whole number"))
+    };
+    let (i, n) = (parse(i, "the shard")?, parse(n, "the count")?);
+    if n == 0 || n > 1_000_000 {
+        return Err(format!("'{text}': the count must be 1 to 1,000,000"));
+    }
+    if i >= n {
+        return Err(format!("'{text}': shards are numbered 0 to {}", n - 1));
+    }
+    Ok((i, n))
+}
+
+/// One shard of a run: what `ttfs run --shard` writes and `ttfs merge` reads.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Shard {
+    /// [`SHARD_FORMAT`].
+    pub format: String,
+    /// This shard's number, `0..count`.
+    pub index: usize,
+    /// Shards of the run.
+    pub count: usize,
+    /// Images of the whole run.
+    pub images: usize,
+    /// The first image of this shard (its records are images `first_image..`).
+    pub first_image: usize,
+    /// A digest of the configuration run (every shard of a run has the same).
+    pub config_digest: u64,
+    /// Whether each inference stopped at its first output spike.
+    pub early_exit: bool,
+    /// The golden model compared against, if any (its file, as the report names it).
+    pub golden_model: Option<String>,
+    /// Where the run came from.
+    pub sources: Sources,
+    /// One record per image of the slice, in image order.
+    pub records: Vec<Record>,
+    /// Per layer, per neuron: in how many of this slice's inferences it fired.
+    pub firing: FiringCounts,
+    /// This shard's wall clock.
+    pub timing: Timing,
+}
+
+/// Why shards cannot be merged.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum ShardError {
+    /// No shard given.
+    #[error("no shard to merge")]
+    Empty,
+    /// A file is not a shard of this format.
+    #[error("shard {index}: format '{found}', expected '{SHARD_FORMAT}'")]
+    Format {
+        /// The shard's index.
+        index: usize,
+        /// The format it names.
+        found: String,
+    },
+    /// The shards come from different runs.
+    #[error(
+        "shard {index} of {count} is from another run than shard {first_index}: its {what} differs"
+    )]
+    OtherRun {
+        /// The shard that differs.
+        index: usize,
+        /// Its shard count.
+        count: usize,
+        /// The shard it was compared with.
+        first_index: usize,
+        /// What differs.
+        what: &'static str,
+    },
+    /// A shard is missing or given twice.
+    #[error("shards of {count}: {problem}")]
+    Coverage {
+        /// Shards of the run.
+        count: usize,
+        /// Which are missing or repeated.
+        problem: String,
+    },
+    /// A shard does not hold the slice its number says.
+    #[error("shard {index} of {count} holds images {first}..{end}, but its slice is {lo}..{hi}")]
+    Slice {
+        /// The shard.
+        index: usize,
+        /// Shards of the run.
+        count: usize,
+        /// Its first image.
+        first: usize,
+        /// One past its last.
+        end: usize,
+        /// The slice's first image.
+        lo: usize,
+        /// One past the slice's last.
+        hi: usize,
+    },
+}
+
+/// What the shards were, once merged.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Merged {
+    /// The records and firing counts of the whole run, in image order.
+    pub inferences: Inferences,
+    /// The configuration digest all shards share.
+    pub config_digest: u64,
+    /// Early exit, as every shard ran.
+    pub early_exit: bool,
+    /// The golden model all shards were compared against.
+    pub golden_model: Option<String>,
+    /// Where the run came from.
+    pub sources: Sources,
+    /// The shards' timings, summed: threads and seconds of all machines.
+    pub timing: Timing,
+}
+
+/// Merges the shards of one run (in any order) into the run over all its images.
+///
+/// # Errors
+/// [`ShardError`]: no shard, another format, shards of different runs (count, images,
+/// configuration, early exit, golden model, sources, layer sizes), a missing or repeated
+/// shard, or a shard whose records are not its slice.
+pub fn merge(mut shards: Vec<Shard>) -> Result<Merged, ShardError> {
+    shards.sort_by_key(|s| s.index);
+    let first = shards.first().ok_or(ShardError::Empty)?.clone();
+    for s in &shards {
+        if s.format != SHARD_FORMAT {
+            return Err(ShardError::Format {
+                index: s.index,
+                found: s.format.clone(),
+            });
+        }
+        let differs = |what| ShardError::OtherRun {
+            index: s.index,
+            count: s.count,
+            first_index: first.index,
+            what,
+        };
+        if s.count != first.count {
+            return Err(differs("shard count"));
+        }
+        if s.images != first.images {
+            return Err(differs("image count"));
+        }
+        if s.config_digest != first.config_digest {
+            return Err(differs("configuration"));
+        }
+        if s.early_exit != first.early_exit {
+            return Err(differs("early exit"));
+        }
+        if s.golden_model != first.golden_model {
+            return Err(differs("golden model"));
+        }
+        if s.sources != first.sources {
+            return Err(differs("configuration, target or data files"));
+        }
+        let sizes = |f: &FiringCounts| f.iter().map(Vec::len).collect::<Vec<_>>();
+        if sizes(&s.firing) != sizes(&first.firing) {
+            return Err(differs("layer sizes"));
+        }
+    }
+    let indices: Vec<usize> = shards.iter().map(|s| s.index).collect();
+    let expected: Vec<usize> = (0..first.count).collect();
+    if indices != expected {
+        let missing: Vec<String> = expected
+            .iter()
+            .filter(|i| !indices.contains(i))
+            .map(ToString::to_string)
+            .collect();
+        let repeated: Vec<String> = indices
+            .windows(2)
+            .filter(|w| w[0] == w[1])
+            .map(|w| w[0].to_string())
+            .collect();
+        let mut problem = Vec::new();
+        if !missing.is_empty() {
+            problem.push(format!("missing {}", missing.join(", ")));
+        }
+        if !repeated.is_empty() {
+            problem.push(format!("given twice: {}", repeated.join(", ")));
+        }
+        return Err(ShardError::Coverage {
+            count: first.count,
+            problem: problem.join("; "),
+        });
+    }
+    let mut records = Vec::with_capacity(first.images);
+    let mut firing = first.firing.clone();
+    for layer in &mut firing {
+        layer.fill(0);
+    }
+    let mut timing = Timing {
+        threads: 0,
+        wall_seconds: 0.0,
+        inferences_per_second: 0.0,
+        synaptic_ops_per_second: 0.0,
+    };
+    for s in shards {
+        let range = slice(s.index, s.count, s.images);
+        let end = s.first_image + s.records.len();
+        if s.first_image != range.start || end != range.end {
+            return Err(ShardError::Slice {
+                index: s.index,
+                count: s.count,
+                first: s.first_image,
+                end,
+                lo: range.start,
+                hi: range.end,
+            });
+        }
+        for (total, part) in firing.iter_mut().zip(&s.firing) {
+            for (t, p) in total.iter_mut().zip(part) {
+                *t += p;
+            }
+        }
+        timing.threads += s.timing.threads;
+        timing.wall_seconds += s.timing.wall_seconds;
+        records.extend(s.records);
+    }
+    let ops: u64 = records.iter().map(|r| r.counters.synaptic_ops).sum();
+    let wall = timing.wall_seconds.max(1e-9);
+    timing.inferences_per_second = records.len() as f64 / wall;
+    timing.synaptic_ops_per_second = ops as f64 / wall;
+    Ok(Merged {
+        inferences: Inferences { records, firing },
+        config_digest: first.config_digest,
+        early_exit: first.early_exit,
+        golden_model: first.golden_model,
+        sources: first.sources,
+        timing,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::expect_used)]
+    use super::*;
+
+    #[test]
+    fn slices_cover_the_images_once_in_order() {
+        for images in [0usize, 1, 5, 10, 11, 1000] {
+            for count in 1..=7 {
+                let mut next = 0;
+                for i in 0..count {
+                    let r = slice(i, count, images);
+                    assert_eq!(r.start, next, "{images} {count} {i}");
+                    assert!(r.len() <= images / count + 1);
+                    next = r.end;
+                }
+                assert_eq!(next, images);
+            }
+        }
+        assert_eq!(slice(0, 3, 10), 0..4);
+        assert_eq!(slice(1, 3, 10), 4..7);
+        assert_eq!(slice(2, 3, 10), 7..10);
+    }
+
+    #[test]
+    fn shard_numbers_are_checked() {
+        assert_eq!(parse_shard("0/1"), Ok((0, 1)));
+        assert_eq!(parse_shard("2/3"), Ok((2, 3)));
+        assert_eq!(
+            parse_shard("3/3").unwrap_err(),
+            "'3/3': shards are numbered 0 to 2"
+        );
+        assert_eq!(
+            parse_shard("0/0").unwrap_err(),
+            "'0/0': the count must be 1 to 1,000,000"
+        );
+        assert!(parse_shard("1").unwrap_err().contains("is not I/N"));
+        assert!(
+            parse_shard("a/2")
+                .unwrap_err()
+                .contains("'a' is not a whole number")
+        );
+    }
+
+    fn shard(index: usize, count: usize, images: usize) -> Shard {
+        let r = slice(index, count, images);
+        Shard {
+            format: SHARD_FORMAT.into(),
+            index,
+            count,
+            images,
+            first_image: r.start,
+            config_digest: 7,
+            early_exit: false,
+            golden_model: None,
+            sources: Sources {
+                config: "c".into(),
+                config_target: "t".into(),
+                target: "t".into(),
+                target_file: "t.json".into(),
+                data: "d".into(),
+            },
+            records: Vec::new(),
+            firing: vec![vec![0; 2]],
+            timing: Timing {
+                threads: 1,
+                wall_seconds: 1.0,
+                inferences_per_second: 0.0,
+                synaptic_ops_per_second: 0.0,
+            },
+        }
+    }
+
+    #[test]
+    fn shards_of_other_runs_or_missing_ones_are_refused_by_name() {
+        // Empty record lists: the slice check names the first shard that holds none.
+        let err = merge(vec![shard(0, 2, 0), shard(1, 2, 0)]);
+        assert!(err.is_ok(), "{err:?}");
+        let mut other = shard(1, 2, 0);
+        other.config_digest = 8;
+        assert_eq!(
+            merge(vec![shard(0, 2, 0), other]).unwrap_err().to_string(),
+            "shard 1 of 2 is from another run than shard 0: its configuration differs"
+        );
+        assert_eq!(
+            merge(vec![shard(0, 3, 0), shard(0, 3, 0)])
+                .unwrap_err()
+                .to_string(),
+            "shards of 3: missing 1, 2; given twice: 0"
+        );
+        assert_eq!(
+            merge(vec![shard(0, 2, 4), shard(1, 2, 4)])
+                .unwrap_err()
+                .to_string(),
+            "shard 0 of 2 holds images 0..0, but its slice is 0..2"
+        );
+        assert_eq!(merge(Vec::new()).unwrap_err(), ShardError::Empty);
+    }
+}
