@@ -54,19 +54,41 @@ impl Emulator<'_> {
                 self.wake(sender, now);
             }
             let config = self.config;
-            let row = config.cores[ci].synapses.row(axon as usize);
+            let compact = &self.compact[ci];
             let core = &mut self.cores[ci];
-            if core.touched.is_empty() {
-                for s in row {
-                    core.acc[s.neuron as usize] += i64::from(s.weight);
+            let len = match &compact.table {
+                Some((neurons, weights)) => {
+                    let a = compact.offsets.get(axon as usize).copied().unwrap_or(0) as usize;
+                    let b = compact.offsets.get(axon as usize + 1).copied().unwrap_or(0) as usize;
+                    let (neurons, weights) = (
+                        neurons.get(a..b).unwrap_or(&[]),
+                        weights.get(a..b).unwrap_or(&[]),
+                    );
+                    let acc = &mut core.acc[..];
+                    for (&n, &w) in neurons.iter().zip(weights) {
+                        acc[n as usize] += i64::from(w);
+                    }
+                    if !core.touched.is_empty() {
+                        for &n in neurons {
+                            core.touched[n as usize] = true;
+                        }
+                    }
+                    neurons.len()
                 }
-            } else {
-                for s in row {
-                    core.acc[s.neuron as usize] += i64::from(s.weight);
-                    core.touched[s.neuron as usize] = true;
+                None => {
+                    let row = config.cores[ci].synapses.row(axon as usize);
+                    for s in row {
+                        core.acc[s.neuron as usize] += i64::from(s.weight);
+                    }
+                    if !core.touched.is_empty() {
+                        for s in row {
+                            core.touched[s.neuron as usize] = true;
+                        }
+                    }
+                    row.len()
                 }
-            }
-            let len = row.len() as u64;
+            };
+            let len = len as u64;
             let layer = self.core_layer[ci];
             self.counters.synaptic_ops += len;
             self.counters.synaptic_ops_per_layer[layer] += len;
