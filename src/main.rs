@@ -49,7 +49,7 @@ enum Command {
     /// marked.
     Explore(cmd::explore::ExploreArgs),
     /// Merge the shard files of one run (`ttfs run --shard I/N`) into the report of the whole
-    /// run.
+    /// run, or those of one exploration (`ttfs explore --shard I/N`) into its explore.json.
     Merge(cmd::merge::MergeArgs),
 }
 

@@ -12,11 +12,13 @@ use std::path::{Path, PathBuf};
 
 use anyhow::Context;
 use clap::{Args, ValueEnum};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
+use ttfs_runtime::report::shard::{parse_shard, slice};
 
 use super::compile::{CompileArgs, compile_model};
 use super::describe;
 use super::run::{Golden, RunArgs, Setup, emulate};
+use crate::cmd::explore_shards::{ExploreShard, Space};
 use crate::pictures::{DesignPoint, draw_design_space};
 
 /// Flags of `ttfs explore`.
@@ -44,6 +46,11 @@ pub struct ExploreArgs {
     /// explore.json and explore.svg.
     #[arg(long, default_value = "runs/explore")]
     run_dir: PathBuf,
+    /// Explore only the I-th of N contiguous slices of the (model, target) pairs, in the order
+    /// given, and write its points as `explore.shard-I-of-N.json`; `ttfs merge` makes
+    /// `explore.json` and `explore.svg` of the whole space from the N shard files.
+    #[arg(long, value_name = "I/N", value_parser = parse_shard)]
+    shard: Option<(usize, usize)>,
 }
 
 /// `--early-exit` values.
@@ -56,7 +63,7 @@ pub enum OnOff {
 }
 
 /// One point of the design space, as `explore.json` holds it.
-#[derive(Clone, Debug, Serialize, PartialEq)]
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
 pub struct Point {
     /// The model file.
     pub model: String,
@@ -99,7 +106,28 @@ pub fn run(args: ExploreArgs) -> anyhow::Result<()> {
         .with_context(|| format!("cannot create the run folder {}", args.run_dir.display()))?;
     let mut points = Vec::new();
     let total = args.models.len() * args.targets.len();
+    let pairs = match args.shard {
+        Some((index, count)) => {
+            let pairs = slice(index, count, total);
+            if pairs.is_empty() {
+                anyhow::bail!(
+                    "--shard {index}/{count}: {total} (model, target) pairs leave this shard \
+                     none; use at most {total} shards"
+                );
+            }
+            println!(
+                "shard {index} of {count}: pairs {}..{} of {total}",
+                pairs.start, pairs.end
+            );
+            pairs
+        }
+        None => 0..total,
+    };
     for (m, model_path) in args.models.iter().enumerate() {
+        let first = m * args.targets.len();
+        if !(first..first + args.targets.len()).any(|p| pairs.contains(&p)) {
+            continue;
+        }
         let model = ttfs_compiler::model::read(model_path).with_context(|| {
             format!(
                 "{} is not a model this compiler reads (expected a model file written by `ttfs train`)",
@@ -108,6 +136,9 @@ pub fn run(args: ExploreArgs) -> anyhow::Result<()> {
         })?;
         let stem = stem(model_path);
         for (t, target) in args.targets.iter().enumerate() {
+            if !pairs.contains(&(first + t)) {
+                continue;
+            }
             println!(
                 "\n##### explore {}/{total}: {stem} on {target} #####",
                 m * args.targets.len() + t + 1
@@ -208,10 +239,30 @@ pub fn run(args: ExploreArgs) -> anyhow::Result<()> {
             }
         }
     }
+    if let Some((index, count)) = args.shard {
+        let shard = ExploreShard::new(index, count, space(&args), points);
+        print_table(&shard.points);
+        return shard.write(&args.run_dir);
+    }
     mark_dominated(&mut points);
     write_outputs(&args.run_dir, &points)?;
     print_table(&points);
     Ok(())
+}
+
+/// The axes of the exploration, which the shards of one exploration share.
+fn space(args: &ExploreArgs) -> Space {
+    Space {
+        models: args
+            .models
+            .iter()
+            .map(|m| m.display().to_string())
+            .collect(),
+        targets: args.targets.clone(),
+        early_exit: args.early_exit.iter().map(|&e| e == OnOff::On).collect(),
+        images: args.images,
+        calibrate: args.calibrate,
+    }
 }
 
 /// A point the compiler refused.
@@ -265,7 +316,7 @@ pub fn mark_dominated(points: &mut [Point]) {
 }
 
 /// Writes `explore.json` and `explore.svg` together (both or neither).
-fn write_outputs(dir: &Path, points: &[Point]) -> anyhow::Result<()> {
+pub fn write_outputs(dir: &Path, points: &[Point]) -> anyhow::Result<()> {
     let json = serde_json::to_string_pretty(points)?;
     let json_path = dir.join("explore.json");
     let svg_path = dir.join("explore.svg");
@@ -298,7 +349,7 @@ fn write_outputs(dir: &Path, points: &[Point]) -> anyhow::Result<()> {
 
 /// One line per point; the ANN column is the same network's at the model's weight sparsity
 /// (nonzero MACs x 4.6 pJ).
-fn print_table(points: &[Point]) {
+pub fn print_table(points: &[Point]) {
     println!(
         "\n{:<24} {:<10} {:<10} {:>9} {:>11} {:>11} {:>11} {:>6}  front",
         "model", "target", "early exit", "accuracy", "energy nJ", "ANN nJ", "latency us", "cores"

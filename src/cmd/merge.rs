@@ -2,7 +2,8 @@
 //! are shards) back into the report of a single run over all the images, exactly as one run
 //! would have written it (accuracy, every mean, percentiles of the merged records, the
 //! single-spike and golden verdicts; only the wall-clock timing sums the shards'). Writes
-//! `<stem>.run.json` and its energy and latency pictures.
+//! `<stem>.run.json` and its energy and latency pictures. Given the shards of an exploration
+//! (`ttfs explore --shard I/N`), it writes that exploration's `explore.json` and `explore.svg`.
 
 use std::path::PathBuf;
 
@@ -11,13 +12,15 @@ use clap::Args;
 use ttfs_runtime::report::shard::{Shard, config_digest, merge};
 use ttfs_runtime::report::{GoldenSummary, format_report, summarize};
 
+use super::explore_shards::is_explore_shard;
 use super::paths::resolve_target;
 use super::run::outputs::{Charts, Outputs, verdicts};
 
 /// Flags of `ttfs merge`.
 #[derive(Args, Debug)]
 pub struct MergeArgs {
-    /// The shard files (`<stem>.shard-I-of-N.json`), all N of one run, in any order.
+    /// The shard files (`<stem>.shard-I-of-N.json`, or `explore.shard-I-of-N.json`), all N of
+    /// one run or one exploration, in any order.
     #[arg(required = true, value_name = "SHARD")]
     shards: Vec<PathBuf>,
     /// The configuration the shards ran [default: the path they name].
@@ -36,13 +39,28 @@ pub struct MergeArgs {
 
 /// Runs `ttfs merge`.
 pub fn run(args: MergeArgs) -> anyhow::Result<()> {
-    let mut shards = Vec::with_capacity(args.shards.len());
+    let mut files = Vec::with_capacity(args.shards.len());
     for path in &args.shards {
         let text = std::fs::read_to_string(path)
             .with_context(|| format!("{}: could not read the shard", path.display()))?;
-        let shard: Shard = serde_json::from_str(&text).with_context(|| {
+        files.push((path.clone(), text));
+    }
+    let beside_first = || args.shards[0].parent().map(PathBuf::from);
+    if files
+        .first()
+        .is_some_and(|(_, text)| is_explore_shard(text))
+    {
+        if args.config.is_some() || args.target.is_some() {
+            bail!("--config and --target are for the shards of a run, not of an exploration");
+        }
+        let out = args.out.clone().or_else(beside_first).unwrap_or_default();
+        return super::explore_shards::merge(&files, &out);
+    }
+    let mut shards = Vec::with_capacity(files.len());
+    for (path, text) in &files {
+        let shard: Shard = serde_json::from_str(text).with_context(|| {
             format!(
-                "{}: not a shard file written by `ttfs run --shard`",
+                "{}: not a shard file written by `ttfs run --shard` or `ttfs explore --shard`",
                 path.display()
             )
         })?;
@@ -93,10 +111,7 @@ pub fn run(args: MergeArgs) -> anyhow::Result<()> {
         target.name
     );
     print!("{}", format_report(&report));
-    let out = args
-        .out
-        .clone()
-        .or_else(|| args.shards[0].parent().map(PathBuf::from));
+    let out = args.out.clone().or_else(beside_first);
     let outputs = Outputs::new(&config_path, out.as_deref())?;
     Charts::of(&outputs, &target, &report)?.write(&outputs)?;
     println!(

@@ -2,6 +2,7 @@
 
 pub mod compile;
 pub mod explore;
+pub mod explore_shards;
 pub mod inspect;
 pub mod merge;
 pub mod paths;

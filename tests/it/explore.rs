@@ -123,3 +123,115 @@ fn explore_points_are_reproduced_by_their_own_commands_and_the_picture_is_the_re
         point["neuron_updates"]
     );
 }
+
+/// An exploration spread over N machines (`ttfs explore --shard I/N`, one slice of the
+/// (model, target) pairs each) and merged by `ttfs merge` writes byte for byte the
+/// `explore.json` and `explore.svg` of one exploration, for N = 1, 2, 3 (3 leaves the slices
+/// uneven) and shards given in any order; a missing shard, a shard of another exploration and
+/// more shards than pairs are refused, each naming the problem.
+#[test]
+fn explore_shards_merged_are_the_exploration_of_one_machine() {
+    let dir = "runs/test-explore-shards";
+    let _ = std::fs::remove_dir_all(repo(dir));
+    let space = |run_dir: &str, images: &str| -> Vec<String> {
+        [
+            "explore",
+            "fixtures/models/mnist-mlp.safetensors",
+            "fixtures/models/mnist-mlp-pruned.safetensors",
+            "--targets",
+            "loihi,speck",
+            "--images",
+            images,
+            "--run-dir",
+            run_dir,
+        ]
+        .iter()
+        .map(|s| s.to_string())
+        .collect()
+    };
+    let call = |args: &[String]| {
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        ttfs(&args)
+    };
+    let whole = format!("{dir}/whole");
+    let (ok, stdout, stderr) = call(&space(&whole, "200"));
+    assert!(ok, "{stdout}\n{stderr}");
+    let read = |path: String| std::fs::read(repo(&path)).unwrap();
+    for count in 1..=3usize {
+        let shards_dir = format!("{dir}/of-{count}");
+        for index in (0..count).rev() {
+            let mut args = space(&shards_dir, "200");
+            args.extend(["--shard".to_string(), format!("{index}/{count}")]);
+            let (ok, stdout, stderr) = call(&args);
+            assert!(ok, "{stdout}\n{stderr}");
+            assert!(
+                !std::path::Path::new(&repo(&format!("{shards_dir}/explore.json"))).exists(),
+                "a shard writes only its own file"
+            );
+        }
+        let mut merge = vec!["merge".to_string()];
+        merge.extend(
+            (0..count)
+                .rev()
+                .map(|i| format!("{shards_dir}/explore.shard-{i}-of-{count}.json")),
+        );
+        merge.extend(["-o".to_string(), format!("{shards_dir}/merged")]);
+        let (ok, stdout, stderr) = call(&merge);
+        assert!(ok, "{stdout}\n{stderr}");
+        // The points' commands name their own run folder; all else is the same bytes.
+        let json = String::from_utf8(read(format!("{shards_dir}/merged/explore.json"))).unwrap();
+        let whole_json = String::from_utf8(read(format!("{whole}/explore.json"))).unwrap();
+        assert!(json.contains(&format!("{shards_dir}/")));
+        assert!(
+            json.replace(&format!("{shards_dir}/"), &format!("{whole}/")) == whole_json,
+            "{count} shards: explore.json differs from one exploration's"
+        );
+        assert!(
+            read(format!("{shards_dir}/merged/explore.svg"))
+                == read(format!("{whole}/explore.svg")),
+            "{count} shards: explore.svg differs from one exploration's"
+        );
+    }
+
+    // Shard 1 of 3 missing.
+    let of3 = format!("{dir}/of-3");
+    let (ok, _, stderr) = call(&[
+        "merge".to_string(),
+        format!("{of3}/explore.shard-0-of-3.json"),
+        format!("{of3}/explore.shard-2-of-3.json"),
+    ]);
+    assert!(!ok);
+    assert!(
+        stderr.contains("explore shards of 3: missing 1"),
+        "{stderr}"
+    );
+
+    // A shard of an exploration over other images.
+    let other = format!("{dir}/other");
+    let mut args = space(&other, "100");
+    args.extend(["--shard".to_string(), "1/2".to_string()]);
+    let (ok, stdout, stderr) = call(&args);
+    assert!(ok, "{stdout}\n{stderr}");
+    let (ok, _, stderr) = call(&[
+        "merge".to_string(),
+        format!("{dir}/of-2/explore.shard-0-of-2.json"),
+        format!("{other}/explore.shard-1-of-2.json"),
+    ]);
+    assert!(!ok);
+    assert!(
+        stderr.contains("explore.shard-1-of-2.json: another exploration than"),
+        "{stderr}"
+    );
+
+    // Five shards of four pairs.
+    let mut args = space(&other, "100");
+    args.extend(["--shard".to_string(), "4/5".to_string()]);
+    let (ok, _, stderr) = call(&args);
+    assert!(!ok);
+    assert!(
+        stderr.contains(
+            "--shard 4/5: 4 (model, target) pairs leave this shard none; use at most 4 shards"
+        ),
+        "{stderr}"
+    );
+}

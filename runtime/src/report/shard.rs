@@ -134,6 +134,34 @@ pub enum ShardError {
     },
 }
 
+/// Which of the shards `0..count` are missing or repeated in `sorted` (shard numbers in
+/// ascending order), as "missing 1, 3; given twice: 2"; `None` when each is there once. The
+/// one rule for run shards and for `ttfs explore` shards.
+pub fn coverage_problem(count: usize, sorted: &[usize]) -> Option<String> {
+    let expected: Vec<usize> = (0..count).collect();
+    if sorted == expected {
+        return None;
+    }
+    let missing: Vec<String> = expected
+        .iter()
+        .filter(|i| !sorted.contains(i))
+        .map(ToString::to_string)
+        .collect();
+    let repeated: Vec<String> = sorted
+        .windows(2)
+        .filter(|w| w[0] == w[1])
+        .map(|w| w[0].to_string())
+        .collect();
+    let mut problem = Vec::new();
+    if !missing.is_empty() {
+        problem.push(format!("missing {}", missing.join(", ")));
+    }
+    if !repeated.is_empty() {
+        problem.push(format!("given twice: {}", repeated.join(", ")));
+    }
+    Some(problem.join("; "))
+}
+
 /// What the shards were, once merged.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Merged {
@@ -197,28 +225,10 @@ pub fn merge(mut shards: Vec<Shard>) -> Result<Merged, ShardError> {
         }
     }
     let indices: Vec<usize> = shards.iter().map(|s| s.index).collect();
-    let expected: Vec<usize> = (0..first.count).collect();
-    if indices != expected {
-        let missing: Vec<String> = expected
-            .iter()
-            .filter(|i| !indices.contains(i))
-            .map(ToString::to_string)
-            .collect();
-        let repeated: Vec<String> = indices
-            .windows(2)
-            .filter(|w| w[0] == w[1])
-            .map(|w| w[0].to_string())
-            .collect();
-        let mut problem = Vec::new();
-        if !missing.is_empty() {
-            problem.push(format!("missing {}", missing.join(", ")));
-        }
-        if !repeated.is_empty() {
-            problem.push(format!("given twice: {}", repeated.join(", ")));
-        }
+    if let Some(problem) = coverage_problem(first.count, &indices) {
         return Err(ShardError::Coverage {
             count: first.count,
-            problem: problem.join("; "),
+            problem,
         });
     }
     let mut records = Vec::with_capacity(first.images);
