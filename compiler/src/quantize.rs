@@ -277,20 +277,11 @@ fn quantize_layer(
     let mut thresholds = Vec::with_capacity(n);
     let mut threshold_limited = 0;
     for &m in &max_abs {
-        let mut s = if m > 0.0 {
-            qmax as f64 / m
-        } else {
-            qmax as f64 / theta
-        };
-        let mut th = (theta * s).round();
-        if th > th_max {
-            s = th_max / theta;
-            th = (theta * s).round().min(th_max);
-            threshold_limited += 1;
-        }
+        let (s, th, limited) = scale_and_threshold(m, theta, qmax as f64, th_max);
+        threshold_limited += usize::from(limited);
         scale.push(s);
         // th_max < 2^31, so the cast is exact.
-        thresholds.push(th.max(1.0) as i32);
+        thresholds.push(th as i32);
     }
 
     // Weights, row by row, dropping the ones that round to 0 (rows stay sorted).
@@ -376,6 +367,22 @@ fn quantize_layer(
         params,
     };
     Ok((quant, report))
+}
+
+/// The scale `s` and integer threshold `th` of a neuron whose largest `|w|` (or its group's) is
+/// `m`, with float threshold `theta`, on registers of `qmax` (weights) and `th_max`
+/// (thresholds): `s = qmax / m` (`qmax / theta` if `m = 0`), `th = round(theta s)`, at least 1;
+/// where `th` would exceed `th_max`, `s` is lowered to `th_max / theta` first and the third
+/// value is `true`. The one rule of the compiler and of quantization-aware training.
+pub fn scale_and_threshold(m: f64, theta: f64, qmax: f64, th_max: f64) -> (f64, f64, bool) {
+    let mut s = if m > 0.0 { qmax / m } else { qmax / theta };
+    let mut th = (theta * s).round();
+    let limited = th > th_max;
+    if limited {
+        s = th_max / theta;
+        th = (theta * s).round().min(th_max);
+    }
+    (s, th.max(1.0), limited)
 }
 
 /// Lowers each group's `max |w|` (neurons sharing a value share a scale) to the clipping

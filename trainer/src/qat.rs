@@ -26,10 +26,11 @@
 
 use candle_core::{Device, Result, Tensor};
 use ttfs_compiler::model::QuantizedFor;
+use ttfs_compiler::quantize::scale_and_threshold;
 
-/// `qmax` of a signed width.
+/// `qmax` of a signed width (the compiler's, on a width kept in its range).
 fn register_max(bits: u32) -> f64 {
-    ((1i64 << (bits.clamp(2, 32) - 1)) - 1) as f64
+    ttfs_compiler::ir::register_max(bits.clamp(2, 32)) as f64
 }
 
 /// The integers of one layer, as the compiler computes them (see the module doc).
@@ -73,13 +74,8 @@ pub fn integers(
     let mut thresholds = Vec::with_capacity(out);
     for o in 0..out {
         let m = if per_neuron { row_max[o] } else { layer_max };
-        let mut s = if m > 0.0 { qmax / m } else { qmax / theta };
-        let mut th = (theta * s).round();
-        if th > th_max {
-            s = th_max / theta;
-            th = (theta * s).round().min(th_max);
-        }
-        thresholds.push(th.max(1.0) as i64);
+        let (s, th, _) = scale_and_threshold(m, theta, qmax, th_max);
+        thresholds.push(th as i64);
         for &x in &w[o * n_in..(o + 1) * n_in] {
             weights.push((c * f64::from(x) * s).round().clamp(-qmax, qmax) as i64);
         }
