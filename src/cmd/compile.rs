@@ -131,11 +131,7 @@ pub fn compile_model(args: &CompileArgs, model: &Model) -> anyhow::Result<Compil
     let started = Instant::now();
     let (target_path, target) = resolve_target(&args.target)?;
     let out = args.out.clone().unwrap_or_else(|| {
-        let stem = args
-            .model
-            .file_stem()
-            .map(|s| s.to_string_lossy().into_owned())
-            .unwrap_or_else(|| "model".to_string());
+        let stem = super::paths::file_stem(&args.model, "model");
         args.model
             .with_file_name(format!("{stem}.{}.bin", target.name))
     });

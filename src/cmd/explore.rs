@@ -17,7 +17,7 @@ use ttfs_runtime::report::shard::{parse_shard, slice};
 
 use super::compile::{CompileArgs, compile_model};
 use super::describe;
-use super::run::{Golden, RunArgs, Setup, emulate};
+use super::run::{RunArgs, Setup, emulate};
 use crate::cmd::explore_shards::{ExploreShard, Space};
 use crate::pictures::{DesignPoint, draw_design_space};
 
@@ -195,17 +195,7 @@ pub fn run(args: ExploreArgs) -> anyhow::Result<()> {
                     early_exit,
                     Some(model_path.clone()),
                 );
-                let golden = Golden {
-                    model: model_path.clone(),
-                    network: compiled.compiled.quantized.network.clone(),
-                };
-                let setup = Setup::compiled(
-                    &run,
-                    compiled.compiled.config().clone(),
-                    compiled.target_path.clone(),
-                    compiled.target.clone(),
-                    Some(golden),
-                )?;
+                let setup = Setup::compiled(&run, &compiled, model_path.clone())?;
                 let report = emulate(&run, setup)?;
                 let run_command = format!(
                     "ttfs run {} --target {target} --limit {}{} --golden {} -o {}",
@@ -293,11 +283,9 @@ fn refused_point(
     }
 }
 
-/// The file name of `path` without its extension.
+/// The file name of a model without its extension, which names its points' files.
 fn stem(path: &Path) -> String {
-    path.file_stem()
-        .map(|s| s.to_string_lossy().into_owned())
-        .unwrap_or_else(|| "model".to_string())
+    super::paths::file_stem(path, "model")
 }
 
 /// Marks every fitting point that another fitting point dominates: at least as accurate and

@@ -87,6 +87,15 @@ pub fn data_hint(dataset: &str) -> String {
     }
 }
 
+/// The file name of `path` without its extension, or `fallback` when it has none (it names
+/// every output derived from that file).
+pub fn file_stem(path: &Path, fallback: &str) -> String {
+    path.file_stem().map_or_else(
+        || fallback.to_string(),
+        |s| s.to_string_lossy().into_owned(),
+    )
+}
+
 /// `path` with its extension replaced by `ext` (e.g. `chip.bin` -> `chip.map.json`).
 pub fn sibling(path: &Path, ext: &str) -> PathBuf {
     path.with_extension(ext)

@@ -17,7 +17,7 @@ use ttfs_runtime::report::RunReport;
 use ttfs_trainer::train::TrainOutcome;
 
 use super::compile::{CompileArgs, CompileOutput};
-use super::run::{Golden, RunArgs, Setup};
+use super::run::{RunArgs, Setup};
 use super::train::TrainArgs;
 
 /// Epochs of the pipeline's (and the sweep's) default training run: about a minute on 2 cores.
@@ -173,17 +173,7 @@ impl Stages {
             early_exit,
             Some(model.clone()),
         );
-        let golden = Golden {
-            model,
-            network: compiled.compiled.quantized.network.clone(),
-        };
-        let setup = Setup::compiled(
-            &args,
-            compiled.compiled.config().clone(),
-            compiled.target_path.clone(),
-            compiled.target.clone(),
-            Some(golden),
-        )?;
+        let setup = Setup::compiled(&args, &compiled, model)?;
         let run = super::run::emulate(&args, setup)?;
         times.push(("emulate", t.elapsed().as_secs_f64()));
         Ok(StagesDone {

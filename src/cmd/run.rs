@@ -142,16 +142,24 @@ impl Setup {
         })
     }
 
-    /// The setup of a configuration already in memory (the pipeline's compile stage), with the
-    /// golden model of the network it was compiled from.
+    /// The setup of a configuration just compiled (the pipeline's compile stage, a point of
+    /// `ttfs explore`), with the golden model of the network it was compiled from, `model`.
     pub fn compiled(
         args: &RunArgs,
-        config: ChipConfig,
-        target_path: PathBuf,
-        target: Target,
-        golden: Option<Golden>,
+        compiled: &super::compile::CompileOutput,
+        model: PathBuf,
     ) -> anyhow::Result<Setup> {
-        Self::assemble(args, config, target_path, target, |_, _| Ok(golden))
+        let golden = Golden {
+            model,
+            network: compiled.compiled.quantized.network.clone(),
+        };
+        Self::assemble(
+            args,
+            compiled.compiled.config().clone(),
+            compiled.target_path.clone(),
+            compiled.target.clone(),
+            |_, _| Ok(Some(golden)),
+        )
     }
 
     /// Checks the configuration against the target, loads the test images, then the golden

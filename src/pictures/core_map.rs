@@ -7,7 +7,9 @@ use std::path::Path;
 use plotters::prelude::*;
 use ttfs_compiler::map::MappingReport;
 
-use super::{LEGEND_CHARS, Picture, PictureError, layer_color, render_svg, short_name, whole};
+use super::{
+    LEGEND_CHARS, Picture, PictureError, layer_color, render_svg, short_name, titled_canvas, whole,
+};
 
 /// Draws `report` as an SVG at `path` (atomically), titled `title`.
 pub fn draw_core_map(
@@ -33,11 +35,7 @@ fn render(svg: &mut String, report: &MappingReport, title: &str) -> Result<(), S
         cols * cell + 120 + legend_width,
         (rows * cell + 130).max(300),
     );
-    let root = SVGBackend::with_string(svg, size).into_drawing_area();
-    root.fill(&WHITE).map_err(|e| e.to_string())?;
-    let root = root
-        .titled(title, ("sans-serif", 20))
-        .map_err(|e| e.to_string())?;
+    let (_, root) = titled_canvas(svg, size, title)?;
     let (map_area, legend_area) = root.split_horizontally(size.0 - legend_width);
     let mut chart = ChartBuilder::on(&map_area)
         .margin(10)

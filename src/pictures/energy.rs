@@ -8,7 +8,7 @@ use std::path::Path;
 use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, Pos, VPos};
 
-use super::{Picture, PictureError, layer_color, render_svg, thousands};
+use super::{Picture, PictureError, layer_color, render_svg, thousands, titled_canvas};
 
 /// What the energy picture shows, in pJ per inference.
 pub struct EnergyBars {
@@ -115,11 +115,7 @@ fn render(svg: &mut String, bars: &EnergyBars, title: &str) -> Result<(), String
     let rows = rows(bars);
     let k = rows.len() as u32;
     let size = (1000u32, 130 + 48 * k + 60);
-    let full = SVGBackend::with_string(svg, size).into_drawing_area();
-    full.fill(&WHITE).map_err(|e| e.to_string())?;
-    let root = full
-        .titled(title, ("sans-serif", 20))
-        .map_err(|e| e.to_string())?;
+    let (full, root) = titled_canvas(svg, size, title)?;
     let (chart_area, legend_area) = root.split_vertically(size.1 - 30 - 70);
     let max = rows.iter().map(|r| r.nj).fold(0.0, f64::max).max(0.001);
     // Whole nJ on the axis, unless the bars are too short for them.

@@ -5,7 +5,7 @@ use std::path::Path;
 
 use plotters::prelude::*;
 
-use super::{Picture, PictureError, layer_color, render_svg, whole};
+use super::{Picture, PictureError, layer_color, render_svg, titled_canvas, whole};
 
 /// Draws the histogram of `us` (latency per inference, µs) with `mean` and `p99` marked, as an
 /// SVG at `path` (atomically), titled `title`.
@@ -57,11 +57,7 @@ fn render(svg: &mut String, us: &[f64], mean: f64, p99: f64, title: &str) -> Res
     } else {
         3
     };
-    let root = SVGBackend::with_string(svg, (1000, 560)).into_drawing_area();
-    root.fill(&WHITE).map_err(|e| e.to_string())?;
-    let root = root
-        .titled(title, ("sans-serif", 20))
-        .map_err(|e| e.to_string())?;
+    let (_, root) = titled_canvas(svg, (1000, 560), title)?;
     let mut chart = ChartBuilder::on(&root)
         .margin(20)
         .x_label_area_size(45)

@@ -105,6 +105,26 @@ fn whole(v: &f64) -> String {
     }
 }
 
+/// A drawing area of an SVG being rendered.
+type Area<'a> =
+    plotters::drawing::DrawingArea<plotters::backend::SVGBackend<'a>, plotters::coord::Shift>;
+
+/// A white SVG canvas of `size` pixels drawn into `svg`, with `title` across its top: the whole
+/// canvas (for marks in the margins) and the area under the title. Every picture starts here.
+fn titled_canvas<'a>(
+    svg: &'a mut String,
+    size: (u32, u32),
+    title: &str,
+) -> Result<(Area<'a>, Area<'a>), String> {
+    use plotters::prelude::*;
+    let full = SVGBackend::with_string(svg, size).into_drawing_area();
+    full.fill(&WHITE).map_err(|e| e.to_string())?;
+    let root = full
+        .titled(title, ("sans-serif", 20))
+        .map_err(|e| e.to_string())?;
+    Ok((full, root))
+}
+
 /// Renders a picture for `path` into an SVG string with `render`; a drawing error names the
 /// path.
 fn render_svg(

@@ -9,7 +9,7 @@ use std::path::Path;
 use plotters::coord::Shift;
 use plotters::prelude::*;
 
-use super::{Picture, PictureError, layer_color, render_svg};
+use super::{Picture, PictureError, layer_color, render_svg, titled_canvas};
 
 /// One compiled and emulated design point.
 #[derive(Clone, Debug, PartialEq)]
@@ -40,11 +40,7 @@ pub fn draw_design_space(
 }
 
 fn render(svg: &mut String, points: &[DesignPoint], title: &str) -> Result<(), String> {
-    let root = SVGBackend::with_string(svg, (1300, 620)).into_drawing_area();
-    root.fill(&WHITE).map_err(|e| e.to_string())?;
-    let root = root
-        .titled(title, ("sans-serif", 20))
-        .map_err(|e| e.to_string())?;
+    let (_, root) = titled_canvas(svg, (1300, 620), title)?;
     let (left, right) = root.split_horizontally(650);
     let mut targets: Vec<&str> = points.iter().map(|p| p.target.as_str()).collect();
     targets.sort_unstable();
@@ -99,19 +95,11 @@ fn panel(
         .margin(15)
         .x_label_area_size(45)
         .y_label_area_size(60);
-    let style = |i: usize| layer_color(i);
     if front {
         let mut chart = builder
             .build_cartesian_2d((x_lo * 0.7..x_hi * 1.4).log_scale(), y_lo..y_hi)
             .map_err(|e| e.to_string())?;
-        chart
-            .configure_mesh()
-            .x_desc(x_desc)
-            .y_desc("test accuracy on the chip (%)")
-            .x_label_formatter(&|v| format!("{v:.0}"))
-            .y_label_formatter(&|v| format!("{v:.2}"))
-            .draw()
-            .map_err(|e| e.to_string())?;
+        draw_mesh(&mut chart, x_desc)?;
         let mut line: Vec<(f64, f64)> = points
             .iter()
             .filter(|p| !p.dominated)
@@ -123,52 +111,61 @@ fn panel(
             .map_err(|e| e.to_string())?
             .label("Pareto front (accuracy against energy)")
             .legend(|(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], BLACK.mix(0.5)));
-        markers(&mut chart, points, targets, x, &style)?;
-        chart
-            .configure_series_labels()
-            .position(SeriesLabelPosition::LowerRight)
-            .background_style(WHITE.mix(0.9))
-            .border_style(BLACK)
-            .draw()
-            .map_err(|e| e.to_string())
+        markers(&mut chart, points, targets, x)?;
+        draw_legend(&mut chart)
     } else {
         let mut chart = builder
             .build_cartesian_2d(0f64..x_hi * 1.15, y_lo..y_hi)
             .map_err(|e| e.to_string())?;
-        chart
-            .configure_mesh()
-            .x_desc(x_desc)
-            .y_desc("test accuracy on the chip (%)")
-            .x_label_formatter(&|v| format!("{v:.0}"))
-            .y_label_formatter(&|v| format!("{v:.2}"))
-            .draw()
-            .map_err(|e| e.to_string())?;
-        markers(&mut chart, points, targets, x, &style)?;
-        chart
-            .configure_series_labels()
-            .position(SeriesLabelPosition::LowerRight)
-            .background_style(WHITE.mix(0.9))
-            .border_style(BLACK)
-            .draw()
-            .map_err(|e| e.to_string())
+        draw_mesh(&mut chart, x_desc)?;
+        markers(&mut chart, points, targets, x)?;
+        draw_legend(&mut chart)
     }
+}
+
+/// A panel chart with `x` on its horizontal axis (linear or log) and accuracy upwards.
+type Panel<'a, 'b, X> =
+    ChartContext<'a, SVGBackend<'b>, Cartesian2d<X, plotters::coord::types::RangedCoordf64>>;
+
+/// The panel's grid, axis names and tick labels.
+fn draw_mesh<X>(chart: &mut Panel<'_, '_, X>, x_desc: &str) -> Result<(), String>
+where
+    X: Ranged<ValueType = f64> + plotters::coord::ranged1d::ValueFormatter<f64>,
+{
+    chart
+        .configure_mesh()
+        .x_desc(x_desc)
+        .y_desc("test accuracy on the chip (%)")
+        .x_label_formatter(&|v| format!("{v:.0}"))
+        .y_label_formatter(&|v| format!("{v:.2}"))
+        .draw()
+        .map_err(|e| e.to_string())
+}
+
+/// The panel's legend, lower right.
+fn draw_legend<'a, 'b: 'a, X>(chart: &mut Panel<'a, 'b, X>) -> Result<(), String>
+where
+    X: Ranged<ValueType = f64>,
+{
+    chart
+        .configure_series_labels()
+        .position(SeriesLabelPosition::LowerRight)
+        .background_style(WHITE.mix(0.9))
+        .border_style(BLACK)
+        .draw()
+        .map_err(|e| e.to_string())
 }
 
 /// The points of each target (filled on the front, hollow when dominated; circles with early
 /// exit, squares without), labelled with their model; one legend entry per target and shape.
 fn markers<X: Ranged<ValueType = f64>>(
-    chart: &mut ChartContext<
-        '_,
-        SVGBackend<'_>,
-        Cartesian2d<X, plotters::coord::types::RangedCoordf64>,
-    >,
+    chart: &mut Panel<'_, '_, X>,
     points: &[DesignPoint],
     targets: &[&str],
     x: &dyn Fn(&DesignPoint) -> f64,
-    style: &dyn Fn(usize) -> RGBColor,
 ) -> Result<(), String> {
     for (k, target) in targets.iter().enumerate() {
-        let color = style(k);
+        let color = layer_color(k);
         let own: Vec<&DesignPoint> = points.iter().filter(|p| p.target == *target).collect();
         let fill = |p: &DesignPoint| {
             if p.dominated {

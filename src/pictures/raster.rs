@@ -12,7 +12,9 @@ use plotters::style::text_anchor::{HPos, Pos, VPos};
 use ttfs_runtime::config::ChipConfig;
 use ttfs_runtime::emulator::{Inference, TraceEvent};
 
-use super::{LEGEND_CHARS, Picture, PictureError, layer_color, render_svg, short_name, whole};
+use super::{
+    LEGEND_CHARS, Picture, PictureError, layer_color, render_svg, short_name, titled_canvas, whole,
+};
 
 /// One band of the raster: the input or a layer.
 pub struct Band {
@@ -131,11 +133,7 @@ fn layout(bands: &[Band]) -> Vec<(f64, f64)> {
 fn render(svg: &mut String, r: &Raster, title: &str) -> Result<(), String> {
     let size = (1200u32, 760u32);
     let legend_width = 330;
-    let full = SVGBackend::with_string(svg, size).into_drawing_area();
-    full.fill(&WHITE).map_err(|e| e.to_string())?;
-    let root = full
-        .titled(title, ("sans-serif", 20))
-        .map_err(|e| e.to_string())?;
+    let (full, root) = titled_canvas(svg, size, title)?;
     let (plot_area, _) = root.split_horizontally(size.0 - legend_width);
     let bands = layout(&r.bands);
     let y_top = bands.last().map_or(1.0, |&(y, h)| y + h);

@@ -6,7 +6,7 @@ use std::path::Path;
 
 use plotters::prelude::*;
 
-use super::{Picture, PictureError, layer_color, render_svg};
+use super::{Picture, PictureError, layer_color, render_svg, titled_canvas};
 
 /// One model of a sweep.
 #[derive(Clone, Debug, PartialEq)]
@@ -49,11 +49,7 @@ fn render(svg: &mut String, points: &[TradeOffPoint], title: &str) -> Result<(),
         (y_max + 0.5).min(100.0).max(y_min + 1.0),
     );
 
-    let root = SVGBackend::with_string(svg, (900, 560)).into_drawing_area();
-    root.fill(&WHITE).map_err(|e| e.to_string())?;
-    let root = root
-        .titled(title, ("sans-serif", 20))
-        .map_err(|e| e.to_string())?;
+    let (_, root) = titled_canvas(svg, (900, 560), title)?;
     let mut chart = ChartBuilder::on(&root)
         .margin(15)
         .x_label_area_size(45)

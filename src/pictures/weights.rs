@@ -8,7 +8,8 @@ use plotters::coord::Shift;
 use plotters::prelude::*;
 
 use super::{
-    LEGEND_CHARS, Picture, PictureError, layer_color, render_svg, short_name, thousands, whole,
+    LEGEND_CHARS, Picture, PictureError, layer_color, render_svg, short_name, thousands,
+    titled_canvas, whole,
 };
 
 /// One layer of the weight picture.
@@ -101,11 +102,7 @@ fn render(svg: &mut String, layers: &[WeightLayer], bits: u32, title: &str) -> R
     let rows = n.div_ceil(cols);
     let panel = (if cols == 1 { 1000 } else { 1400 / cols as u32 }, 300);
     let size = (panel.0 * cols as u32, panel.1 * rows as u32 + 40);
-    let root = SVGBackend::with_string(svg, size).into_drawing_area();
-    root.fill(&WHITE).map_err(|e| e.to_string())?;
-    let root = root
-        .titled(title, ("sans-serif", 20))
-        .map_err(|e| e.to_string())?;
+    let (_, root) = titled_canvas(svg, size, title)?;
     if layers.is_empty() {
         root.draw(&Text::new("no layers", (20, 20), ("sans-serif", 15)))
             .map_err(|e| e.to_string())?;

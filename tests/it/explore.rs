@@ -193,14 +193,20 @@ fn explore_shards_merged_are_the_exploration_of_one_machine() {
         );
     }
 
+    // A refused call: its one-line error.
+    let refused = |args: &[String]| {
+        let (ok, stdout, stderr) = call(args);
+        assert!(!ok, "{stdout}");
+        stderr
+    };
+
     // Shard 1 of 3 missing.
     let of3 = format!("{dir}/of-3");
-    let (ok, _, stderr) = call(&[
+    let stderr = refused(&[
         "merge".to_string(),
         format!("{of3}/explore.shard-0-of-3.json"),
         format!("{of3}/explore.shard-2-of-3.json"),
     ]);
-    assert!(!ok);
     assert!(
         stderr.contains("explore shards of 3: missing 1"),
         "{stderr}"
@@ -212,12 +218,11 @@ fn explore_shards_merged_are_the_exploration_of_one_machine() {
     args.extend(["--shard".to_string(), "1/2".to_string()]);
     let (ok, stdout, stderr) = call(&args);
     assert!(ok, "{stdout}\n{stderr}");
-    let (ok, _, stderr) = call(&[
+    let stderr = refused(&[
         "merge".to_string(),
         format!("{dir}/of-2/explore.shard-0-of-2.json"),
         format!("{other}/explore.shard-1-of-2.json"),
     ]);
-    assert!(!ok);
     assert!(
         stderr.contains("explore.shard-1-of-2.json: another exploration than"),
         "{stderr}"
@@ -226,8 +231,7 @@ fn explore_shards_merged_are_the_exploration_of_one_machine() {
     // Five shards of four pairs.
     let mut args = space(&other, "100");
     args.extend(["--shard".to_string(), "4/5".to_string()]);
-    let (ok, _, stderr) = call(&args);
-    assert!(!ok);
+    let stderr = refused(&args);
     assert!(
         stderr.contains(
             "--shard 4/5: 4 (model, target) pairs leave this shard none; use at most 4 shards"

@@ -34,10 +34,7 @@ impl Outputs {
 
     /// Where the report and pictures go: `out` (created if needed) or beside `config`.
     pub fn new(config: &Path, out: Option<&Path>) -> anyhow::Result<Outputs> {
-        let stem = config
-            .file_stem()
-            .map(|s| s.to_string_lossy().into_owned())
-            .unwrap_or_else(|| "chip".to_string());
+        let stem = crate::cmd::paths::file_stem(config, "chip");
         let dir = match out {
             Some(dir) => {
                 std::fs::create_dir_all(dir)
