@@ -54,27 +54,9 @@ impl Emulator<'_> {
                 self.wake(sender, now);
             }
             let config = self.config;
-            let compact = &self.compact[ci];
             let core = &mut self.cores[ci];
-            let len = match &compact.table {
-                Some((neurons, weights)) => {
-                    let a = compact.offsets.get(axon as usize).copied().unwrap_or(0) as usize;
-                    let b = compact.offsets.get(axon as usize + 1).copied().unwrap_or(0) as usize;
-                    let (neurons, weights) = (
-                        neurons.get(a..b).unwrap_or(&[]),
-                        weights.get(a..b).unwrap_or(&[]),
-                    );
-                    let acc = &mut core.acc[..];
-                    for (&n, &w) in neurons.iter().zip(weights) {
-                        acc[n as usize] += i64::from(w);
-                    }
-                    if !core.touched.is_empty() {
-                        for &n in neurons {
-                            core.touched[n as usize] = true;
-                        }
-                    }
-                    neurons.len()
-                }
+            let len = match &self.runs[ci] {
+                Some(runs) => runs.accumulate(axon as usize, &mut core.acc, &mut core.touched),
                 None => {
                     let row = config.cores[ci].synapses.row(axon as usize);
                     for s in row {

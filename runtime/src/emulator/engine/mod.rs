@@ -2,6 +2,7 @@
 
 mod cores;
 mod network;
+mod rows;
 
 use std::collections::VecDeque;
 
@@ -54,35 +55,6 @@ struct Packet {
 /// source neuron for the trace).
 type Outgoing = (u64, u32, u32, u32);
 
-/// A core's synapse table as two narrow arrays (neuron index and weight of each entry, row
-/// after row, with the configuration's row offsets): half the bytes of the configuration's
-/// entries, which the accumulation streams through. `None` for a core of more than 65,536
-/// neurons, which keeps the configuration's layout.
-#[derive(Debug)]
-struct CompactRows {
-    offsets: Vec<u32>,
-    table: Option<(Vec<u16>, Vec<i16>)>,
-}
-
-impl CompactRows {
-    fn of(core: &crate::config::CoreConfig) -> CompactRows {
-        let entries = &core.synapses.entries;
-        let narrow = core.neurons() <= 1 << 16
-            && entries
-                .iter()
-                .all(|s| i16::try_from(s.weight).is_ok() && u16::try_from(s.neuron).is_ok());
-        CompactRows {
-            offsets: core.synapses.offsets.clone(),
-            table: narrow.then(|| {
-                (
-                    entries.iter().map(|s| s.neuron as u16).collect(),
-                    entries.iter().map(|s| s.weight as i16).collect(),
-                )
-            }),
-        }
-    }
-}
-
 /// One core's state.
 #[derive(Clone, Debug, Default)]
 struct CoreState {
@@ -122,9 +94,9 @@ pub struct Emulator<'a> {
     class_of: Vec<Vec<Option<u32>>>,
     /// Per core, its neurons' update rule.
     rules: Vec<NeuronUpdate>,
-    /// Per core, its synapse table in a compact layout for the accumulation loop (shared by
-    /// the clones of a parallel run).
-    compact: std::sync::Arc<[CompactRows]>,
+    /// Per core, its synapse table as runs for the accumulation loop (shared by the clones of
+    /// a parallel run); `None` keeps the configuration's layout.
+    runs: std::sync::Arc<[Option<rows::RunRows>]>,
     cores: Vec<CoreState>,
     host_out: VecDeque<Outgoing>,
     host_port_busy: bool,
@@ -198,8 +170,8 @@ impl<'a> Emulator<'a> {
             })
             .collect::<Vec<_>>();
         let routers = usize::try_from(target.cores()).unwrap_or(usize::MAX);
-        let compact: std::sync::Arc<[CompactRows]> =
-            config.cores.iter().map(CompactRows::of).collect();
+        let runs: std::sync::Arc<[Option<rows::RunRows>]> =
+            config.cores.iter().map(rows::RunRows::of).collect();
         let rules = config
             .cores
             .iter()
@@ -219,7 +191,7 @@ impl<'a> Emulator<'a> {
             layer_cores,
             class_of,
             rules,
-            compact,
+            runs,
             stall_since: vec![0; cores.len()],
             cores,
             host_out: VecDeque::new(),
