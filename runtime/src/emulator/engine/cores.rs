@@ -56,7 +56,12 @@ impl Emulator<'_> {
             let config = self.config;
             let core = &mut self.cores[ci];
             let len = match &self.runs[ci] {
-                Some(runs) => runs.accumulate(axon as usize, &mut core.acc, &mut core.touched),
+                Some(runs) => {
+                    if let Some(&next) = core.fifo.front() {
+                        runs.prefetch_row(next as usize);
+                    }
+                    runs.accumulate(axon as usize, &mut core.acc, &mut core.touched)
+                }
                 None => {
                     let row = config.cores[ci].synapses.row(axon as usize);
                     for s in row {

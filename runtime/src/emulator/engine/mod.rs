@@ -45,6 +45,8 @@ struct Packet {
     x: u32,
     /// Current position.
     y: u32,
+    /// The destination core's position (where the packet is delivered).
+    to: (u32, u32),
     /// Sent by the host (an input packet).
     from_host: bool,
     /// Cycle at which it started waiting for a link.

@@ -60,14 +60,20 @@ impl Emulator<'_> {
             let p = self.config.cores[s as usize].position;
             (u64::from(t.spike_inject), p.x, p.y)
         };
+        let to = self.config.cores[dst as usize].position;
         let packet = Packet {
             dst,
             axon,
             x,
             y,
+            to: (to.x, to.y),
             from_host,
             waiting_since: 0,
         };
+        // The destination core reads this row's offset when it pops the event.
+        if let Some(runs) = &self.runs[dst as usize] {
+            runs.prefetch_offset(axon as usize);
+        }
         let id = match self.free_packets.pop() {
             Some(id) => {
                 self.packets[id as usize] = packet;
@@ -99,8 +105,8 @@ impl Emulator<'_> {
 
     pub(super) fn hop(&mut self, id: u32, now: u64) {
         let p = self.packets[id as usize];
-        let dst_pos = self.config.cores[p.dst as usize].position;
-        if (p.x, p.y) == (dst_pos.x, dst_pos.y) {
+        let (to_x, to_y) = p.to;
+        if (p.x, p.y) == p.to {
             let core = &mut self.cores[p.dst as usize];
             core.fifo.push_back(p.axon);
             let depth = core.fifo.len() as u32;
@@ -121,11 +127,11 @@ impl Emulator<'_> {
             return;
         }
         // X first, then Y. Directions: 0 east, 1 west, 2 south, 3 north.
-        let (dir, nx, ny) = if p.x < dst_pos.x {
+        let (dir, nx, ny) = if p.x < to_x {
             (0, p.x + 1, p.y)
-        } else if p.x > dst_pos.x {
+        } else if p.x > to_x {
             (1, p.x - 1, p.y)
-        } else if p.y < dst_pos.y {
+        } else if p.y < to_y {
             (2, p.x, p.y + 1)
         } else {
             (3, p.x, p.y - 1)

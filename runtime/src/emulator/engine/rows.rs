@@ -66,6 +66,21 @@ impl RunRows {
         Some(RunRows { offsets, stream })
     }
 
+    /// Starts fetching row `row`'s offset into the cache (for an event just queued).
+    pub(super) fn prefetch_offset(&self, row: usize) {
+        prefetch_index::prefetch_index(&self.offsets, row);
+    }
+
+    /// Starts fetching row `row` into the cache (for the event popped next).
+    pub(super) fn prefetch_row(&self, row: usize) {
+        if let (Some(&a), Some(&b)) = (self.offsets.get(row), self.offsets.get(row + 1)) {
+            // One prefetch per 64-byte line (32 entries).
+            for i in (a..b).step_by(32) {
+                prefetch_index::prefetch_index(&self.stream, i as usize);
+            }
+        }
+    }
+
     /// Adds row `row`'s weights into `acc` (one accumulator per neuron of the core), marks its
     /// neurons in `touched` unless that is empty, and returns the row's synapse count.
     pub(super) fn accumulate(&self, row: usize, acc: &mut [i64], touched: &mut [bool]) -> usize {
