@@ -9,7 +9,7 @@
 //! offset and its row), not one per array. The sums are the same integers added in the same
 //! order as synapse by synapse.
 
-use crate::config::{CoreConfig, Synapse};
+use crate::config::{CoreConfig, Csr, Synapse};
 
 /// Consecutive neurons `start..start + len` of a row, taking its next `len` weights.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -21,11 +21,9 @@ struct Run {
 /// One core's synapse rows as runs and narrow weights.
 #[derive(Debug)]
 pub(super) struct RunRows {
-    /// Per row, its range in `stream` (`offsets[r]..offsets[r + 1]`).
-    offsets: Vec<u32>,
-    /// Row after row: the number of runs `k`, `k` pairs (first neuron, length), then the
-    /// row's weights (`i16` bits), in the configuration's order.
-    stream: Vec<u16>,
+    /// Per row: the number of runs `k`, `k` pairs (first neuron, length), then the row's
+    /// weights (`i16` bits), in the configuration's order.
+    stream: Csr<u16>,
 }
 
 impl RunRows {
@@ -63,32 +61,32 @@ impl RunRows {
             }
             offsets.push(u32::try_from(stream.len()).ok()?);
         }
-        Some(RunRows { offsets, stream })
+        Some(RunRows {
+            stream: Csr {
+                offsets,
+                entries: stream,
+            },
+        })
     }
 
     /// Starts fetching row `row`'s offset into the cache (for an event just queued).
     pub(super) fn prefetch_offset(&self, row: usize) {
-        prefetch_index::prefetch_index(&self.offsets, row);
+        prefetch_index::prefetch_index(&self.stream.offsets, row);
     }
 
     /// Starts fetching row `row` into the cache (for the event popped next).
     pub(super) fn prefetch_row(&self, row: usize) {
-        if let (Some(&a), Some(&b)) = (self.offsets.get(row), self.offsets.get(row + 1)) {
-            // One prefetch per 64-byte line (32 entries).
-            for i in (a..b).step_by(32) {
-                prefetch_index::prefetch_index(&self.stream, i as usize);
-            }
+        let data = self.stream.row(row);
+        // One prefetch per 64-byte line (32 entries).
+        for i in (0..data.len()).step_by(32) {
+            prefetch_index::prefetch_index(data, i);
         }
     }
 
     /// Adds row `row`'s weights into `acc` (one accumulator per neuron of the core), marks its
     /// neurons in `touched` unless that is empty, and returns the row's synapse count.
     pub(super) fn accumulate(&self, row: usize, acc: &mut [i64], touched: &mut [bool]) -> usize {
-        let data = match (self.offsets.get(row), self.offsets.get(row + 1)) {
-            (Some(&a), Some(&b)) => self.stream.get(a as usize..b as usize).unwrap_or(&[]),
-            _ => &[],
-        };
-        let Some((&count, rest)) = data.split_first() else {
+        let Some((&count, rest)) = self.stream.row(row).split_first() else {
             return 0;
         };
         let Some((runs, weights)) = rest.split_at_checked(2 * usize::from(count)) else {
@@ -141,7 +139,6 @@ mod tests {
     use proptest::prelude::*;
 
     use super::*;
-    use crate::config::Csr;
 
     /// The sample configuration's first core with `neurons` neurons and these rows of
     /// (neuron, weight).
@@ -168,11 +165,11 @@ mod tests {
         );
         let rows = RunRows::of(&core).unwrap();
         let weights = [1u16, 2, 3, 4, 5, 6];
-        assert_eq!(rows.stream[..7], [3, 3, 3, 9, 1, 2, 2]);
-        assert_eq!(rows.stream[7..13], weights);
+        assert_eq!(rows.stream.row(0)[..7], [3, 3, 3, 9, 1, 2, 2]);
+        assert_eq!(rows.stream.row(0)[7..], weights);
         // The empty row: no runs.
-        assert_eq!(rows.stream[13..], [0]);
-        assert_eq!(rows.offsets, [0, 13, 14]);
+        assert_eq!(rows.stream.row(1), [0]);
+        assert_eq!(rows.stream.offsets, [0, 13, 14]);
     }
 
     #[test]
