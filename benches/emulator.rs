@@ -23,10 +23,10 @@ use std::time::Duration;
 
 use criterion::{Criterion, Throughput, criterion_main};
 use ttfs_compiler::compile::{CompileOptions, compile};
+use ttfs_data::{Dataset, Split};
 use ttfs_runtime::config::ChipConfig;
 use ttfs_runtime::emulator::{Emulator, RunOptions};
 use ttfs_runtime::target::Target;
-use ttfs_trainer::data::{Dataset, Split};
 
 /// A path under the repository root.
 fn repo(rel: &str) -> PathBuf {

@@ -12,8 +12,8 @@ use std::time::Duration;
 use criterion::{Criterion, criterion_main};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
-use ttfs_trainer::ops::neuron::{FireConfig, fire_backward, fire_forward};
-use ttfs_trainer::ops::sparse::{sparse_forward, sparse_weight_grad};
+use ttfs_trainer::FireConfig;
+use ttfs_trainer::kernels::{fire_backward, fire_forward, sparse_forward, sparse_weight_grad};
 
 const STEPS: usize = 8;
 const BATCH: usize = 128;

@@ -4,7 +4,9 @@
 //! settings, runs the library and prints. Errors end as one line of cause plus a hint.
 
 mod cmd;
+mod paths;
 mod pictures;
+mod stage;
 
 /// Training allocates and frees many large tensors per batch; the system allocator returns
 /// them to the kernel and page-faults them back in, which cost a third of the run time.
@@ -78,7 +80,7 @@ fn command() -> clap::Command {
     let stage_epochs = |a: Arg| {
         a.help(format!(
             "Epochs in total [default: {}]",
-            cmd::pipeline::DEFAULT_EPOCHS
+            cmd::train::STAGE_EPOCHS
         ))
     };
     let hide = |a: Arg| a.hide(true);

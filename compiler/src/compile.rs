@@ -26,7 +26,7 @@ use crate::ir::{FoldedNetwork, PoolLowering};
 use crate::lower::{LowerError, lower};
 use crate::map::needs::{LoweringNeeds, needs};
 use crate::map::{MapError, Mapping, MappingReport, Partition, partition, place};
-use crate::model::{LayerSpec, Model};
+use crate::model::{Model, Provenance};
 use crate::quantize::{LayerQuantReport, QuantizeError, Quantized, quantize};
 
 /// Why a model could not be compiled for a target.
@@ -263,17 +263,11 @@ pub fn compile(
         }
         None => None,
     };
-    let macs = ann_macs(model)?;
-    let nonzero = ann_nonzero_macs(model)?;
+    let provenance = Provenance::of(model).map_err(LowerError::from)?;
     let firing = evaluation.as_ref().map(|e| e.firing.as_slice());
-    let mut mapping = timed(&mut pass_seconds, "map", || {
-        place(&quantized.network, target, partition, firing)
+    let mapping = timed(&mut pass_seconds, "map", || {
+        place(&quantized.network, target, partition, firing, &provenance)
     });
-    for ((info, &macs), &nonzero) in mapping.config.layers.iter_mut().zip(&macs).zip(&nonzero) {
-        info.ann_macs = macs;
-        info.ann_nonzero_macs = nonzero;
-    }
-    mapping.config.model_digest = model.digest();
     timed(&mut pass_seconds, "verify", || {
         verified("map", mapping.config.check_target(target))
     })?;
@@ -328,55 +322,4 @@ fn check_calibration(c: &Calibration<'_>, folded: &FoldedNetwork) -> Result<(), 
         }),
         None => Ok(()),
     }
-}
-
-/// Multiply-accumulates per inference of each weighted layer of `model` as a conventional
-/// network (linear: inputs x outputs; conv: output positions x channels in x kernel), in order.
-///
-/// # Errors
-/// [`CompileError::Lower`] if the model's shapes do not chain.
-pub fn ann_macs(model: &Model) -> Result<Vec<u64>, CompileError> {
-    let shapes = model.layer_shapes().map_err(LowerError::from)?;
-    let mut macs = Vec::new();
-    for (layer, shape) in model.description.layers.iter().zip(&shapes) {
-        match layer {
-            LayerSpec::Linear {
-                in_features,
-                out_features,
-                ..
-            } => macs.push((*in_features * *out_features) as u64),
-            LayerSpec::Conv2d {
-                in_channels,
-                kernel,
-                ..
-            } => macs.push(
-                (shape.iter().product::<usize>() * *in_channels * kernel[0] * kernel[1]) as u64,
-            ),
-            _ => {}
-        }
-    }
-    Ok(macs)
-}
-
-/// Like [`ann_macs`], counting only the MACs of nonzero effective weights (weight norm and
-/// scale folded in): linear, one per nonzero weight; conv, one per nonzero kernel weight and
-/// output position. A pruned model's ANN baseline at its own weight sparsity.
-///
-/// # Errors
-/// [`CompileError::Lower`] if the model's shapes do not chain or a layer's tensors are
-/// missing or malformed.
-pub fn ann_nonzero_macs(model: &Model) -> Result<Vec<u64>, CompileError> {
-    let shapes = model.layer_shapes().map_err(LowerError::from)?;
-    let mut macs = Vec::new();
-    for (index, (layer, shape)) in model.description.layers.iter().zip(&shapes).enumerate() {
-        let positions = match layer {
-            LayerSpec::Linear { .. } => 1,
-            LayerSpec::Conv2d { .. } => shape.iter().skip(1).product::<usize>(),
-            _ => continue,
-        };
-        let effective = model.effective_layer(index).map_err(LowerError::from)?;
-        let nonzero = effective.weight.data.iter().filter(|&&w| w != 0.0).count();
-        macs.push((nonzero * positions) as u64);
-    }
-    Ok(macs)
 }

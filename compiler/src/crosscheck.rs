@@ -100,7 +100,7 @@ pub fn prepare(
 }
 
 /// The golden model of a configuration as the [`Reference`] of an emulated batch
-/// ([`ttfs_runtime::batch::run_images`]).
+/// ([`ttfs_runtime::batch::run_report`]).
 pub struct GoldenReference<'a> {
     /// The quantized network (from [`prepare`]).
     pub network: &'a QuantNetwork,

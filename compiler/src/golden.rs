@@ -14,7 +14,7 @@
 //!                  each pixel at step 1)
 //!     phase l + 1: layer l integrates the spikes of this step t of its sources (the input
 //!                  for l = 0, layer l - 1's spikes of phase l otherwise), then every neuron of
-//!                  the layer updates by the rule of `ttfs_runtime::config::neuron`
+//!                  the layer updates by the rule of `ttfs_runtime::neuron`
 //! ```
 //! The accumulation is event-driven: each source spike adds the row of weights of every axon
 //! it drives (its own, or the shared axon of each pooling window it lies in) into a wide
@@ -31,7 +31,7 @@
 //! the register peaks are the largest `|u|` and `|v|` after saturation (and after a reset), and
 //! a saturation event is one clamp of `u` or of `v`.
 
-use ttfs_runtime::config::neuron::{NeuronUpdate, UpdateOutcome};
+use ttfs_runtime::neuron::{NeuronUpdate, UpdateOutcome};
 use ttfs_runtime::target::NeuronUpdateMode;
 
 use crate::ir::{QuantLayer, QuantNetwork};

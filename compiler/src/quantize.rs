@@ -43,8 +43,8 @@ mod agreement;
 
 pub use report::{LayerQuantReport, format_report};
 
-use ttfs_runtime::config::neuron::MovesWithoutInput;
 use ttfs_runtime::config::{NeuronParams, Refractory};
+use ttfs_runtime::neuron::MovesWithoutInput;
 use ttfs_runtime::target::{NeuronUpdateMode, Target, TargetError};
 
 use crate::ir::{

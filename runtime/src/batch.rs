@@ -83,12 +83,13 @@ pub struct Batch<'a> {
 /// The reference of a batch and the name of its model file (as the report names it).
 pub type NamedReference<'a, R> = (&'a R, String);
 
-/// The run of `batch` on `config` and `target` as its report: [`run_images`], its wall time,
+/// The run of `batch` on `config` and `target` as its report: every image emulated (in
+/// parallel, collected in image order), its wall time,
 /// the golden comparison summed up ([`GoldenSummary::of`]), then
 /// [`summarize`].
 ///
 /// # Errors
-/// As [`run_images`].
+/// [`BatchError`] for unpaired labels, an image the emulator refuses, or a failed reference.
 pub fn run_report<R: Reference>(
     config: &ChipConfig,
     target: &Target,
@@ -121,10 +122,11 @@ pub fn run_report<R: Reference>(
     ))
 }
 
-/// [`run_images`] on `batch`, with its wall time.
+/// Every image of `batch` emulated (in parallel, collected in image order), each compared
+/// with `reference` if given, with the wall time; `progress` is called after each inference.
 ///
 /// # Errors
-/// As [`run_images`].
+/// [`BatchError`] for unpaired labels, an image the emulator refuses, or a failed reference.
 pub fn run_timed<R: Reference>(
     config: &ChipConfig,
     target: &Target,
@@ -133,16 +135,7 @@ pub fn run_timed<R: Reference>(
     progress: &(dyn Fn() + Sync),
 ) -> Result<(Inferences, Timing), BatchError> {
     let started = Instant::now();
-    let inferences = run_images(
-        config,
-        target,
-        batch.images,
-        batch.labels,
-        batch.first_image,
-        batch.options,
-        reference,
-        progress,
-    )?;
+    let inferences = run_images(config, target, batch, reference, progress)?;
     let wall_seconds = started.elapsed().as_secs_f64();
     let total_sops: u64 = inferences
         .records
@@ -158,23 +151,24 @@ pub fn run_timed<R: Reference>(
     Ok((inferences, timing))
 }
 
-/// Runs every image of `images` (labelled by `labels`; the first is image number
-/// `first_image` of the run) through the emulator with `options`,
-/// compares each with `reference` if given, and calls `progress` after each inference.
+/// Runs every image of `batch` through the emulator with its options, compares each with
+/// `reference` if given, and calls `progress` after each inference.
 ///
 /// # Errors
 /// [`BatchError`] for unpaired labels, an image the emulator refuses, or a failed reference.
-#[allow(clippy::too_many_arguments)]
-pub fn run_images<R: Reference>(
+fn run_images<R: Reference>(
     config: &ChipConfig,
     target: &Target,
-    images: &[&[u8]],
-    labels: &[u8],
-    first_image: usize,
-    options: RunOptions,
+    batch: &Batch<'_>,
     reference: Option<&R>,
     progress: &(dyn Fn() + Sync),
 ) -> Result<Inferences, BatchError> {
+    let Batch {
+        images,
+        labels,
+        options,
+        first_image,
+    } = *batch;
     if images.len() != labels.len() {
         return Err(BatchError::Labels {
             images: images.len(),
@@ -248,6 +242,16 @@ mod tests {
             .collect()
     }
 
+    /// The images of a whole run (the first is image 0).
+    fn batch<'a>(images: &'a [&'a [u8]], labels: &'a [u8], options: RunOptions) -> Batch<'a> {
+        Batch {
+            images,
+            labels,
+            options,
+            first_image: 0,
+        }
+    }
+
     /// A reference that marks each image's check with its own index, to see that the parallel
     /// run attaches every check to the inference of its own image.
     struct Marker;
@@ -295,10 +299,7 @@ mod tests {
         let batch = run_images(
             &config,
             &target,
-            &refs,
-            &labels,
-            0,
-            options,
+            &batch(&refs, &labels, options),
             Some(&Marker),
             &|| {},
         )
@@ -332,10 +333,7 @@ mod tests {
         let e = run_images(
             &config,
             &target,
-            &refs,
-            &[0],
-            0,
-            RunOptions::default(),
+            &batch(&refs, &[0], RunOptions::default()),
             none,
             &|| {},
         )
@@ -345,10 +343,7 @@ mod tests {
         let e = run_images(
             &config,
             &target,
-            &[&white],
-            &[0],
-            0,
-            RunOptions::default(),
+            &batch(&[&white], &[0], RunOptions::default()),
             Some(&Marker),
             &|| {},
         )

@@ -10,13 +10,22 @@
 //! tie break says [`TieBreak::PotentialAtDecision`] or the chip exits early (it stops there, so
 //! no later potential exists); otherwise, and whenever no output fired, it is the one after the
 //! last step run (step T without early exit).
+//!
+//! # Early exit
+//! A chip may stop an inference after its decision step ([`EarlyExit`]). That changes no
+//! decision exactly when the tie break reads the potential at the decision step: the first
+//! spike step and that potential are both known when the chip stops. [`EarlyExit::applies`]
+//! is the one place that says so.
 
-use serde::Serialize;
+use std::fmt;
+use std::str::FromStr;
+
+use serde::{Deserialize, Serialize};
 
 use crate::config::TieBreak;
 
 /// One inference's decision.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, serde::Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Decision {
     /// The chosen class.
     pub class: usize,
@@ -53,6 +62,75 @@ impl DecisionRule {
             Some(t) if self.early_exit || self.tie_break == TieBreak::PotentialAtDecision => t,
             _ => steps_run,
         }
+    }
+}
+
+/// When an inference stops after its decision step (the step of its first output spike), as a
+/// run asks for it: `ttfs run`, the pipeline and the explorations all take this one setting.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum EarlyExit {
+    /// When the network breaks ties at the decision step, so stopping there changes no
+    /// decision; otherwise run all T steps.
+    Auto,
+    /// Always stop at the first output spike (ties then go by the potential at that step).
+    On,
+    /// Always run all T steps.
+    Off,
+}
+
+impl EarlyExit {
+    /// Every setting, with its name and a one-line description (for a command line's help).
+    pub const ALL: [(EarlyExit, &'static str, &'static str); 3] = [
+        (
+            EarlyExit::Auto,
+            "auto",
+            "When the network breaks ties at the decision step, so stopping there changes no \
+             decision; otherwise run all T steps",
+        ),
+        (
+            EarlyExit::On,
+            "on",
+            "Always stop at the first output spike (ties then go by the potential at that step)",
+        ),
+        (EarlyExit::Off, "off", "Always run all T steps"),
+    ];
+
+    /// Whether an inference of a network whose tie break is `tie_break` stops after its
+    /// decision step. Under [`EarlyExit::Auto`] only where that changes no decision.
+    pub fn applies(self, tie_break: TieBreak) -> bool {
+        match self {
+            EarlyExit::Auto => tie_break == TieBreak::PotentialAtDecision,
+            EarlyExit::On => true,
+            EarlyExit::Off => false,
+        }
+    }
+
+    /// The setting's name: `auto`, `on` or `off`.
+    pub fn name(self) -> &'static str {
+        match self {
+            EarlyExit::Auto => "auto",
+            EarlyExit::On => "on",
+            EarlyExit::Off => "off",
+        }
+    }
+}
+
+impl fmt::Display for EarlyExit {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+impl FromStr for EarlyExit {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        EarlyExit::ALL
+            .iter()
+            .find(|(_, name, _)| *name == s)
+            .map(|(e, _, _)| *e)
+            .ok_or_else(|| format!("unknown early exit {s:?}: expected auto, on or off"))
     }
 }
 
@@ -178,6 +256,25 @@ mod tests {
                 step: None,
                 tied: 0
             }
+        );
+    }
+
+    #[test]
+    fn early_exit_applies_by_itself_only_where_the_tie_break_reads_the_decision_step() {
+        use TieBreak::{PotentialAtDecision, PotentialAtEnd};
+        assert!(EarlyExit::Auto.applies(PotentialAtDecision));
+        assert!(!EarlyExit::Auto.applies(PotentialAtEnd));
+        for tie_break in [PotentialAtDecision, PotentialAtEnd] {
+            assert!(EarlyExit::On.applies(tie_break));
+            assert!(!EarlyExit::Off.applies(tie_break));
+        }
+        for (e, name, _) in EarlyExit::ALL {
+            assert_eq!(name.parse::<EarlyExit>(), Ok(e));
+            assert_eq!(e.to_string(), name);
+        }
+        assert_eq!(
+            "yes".parse::<EarlyExit>(),
+            Err("unknown early exit \"yes\": expected auto, on or off".to_string())
         );
     }
 }

@@ -2,8 +2,8 @@
 //! rules, and the cycle-accurate, event-driven emulator that runs a configuration on a target.
 //!
 //! It owns the rules every other stage must apply the way the chip does, each in one place:
-//! the decision rule ([`decision`]), the integer neuron update ([`config::neuron`]), the energy
-//! model ([`energy`]); the run of many images ([`batch`]) and its report ([`report`]); and the
+//! the decision rule and when early exit is exact ([`decision`]), the integer neuron update
+//! ([`neuron`]), the energy model ([`energy`]); the run of many images ([`batch`]) and its report ([`report`]); and the
 //! toolchain's one atomic file write ([`atomic`]).
 //!
 //! It knows nothing of training or compiling: the compiler and the trainer depend on it, never
@@ -17,5 +17,6 @@ pub mod decision;
 pub mod digest;
 pub mod emulator;
 pub mod energy;
+pub mod neuron;
 pub mod report;
 pub mod target;

@@ -169,7 +169,7 @@ pub enum NeuronUpdateMode {
     EveryStep,
     /// Only a neuron that an event reached in the time step (an event-driven chip such as
     /// SynSense's Speck / DYNAP-CNN). Exact only for neurons whose state cannot change without
-    /// input ([`crate::config::neuron::NeuronParams::still_without_input`]).
+    /// input ([`crate::neuron::NeuronParams::still_without_input`]).
     OnInput,
 }
 
@@ -297,7 +297,8 @@ impl Target {
     ///
     /// # Errors
     /// [`TargetError::Io`] naming `path`.
-    pub fn save(&self, path: &Path) -> Result<(), TargetError> {
+    #[cfg(test)]
+    pub(crate) fn save(&self, path: &Path) -> Result<(), TargetError> {
         let mut text = self.to_json_pretty();
         text.push('\n');
         crate::atomic::write_atomic(path, text.as_bytes()).map_err(|e| TargetError::Io {

@@ -20,7 +20,7 @@ pub fn run(args: InspectArgs) -> anyhow::Result<()> {
     let bytes = std::fs::metadata(&args.config).map(|m| m.len()).ok();
     print!("{}", ttfs_runtime::config::summary(&config, bytes));
     if let Some(name) = args.target {
-        let (path, target) = super::paths::resolve_target(&name)?;
+        let crate::stage::TargetFile { path, target, .. } = crate::paths::resolve_target(&name)?;
         config
             .check_target(&target)
             .map_err(|e| anyhow::anyhow!("{}: {e}", args.config.display()))?;

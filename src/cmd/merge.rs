@@ -12,9 +12,9 @@ use clap::Args;
 use ttfs_runtime::report::shard::{Shard, config_digest, merge};
 use ttfs_runtime::report::{GoldenSummary, format_report, summarize};
 
-use super::explore_shards::is_explore_shard;
-use super::paths::resolve_target;
-use super::run::outputs::{Charts, Outputs, verdicts};
+use super::explore::shards::is_explore_shard;
+use crate::paths::resolve_target;
+use crate::stage::run::outputs::{Charts, Outputs, verdicts};
 
 /// Flags of `ttfs merge`.
 #[derive(Args, Debug)]
@@ -54,7 +54,7 @@ pub fn run(args: MergeArgs) -> anyhow::Result<()> {
             bail!("--config and --target are for the shards of a run, not of an exploration");
         }
         let out = args.out.clone().or_else(beside_first).unwrap_or_default();
-        return super::explore_shards::merge(&files, &out);
+        return super::explore::shards::merge(&files, &out);
     }
     let mut shards = Vec::with_capacity(files.len());
     for (path, text) in &files {
@@ -85,7 +85,7 @@ pub fn run(args: MergeArgs) -> anyhow::Result<()> {
         .target
         .clone()
         .unwrap_or_else(|| merged.sources.target_file.clone());
-    let (_, target) = resolve_target(&target_name)?;
+    let target = resolve_target(&target_name)?.target;
     config
         .check_target(&target)
         .with_context(|| format!("{}: {target_name}", config_path.display()))?;

@@ -1,34 +1,37 @@
 //! `ttfs pipeline`: train, compile, emulate and report in one run folder.
 //!
-//! The stages are the `train`, `compile` and `run` subcommands, called in order with the files
-//! of one folder; every training flag is accepted as in `ttfs train`, and the compile and run
-//! stages take `--target`, `--calibrate`, `--images` and `--early-exit` (by default, early exit
-//! when the trained model breaks ties at the decision step). At the end it writes
-//! `summary.md`, which links every file and quotes the figures that matter.
+//! The stages are the train, compile and run stages of `ttfs train`, `ttfs compile` and `ttfs
+//! run`, each handed the typed result of the one before; every training flag is accepted as in
+//! `ttfs train`, and the compile and run stages take `--target`, `--calibrate`, `--images` and
+//! `--early-exit` (by default, early exit when the trained model breaks ties at the decision
+//! step). At the end it writes `summary.md`, which links every file and quotes the figures
+//! that matter.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
+use std::sync::Arc;
 use std::time::Instant;
 
 use anyhow::Context;
-use clap::{Args, ValueEnum};
-
-use ttfs_compiler::model::TieBreak;
+use clap::Args;
+use ttfs_compiler::ir::PoolLowering;
+use ttfs_runtime::decision::EarlyExit;
 use ttfs_runtime::report::RunReport;
-use ttfs_trainer::train::TrainOutcome;
+use ttfs_trainer::TrainOutcome;
 
-use super::compile::{CompileArgs, CompileOutput};
-use super::run::{RunArgs, Setup};
+use super::early_exit_values;
 use super::train::TrainArgs;
-
-/// Epochs of the pipeline's (and the sweep's) default training run: about a minute on 2 cores.
-pub const DEFAULT_EPOCHS: u32 = 3;
+use crate::paths::{resolve_data, resolve_target};
+use crate::stage::compile::compile_model;
+use crate::stage::run::{RunSettings, emulate};
+use crate::stage::train::train_model;
+use crate::stage::{CompileJob, CompileOutput, RunJob, TargetFile, TestSet};
 
 /// Flags of `ttfs pipeline`.
 #[derive(Args, Debug)]
 pub struct PipelineArgs {
     /// Run folder: model, checkpoint, configuration, reports, pictures and summary.md go here.
     #[arg(long, default_value = "runs/pipeline")]
-    run_dir: PathBuf,
+    run_dir: std::path::PathBuf,
     /// Target: a JSON file or a shipped target's name (loihi, akida, speck, truenorth, xylo, tiny).
     #[arg(long, default_value = "loihi")]
     target: String,
@@ -39,7 +42,7 @@ pub struct PipelineArgs {
     #[arg(long, default_value_t = 1000)]
     images: usize,
     /// Whether the emulator stops each inference at its first output spike.
-    #[arg(long, value_enum, default_value_t = EarlyExit::Auto)]
+    #[arg(long, default_value = "auto", value_parser = early_exit_values())]
     early_exit: EarlyExit,
     /// Training flags, as in `ttfs train` (the pipeline trains 3 epochs unless --epochs says
     /// otherwise, and writes the model into the run folder; --out is ignored).
@@ -47,40 +50,20 @@ pub struct PipelineArgs {
     train: TrainArgs,
 }
 
-/// `--early-exit` values.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
-pub enum EarlyExit {
-    /// When the trained model breaks ties at the decision step, so stopping there changes no
-    /// decision (the MNIST recipe); otherwise run all T steps.
-    Auto,
-    /// Always stop at the first output spike (ties then go by the potential at that step).
-    On,
-    /// Always run all T steps.
-    Off,
-}
-
-impl EarlyExit {
-    /// Whether to exit early for a model whose decoding breaks ties by `tie_break`.
-    pub fn applies(self, tie_break: TieBreak) -> bool {
-        match self {
-            EarlyExit::Auto => tie_break == TieBreak::PotentialAtDecision,
-            EarlyExit::On => true,
-            EarlyExit::Off => false,
-        }
-    }
-}
-
 /// Runs `ttfs pipeline`.
 pub fn run(args: PipelineArgs) -> anyhow::Result<()> {
     let started = Instant::now();
     let dir = args.run_dir.clone();
+    std::fs::create_dir_all(&dir)
+        .with_context(|| format!("cannot create the run folder {}", dir.display()))?;
+    // The target is checked before hours of training can end in "no such target".
     let stages = Stages {
-        target: args.target,
+        target: resolve_target(&args.target)?,
         calibrate: args.calibrate,
         images: args.images,
         early_exit: args.early_exit,
     };
-    let done = stages.run(args.train, &dir)?;
+    let done = stages.run(&args.train, &dir)?;
     let summary = dir.join("summary.md");
     let text = summary_text(&done, started.elapsed().as_secs_f64());
     ttfs_runtime::atomic::write_atomic(&summary, text.as_bytes())
@@ -93,11 +76,11 @@ pub fn run(args: PipelineArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// The compile and emulate settings of a pipeline run.
+/// The compile and emulate settings of a pipeline run, checked.
 #[derive(Clone, Debug)]
 pub struct Stages {
-    /// Target name or file.
-    pub target: String,
+    /// The target.
+    pub target: TargetFile,
     /// Calibration images of the compile stage.
     pub calibrate: usize,
     /// Images emulated.
@@ -119,62 +102,46 @@ pub struct StagesDone {
 }
 
 impl Stages {
-    /// Trains with `train` into `dir`, compiles the trained model, emulates the configuration
-    /// against the golden model of the compiled network; each stage takes the typed result of
-    /// the one before (the files are written for the user, never read back).
-    pub fn run(&self, mut train: TrainArgs, dir: &Path) -> anyhow::Result<StagesDone> {
-        std::fs::create_dir_all(dir)
-            .with_context(|| format!("cannot create the run folder {}", dir.display()))?;
-        if train.bench.is_some() {
-            anyhow::bail!("--bench measures training speed only; use `ttfs train --bench` instead");
-        }
-        // Check the target before hours of training can end in "no such target".
-        super::paths::resolve_target(&self.target)?;
-        let model = dir.join("model.safetensors");
-        train.out = Some(model.clone());
-        train.epochs = Some(train.epochs.unwrap_or(DEFAULT_EPOCHS));
+    /// Trains with `train`'s flags into `dir` (which exists), compiles the trained model,
+    /// emulates the configuration against the golden model of the compiled network; each stage
+    /// takes the typed result of the one before (the files are written for the user, never
+    /// read back).
+    pub fn run(&self, train: &TrainArgs, dir: &Path) -> anyhow::Result<StagesDone> {
+        let job = train.stage_job(dir)?;
+        let model = job.paths.model.clone();
         let data = train.data.clone();
         let mut times = Vec::new();
 
         stage(1, "train", &format!("{} on {}", train.arch, train.dataset));
         let t = Instant::now();
-        let outcome = super::train::run_outcome(train, "--run-dir")?
-            .ok_or_else(|| anyhow::anyhow!("training did not run"))?;
+        let outcome = train_model(job)?;
         times.push(("train", t.elapsed().as_secs_f64()));
 
-        stage(2, "compile", &format!("for target {}", self.target));
+        stage(2, "compile", &format!("for target {}", self.target.given));
         let t = Instant::now();
-        let args = CompileArgs::new(
-            model.clone(),
-            self.target.clone(),
-            dir.join("chip.bin"),
-            data.clone(),
-            self.calibrate,
-        );
-        let compiled = super::compile::compile_model(&args, &outcome.model)?;
+        let dataset = &outcome.model.description.dataset;
+        let test = Arc::new(TestSet::load(&resolve_data(data.as_deref(), dataset)?)?);
+        let compiled = compile_model(&CompileJob {
+            model_path: &model,
+            model: &outcome.model,
+            target: &self.target,
+            out: dir.join("chip.bin"),
+            calibration: (self.calibrate > 0).then_some((&*test, self.calibrate)),
+            pool_lowering: PoolLowering::SharedAxons,
+        })?;
         times.push(("compile", t.elapsed().as_secs_f64()));
 
-        let early_exit = self
-            .early_exit
-            .applies(outcome.model.description.decoding.tie_break);
-        let how = if early_exit {
+        let tie_break = compiled.compiled.config().decoding.tie_break;
+        let how = if self.early_exit.applies(tie_break) {
             "against the golden model, stopping at the first output spike"
         } else {
             "against the golden model"
         };
         stage(3, "emulate", how);
         let t = Instant::now();
-        let args = RunArgs::new(
-            compiled.config_path.clone(),
-            self.target.clone(),
-            data,
-            self.images,
-            dir.to_path_buf(),
-            early_exit,
-            Some(model.clone()),
-        );
-        let setup = Setup::compiled(&args, &compiled, model)?;
-        let run = super::run::emulate(&args, setup)?;
+        let settings = RunSettings::point(self.images, self.early_exit, dir.to_path_buf());
+        let job = RunJob::compiled(&compiled, &self.target, model, test, settings)?;
+        let run = emulate(job)?;
         times.push(("emulate", t.elapsed().as_secs_f64()));
         Ok(StagesDone {
             train: outcome,

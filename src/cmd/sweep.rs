@@ -9,12 +9,15 @@
 
 use std::path::PathBuf;
 
+use anyhow::Context;
 use clap::Args;
 use serde::Serialize;
+use ttfs_runtime::decision::EarlyExit;
 use ttfs_runtime::report::LayerStats;
 
-use super::pipeline::Stages;
+use super::pipeline::{Stages, StagesDone};
 use super::train::{SparsityArg, TrainArgs};
+use crate::paths::resolve_target;
 use crate::pictures::{TradeOffPoint, draw_trade_off};
 
 /// Flags of `ttfs sweep`.
@@ -63,10 +66,10 @@ struct SweepRow {
 /// Runs `ttfs sweep`.
 pub fn run(args: SweepArgs) -> anyhow::Result<()> {
     let stages = Stages {
-        target: args.target.clone(),
+        target: resolve_target(&args.target)?,
         calibrate: args.calibrate,
         images: args.images,
-        early_exit: super::pipeline::EarlyExit::Auto,
+        early_exit: EarlyExit::Auto,
     };
     let mut points = vec![(SparsityArg::None, 0.0f32)];
     for &m in &args.methods {
@@ -89,7 +92,9 @@ pub fn run(args: SweepArgs) -> anyhow::Result<()> {
         let mut train: TrainArgs = args.train.clone();
         train.sparsity = Some(method);
         train.gamma = Some(gamma);
-        let done = stages.run(train, &folder)?;
+        std::fs::create_dir_all(&folder)
+            .with_context(|| format!("cannot create the run folder {}", folder.display()))?;
+        let done = stages.run(&train, &folder)?;
         rows.push(row(name, gamma, &folder, &done));
     }
     let json = serde_json::to_string_pretty(&rows)?;
@@ -142,12 +147,7 @@ fn method_name(m: SparsityArg) -> &'static str {
     }
 }
 
-fn row(
-    method: &str,
-    gamma: f32,
-    folder: &std::path::Path,
-    done: &super::pipeline::StagesDone,
-) -> SweepRow {
+fn row(method: &str, gamma: f32, folder: &std::path::Path, done: &StagesDone) -> SweepRow {
     let layers = &done.run.layers;
     let hidden = &layers[..layers.len().saturating_sub(1)];
     let spikes_and_neurons = |layers: &[LayerStats]| {

@@ -2,6 +2,7 @@
 //! one into a [`Picture`], and the command writes it with its other outputs in one step.
 
 mod core_map;
+mod curves;
 mod energy;
 mod latency;
 mod pareto;
@@ -14,6 +15,7 @@ use std::path::{Path, PathBuf};
 use plotters::style::RGBColor;
 
 pub use core_map::draw_core_map;
+pub use curves::draw_training_curves;
 pub use energy::{EnergyBars, draw_energy};
 pub use latency::draw_latency;
 pub use pareto::{DesignPoint, draw_design_space};

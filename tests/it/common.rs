@@ -4,8 +4,8 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use ttfs_compiler::model::Model;
+use ttfs_data::{Dataset, Split};
 use ttfs_runtime::target::Target;
-use ttfs_trainer::data::{Dataset, Split};
 
 /// A path under the repository root.
 pub fn repo(rel: &str) -> PathBuf {

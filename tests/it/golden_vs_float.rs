@@ -66,7 +66,7 @@ fn the_chip_and_the_trainer_encode_every_pixel_at_the_same_step() {
     for t in 1..=32u32 {
         for p in 0..=255u8 {
             let chip = ttfs_runtime::config::InputEncoding::Latency.spike_step(p, t);
-            let trainer = ttfs_trainer::data::spike_step(p, t as usize).map(|s| s as u32);
+            let trainer = ttfs_trainer::spike_step(p, t as usize).map(|s| s as u32);
             assert_eq!(chip, trainer, "pixel {p}, T = {t}");
         }
     }

@@ -1,4 +1,4 @@
-//! Times the sparse convolution of `ttfs_trainer::ops::conv` against Candle's `conv2d` on the
+//! Times the sparse convolution of `ttfs_trainer::kernels::conv2d` against Candle's `conv2d` on the
 //! paper CNN's two convolutions (forward + backward, `T * B = 1024` rows).
 //! Run with `RAYON_NUM_THREADS=1 cargo run --release -p ttfs-trainer --example conv_bench`.
 
@@ -7,7 +7,7 @@ use std::time::Instant;
 use candle_core::{Device, Result, Tensor, Var};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
-use ttfs_trainer::ops::conv;
+use ttfs_trainer::kernels as conv;
 
 type Conv = fn(&Tensor, &Tensor, usize, usize, bool) -> Result<Tensor>;
 

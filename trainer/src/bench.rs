@@ -5,10 +5,11 @@ use std::time::Instant;
 use candle_core::{Device, Tensor};
 
 use crate::config::TrainConfig;
-use crate::data::Split;
+use crate::error::TrainError;
 use crate::input::batch_input;
 use crate::optim::AdamW;
-use crate::train::{Objective, TrainError, build_network, load_split, train_step};
+use crate::train::{Objective, build_network, load_split, train_step};
+use ttfs_data::Split;
 
 /// Training throughput measured by [`bench()`].
 #[derive(Clone, Copy, Debug, PartialEq)]

@@ -13,7 +13,7 @@ use candle_core::{Device, Tensor};
 use safetensors::{Dtype, SafeTensors, View};
 
 use crate::config::TrainConfig;
-use crate::report::EpochRecord;
+use crate::log::EpochRecord;
 use ttfs_runtime::atomic::write_atomic;
 
 /// Version of the checkpoint layout.

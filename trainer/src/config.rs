@@ -9,9 +9,9 @@ use std::path::PathBuf;
 use ttfs_compiler::model::{QuantizedFor, TieBreak, WeightNorm};
 
 use crate::arch::{LayerOptions, with_max_pool};
-use crate::data::{DEFAULT_THERMOMETER_LEVELS, Encoding};
 use crate::decode::{Loss, Weighting};
 use crate::init::Init;
+use crate::input::{DEFAULT_THERMOMETER_LEVELS, Encoding};
 use crate::ops::neuron::{FireConfig, Surrogate};
 use crate::optim::AdamWConfig;
 use crate::regularize::{Sparsity, SparsityMethod};

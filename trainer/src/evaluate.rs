@@ -1,11 +1,11 @@
 //! Evaluation with the chip's decision rule, and the firing statistics of a network.
 
 use crate::config::TrainConfig;
-use crate::data::Dataset;
 use crate::decode::{Decision, decide};
+use crate::error::TrainError;
 use crate::input::batch_input;
 use crate::network::{Currents, Forward, Network};
-use crate::train::TrainError;
+use ttfs_data::Dataset;
 use ttfs_runtime::decision::DecisionRule;
 
 /// Accuracy and latency of the chip's decision rule on a data set.

@@ -9,7 +9,7 @@ use ttfs_compiler::model::{
 };
 
 use crate::config::TrainConfig;
-use crate::data::Encoding;
+use crate::input::Encoding;
 use crate::network::Network;
 
 /// Errors writing a model.

@@ -1,5 +1,5 @@
-//! Where a training run writes its files: the model and, beside it, the checkpoint, the epoch
-//! log and the curves.
+//! Where a training run writes its files: the model and, beside it, the checkpoint and the
+//! epoch log.
 
 use std::path::{Path, PathBuf};
 
@@ -12,13 +12,11 @@ pub struct RunPaths {
     pub checkpoint: PathBuf,
     /// The per-epoch JSON-lines log.
     pub log: PathBuf,
-    /// The training-curve picture.
-    pub curves: PathBuf,
 }
 
 impl RunPaths {
     /// Derives the side files from the model path (`X.safetensors` -> `X.ckpt.safetensors`,
-    /// `X.train.jsonl`, `X.curves.svg`).
+    /// `X.train.jsonl`).
     pub fn for_model(model: &Path) -> RunPaths {
         let stem = model.with_extension("");
         let side = |suffix: &str| {
@@ -30,7 +28,6 @@ impl RunPaths {
             model: model.to_path_buf(),
             checkpoint: side(".ckpt.safetensors"),
             log: side(".train.jsonl"),
-            curves: side(".curves.svg"),
         }
     }
 }

@@ -1,8 +1,9 @@
 //! The training loop: epochs with progress, evaluation, logs and checkpoints.
 //!
 //! A run writes, next to the model path `X.safetensors` ([`RunPaths`]): `X.ckpt.safetensors`
-//! (checkpoint after every epoch), `X.train.jsonl` (one JSON record per epoch) and
-//! `X.curves.svg` (the training curves). `resume` picks the run up from the checkpoint after a
+//! (checkpoint after every epoch) and `X.train.jsonl` (one JSON record per epoch); its
+//! [`Progress`] observer gets the records as they come (the CLI draws the curves from them).
+//! `resume` picks the run up from the checkpoint after a
 //! kill; because every epoch's sample order and augmentation are derived from `(seed, epoch)`,
 //! the resumed run is bit-identical to an uninterrupted one (on one thread; several threads may
 //! sum in another order inside the matrix products).
@@ -13,51 +14,23 @@ use candle_core::{Device, Tensor};
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 
-use crate::arch::{ArchError, resolve};
+use crate::arch::resolve;
 use crate::checkpoint::{CHECKPOINT_VERSION, Checkpoint, CheckpointError, CheckpointState};
-use crate::config::{ConfigError, TrainConfig};
-use crate::data::{self, DataError, Dataset, Split};
+use crate::config::TrainConfig;
 use crate::decode::Loss;
+use crate::error::TrainError;
 use crate::evaluate::{Evaluation, LayerFiring, decisions_of, evaluate, firing_stats};
-use crate::export::{ExportError, export_model};
-use crate::input::{batch_input, images_input};
+use crate::export::export_model;
+use crate::input::{self, batch_input, images_input};
+use crate::log::{self, EpochRecord, LogError};
 use crate::network::{Currents, Forward, InputMode, Network};
 use crate::optim::{AdamW, cosine_lr};
 use crate::paths::RunPaths;
 use crate::progress::Progress;
 use crate::regularize::Sparsity;
-use crate::report::{self, EpochRecord, ReportError};
 use crate::warm_start::load_weights;
+use ttfs_data::{Dataset, Split};
 use ttfs_runtime::decision::DecisionRule;
-
-/// Errors of a training run.
-#[derive(Debug, thiserror::Error)]
-pub enum TrainError {
-    /// Reading the data set failed.
-    #[error(transparent)]
-    Data(#[from] DataError),
-    /// The architecture string is wrong.
-    #[error(transparent)]
-    Arch(#[from] ArchError),
-    /// A tensor operation failed.
-    #[error("tensor error: {0}")]
-    Tensor(#[from] candle_core::Error),
-    /// A checkpoint could not be read or written, or does not fit the network.
-    #[error(transparent)]
-    Checkpoint(#[from] CheckpointError),
-    /// The log or the picture could not be written.
-    #[error(transparent)]
-    Report(#[from] ReportError),
-    /// The model could not be written.
-    #[error(transparent)]
-    Export(#[from] ExportError),
-    /// A setting breaks a rule of the configuration.
-    #[error(transparent)]
-    Config(#[from] ConfigError),
-    /// The model of `--from` cannot start this network.
-    #[error("{0}")]
-    WarmStart(String),
-}
 
 /// The outcome of a run.
 #[derive(Clone, Debug)]
@@ -140,6 +113,7 @@ pub fn train(
             fresh_start(paths)?
         }
     };
+    progress.started(&config);
     let mut records = start.records;
     let loss_fn = config.loss();
     let objective = Objective {
@@ -176,8 +150,8 @@ pub fn train(
             wall_seconds: start.wall_seconds + started.elapsed().as_secs_f64(),
         };
         save_epoch(&config, &net, &optimizer, &records, &record, paths)?;
-        records.push(record.clone());
-        progress.epoch_end(&record);
+        records.push(record);
+        progress.epoch_end(&records).map_err(TrainError::Progress)?;
     }
     // The last epoch's evaluation is the final one; a resume with no epoch left evaluates.
     let test = match last_test {
@@ -219,7 +193,7 @@ fn restore(
     optimizer.m = ckpt.adam_m;
     optimizer.v = ckpt.adam_v;
     optimizer.step = ckpt.state.optimizer_step;
-    report::rewrite_jsonl(&paths.log, &ckpt.state.records)?;
+    log::rewrite_jsonl(&paths.log, &ckpt.state.records)?;
     Ok(Start {
         epoch: ckpt.state.epochs_done,
         wall_seconds: ckpt.state.wall_seconds,
@@ -230,7 +204,7 @@ fn restore(
 /// A fresh run: the log of an earlier run at the same path is removed.
 fn fresh_start(paths: &RunPaths) -> Result<Start, TrainError> {
     if paths.log.exists() {
-        std::fs::remove_file(&paths.log).map_err(|source| ReportError::Io {
+        std::fs::remove_file(&paths.log).map_err(|source| LogError::Io {
             path: paths.log.clone(),
             source,
         })?;
@@ -274,7 +248,7 @@ fn run_epoch(
     let epoch_start = Instant::now();
     let batches_per_epoch = train_set.len().div_ceil(config.batch_size) as u64;
     let total_steps = batches_per_epoch * config.epochs as u64;
-    let order = data::epoch_permutation(train_set.len(), config.seed, epoch);
+    let order = input::epoch_permutation(train_set.len(), config.seed, epoch);
     // Random crops, drawn in sample order from a generator seeded by (seed, epoch).
     let mut crop_rng =
         ChaCha8Rng::seed_from_u64(config.seed ^ 0xA5A5_5A5A ^ ((epoch as u64) << 32));
@@ -292,7 +266,7 @@ fn run_epoch(
                 buffers.crops.resize(chunk.len() * n, 0);
                 for (&i, out) in chunk.iter().zip(buffers.crops.chunks_mut(n)) {
                     let (rows, cols) = (train_set.rows, train_set.cols);
-                    data::random_crop(train_set.image(i), rows, cols, pad, &mut crop_rng, out);
+                    input::random_crop(train_set.image(i), rows, cols, pad, &mut crop_rng, out);
                 }
                 let images: Vec<&[u8]> = buffers.crops.chunks(n).collect();
                 images_input(&images, config.encoding, config.steps, &mut buffers.input)?
@@ -331,8 +305,7 @@ fn run_epoch(
     Ok(stats)
 }
 
-/// After an epoch: the checkpoint (with the log so far and `record`), the log line and the
-/// curves.
+/// After an epoch: the checkpoint (with the log so far and `record`) and the log line.
 fn save_epoch(
     config: &TrainConfig,
     net: &Network,
@@ -360,14 +333,7 @@ fn save_epoch(
         adam_v: optimizer.v.clone(),
     }
     .write(&paths.checkpoint)?;
-    report::append_jsonl(&paths.log, record)?;
-    let mut all = records.to_vec();
-    all.push(record.clone());
-    report::plot_training_curves(
-        &paths.curves,
-        &all,
-        &format!("{} {} (T = {})", config.dataset, config.arch, config.steps),
-    )?;
+    log::append_jsonl(&paths.log, record)?;
     Ok(())
 }
 

@@ -5,8 +5,8 @@ use std::path::Path;
 
 use candle_core::{Device, Tensor};
 
+use crate::error::TrainError;
 use crate::network::Network;
-use crate::train::TrainError;
 
 /// Sets every parameter of `net` from the model file at `path`, which must hold a tensor of
 /// the same name and shape for each (a model of the same architecture) and have been trained

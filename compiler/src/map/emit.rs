@@ -11,6 +11,7 @@ use ttfs_runtime::target::Target;
 
 use super::partition::CoreAssignment;
 use crate::ir::QuantNetwork;
+use crate::model::Provenance;
 
 /// Where a neuron lives: `home[layer][neuron] = (core, index on the core)`.
 pub type Home = Vec<Vec<(u32, u32)>>;
@@ -63,12 +64,15 @@ fn readers(net: &QuantNetwork, layer: usize, cores: &[CoreAssignment]) -> Vec<Ve
         .collect()
 }
 
-/// Builds the configuration. `cores` and `positions` are in the same (logical) order.
+/// Builds the configuration. `cores` and `positions` are in the same (logical) order;
+/// `provenance` is what the configuration records of the model (its digest, and each layer's
+/// ANN multiply-accumulates, 0 where it names none).
 pub fn emit(
     net: &QuantNetwork,
     target: &Target,
     cores: &[CoreAssignment],
     positions: &[MeshPosition],
+    provenance: &Provenance,
 ) -> ChipConfig {
     let home = homes(net, cores);
     let mut configs: Vec<CoreConfig> = Vec::with_capacity(cores.len());
@@ -135,21 +139,23 @@ pub fn emit(
     ChipConfig {
         target_name: target.name.clone(),
         target_hash: target.hash(),
-        // Set by the driver, which knows the model (`compile::compile`).
-        model_digest: 0,
+        model_digest: provenance.digest,
         pool_lowering: net.pool_lowering,
         time_steps: net.time_steps,
         decay_bits: net.registers.decay_bits,
         layers: net
             .layers
             .iter()
-            .map(|l| LayerInfo {
-                name: l.name.clone(),
-                neurons: l.neurons() as u32,
-                shape: l.shape.iter().map(|&d| d as u32).collect(),
-                // Set by the driver, which knows the model (`compile::ann_macs`).
-                ann_macs: 0,
-                ann_nonzero_macs: 0,
+            .enumerate()
+            .map(|(i, l)| {
+                let macs = provenance.macs.get(i).copied().unwrap_or_default();
+                LayerInfo {
+                    name: l.name.clone(),
+                    neurons: l.neurons() as u32,
+                    shape: l.shape.iter().map(|&d| d as u32).collect(),
+                    ann_macs: macs.dense,
+                    ann_nonzero_macs: macs.nonzero,
+                }
             })
             .collect(),
         cores: configs,

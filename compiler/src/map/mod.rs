@@ -21,6 +21,7 @@ use ttfs_runtime::config::ChipConfig;
 use ttfs_runtime::target::Target;
 
 use crate::ir::{QuantNetwork, Routing};
+use crate::model::Provenance;
 use error::too_many_cores;
 pub use error::{FanInExcess, MapError};
 use partition::{Binding, CoreAssignment};
@@ -102,6 +103,7 @@ pub fn place(
     target: &Target,
     partition: Partition,
     firing: Option<&[Vec<f64>]>,
+    provenance: &Provenance,
 ) -> Mapping {
     let Partition {
         cores,
@@ -114,7 +116,7 @@ pub fn place(
     let mut positions = place::serpentine(cores.len(), cols, rows);
     let cost_serpentine = place::cost(&traffic, &positions);
     let swaps = place::improve(&traffic, &mut positions, cols, rows, 8);
-    let config = emit::emit(net, target, &cores, &positions);
+    let config = emit::emit(net, target, &cores, &positions, provenance);
     let report = MappingReport {
         target: target.name.clone(),
         cols,
@@ -156,8 +158,15 @@ pub fn map(
     net: &QuantNetwork,
     target: &Target,
     firing: Option<&[Vec<f64>]>,
+    provenance: &Provenance,
 ) -> Result<Mapping, MapError> {
-    Ok(place(net, target, partition(net, target)?, firing))
+    Ok(place(
+        net,
+        target,
+        partition(net, target)?,
+        firing,
+        provenance,
+    ))
 }
 
 /// The binding that occurs most often (ties: the first in enum order); `LayerEnd` for a layer
@@ -427,7 +436,7 @@ mod tests {
         ) {
             let net = network(inputs, &random_layers(inputs, &sizes, density, seed));
             let target = tiny_target();
-            match map(&net, &target, None) {
+            match map(&net, &target, None, &Provenance::default()) {
                 Ok(mapping) => {
                     mapping.config.check_target(&target).unwrap();
                     prop_assert_eq!(synapses_of(&mapping.config), synapses_of_network(&net));
@@ -451,7 +460,7 @@ mod tests {
         // 10 inputs -> 40 hidden (two cores of 32 + 8) -> 3 outputs reading all 40.
         let layers = random_layers(10, &[40, 3], 1.0, 7);
         let net = network(10, &layers);
-        let mapping = map(&net, &tiny_target(), None).unwrap();
+        let mapping = map(&net, &tiny_target(), None, &Provenance::default()).unwrap();
         let c = &mapping.config;
         assert_eq!(c.cores.len(), 3);
         assert_eq!(
@@ -479,7 +488,13 @@ mod tests {
         // 20 inputs -> 600 neurons: 19 cores of 32, plus 1 output core: 20 > 16.
         let mut layers = random_layers(20, &[600], 1.0, 3);
         layers.push(vec![(0..10).map(|s| (s, 1)).collect(); 2]);
-        let err = map(&network(20, &layers), &tiny_target(), None).unwrap_err();
+        let err = map(
+            &network(20, &layers),
+            &tiny_target(),
+            None,
+            &Provenance::default(),
+        )
+        .unwrap_err();
         let text = err.to_string();
         assert!(text.contains("needs 20 cores"), "{text}");
         assert!(
@@ -511,7 +526,7 @@ mod tests {
             }],
             lines_per_pixel: None,
         };
-        let err = map(&net, &tiny_target(), None).unwrap_err();
+        let err = map(&net, &tiny_target(), None, &Provenance::default()).unwrap_err();
         let MapError::FanInTooLarge { layers: excess, .. } = &err else {
             panic!("{err}");
         };
@@ -544,7 +559,7 @@ mod tests {
         let mut target = tiny_target();
         target.core.max_synapses = 16;
         let layers = random_layers(20, &[2], 1.0, 5);
-        let err = map(&network(20, &layers), &target, None).unwrap_err();
+        let err = map(&network(20, &layers), &target, None, &Provenance::default()).unwrap_err();
         let text = err.to_string();
         assert!(text.contains("core.max_synapses = 16"), "{text}");
         assert!(text.contains("exceeded by 4"), "{text}");
@@ -553,7 +568,13 @@ mod tests {
     #[test]
     fn placement_beats_row_major_on_a_pipeline() {
         let layers = random_layers(40, &[60, 60, 60, 10], 0.5, 11);
-        let mapping = map(&network(40, &layers), &tiny_target(), None).unwrap();
+        let mapping = map(
+            &network(40, &layers),
+            &tiny_target(),
+            None,
+            &Provenance::default(),
+        )
+        .unwrap();
         let r = &mapping.report;
         assert!(
             r.cost_placed < r.cost_row_major,

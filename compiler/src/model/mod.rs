@@ -13,11 +13,14 @@
 //! - `validate`: [`Model::validate`], the one place that decides a model is well formed.
 //! - [`io`]: [`read`] and [`write`](fn@write) (atomic: temporary file, then rename).
 //! - [`fold`]: the effective weights (weight norm and affine scale folded in).
+//! - `macs`: the model as a conventional network ([`Model::ann_macs`]) and what a chip
+//!   configuration records of it ([`Provenance`]).
 
 pub mod description;
 mod error;
 pub mod fold;
 pub mod io;
+mod macs;
 pub mod shapes;
 mod validate;
 
@@ -31,6 +34,7 @@ pub use description::{
 pub use error::ModelError;
 pub use fold::EffectiveLayer;
 pub use io::{read, write};
+pub use macs::{LayerMacs, Provenance};
 pub use shapes::infer_shapes;
 
 /// A dense row-major `f32` tensor.

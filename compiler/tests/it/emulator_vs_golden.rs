@@ -8,6 +8,7 @@ use proptest::prelude::*;
 use ttfs_compiler::golden::{GoldenModel, GoldenRun};
 use ttfs_compiler::ir::{InputDesc, QuantLayer, QuantNetwork, Registers, SynapseMatrix};
 use ttfs_compiler::map::map;
+use ttfs_compiler::model::Provenance;
 use ttfs_runtime::config::{
     ChipConfig, InputEncoding, NeuronParams, Refractory, TieBreak, WhileRefractory,
 };
@@ -338,7 +339,7 @@ fn emulator_equals_golden(
     let net = random_network(
         inputs, encoding, sizes, density, time_steps, tie_break, seed,
     );
-    let Ok(mapping) = map(&net, target, None) else {
+    let Ok(mapping) = map(&net, target, None, &Provenance::default()) else {
         return Ok(());
     };
     let config = &mapping.config;
@@ -441,8 +442,8 @@ fn event_driven_equals_every_step(
     let every_target = tiny(|_| {});
     let event_target = tiny(|t| t.neuron.update = NeuronUpdateMode::OnInput);
     let (Ok(every_map), Ok(event_map)) = (
-        map(&every, &every_target, None),
-        map(&event, &event_target, None),
+        map(&every, &every_target, None, &Provenance::default()),
+        map(&event, &event_target, None, &Provenance::default()),
     ) else {
         return Ok(0);
     };
@@ -517,7 +518,9 @@ fn an_event_driven_target_refuses_a_core_that_changes_without_input() {
         TieBreak::PotentialAtEnd,
         1,
     );
-    let mut biased = map(&net, &target, None).unwrap().config;
+    let mut biased = map(&net, &target, None, &Provenance::default())
+        .unwrap()
+        .config;
     let err = biased.check_target(&target).unwrap_err().to_string();
     assert!(
         err.starts_with("core 0 (layer 0) would change without input: ")
@@ -554,7 +557,7 @@ fn one_event_queues_stall_and_change_only_the_timing() {
     let g = golden.run(&pixels).unwrap();
     let mut cycles = Vec::new();
     for target in [&deep, &shallow] {
-        let mapping = map(&net, target, None).unwrap();
+        let mapping = map(&net, target, None, &Provenance::default()).unwrap();
         let mut emulator = Emulator::new(&mapping.config, target).unwrap();
         let e = emulator.run(&pixels, RunOptions::default()).unwrap();
         check(&e, &g, &mapping.config, &net, target, &pixels).unwrap();
@@ -582,7 +585,7 @@ fn thermometer_input_with_a_persistent_first_layer_current_matches() {
         );
         assert_eq!(net.layers[0].params.du, 0);
         assert_eq!(net.layers[1].params.du, 1 << 12);
-        let mapping = map(&net, &target, None).unwrap();
+        let mapping = map(&net, &target, None, &Provenance::default()).unwrap();
         assert_eq!(mapping.config.input.targets.rows(), 36);
         let mut emulator = Emulator::new(&mapping.config, &target).unwrap();
         let mut golden = GoldenModel::new(&net);

@@ -86,6 +86,21 @@ fn hostile_value() -> impl Strategy<Value = serde_json::Value> {
     ]
 }
 
+/// A weight or scale value that breaks arithmetic the most ways.
+fn hostile_float() -> impl Strategy<Value = f32> {
+    prop_oneof![
+        Just(0.0f32),
+        Just(-0.0),
+        Just(f32::NAN),
+        Just(f32::INFINITY),
+        Just(f32::NEG_INFINITY),
+        Just(f32::MAX),
+        Just(f32::MIN_POSITIVE),
+        Just(1e-30),
+        -1e3f32..1e3,
+    ]
+}
+
 /// Every leaf of a JSON object as (group, field), for the numeric and boolean ones.
 fn leaves(v: &serde_json::Value) -> Vec<(String, String)> {
     let mut out = Vec::new();
@@ -165,6 +180,45 @@ proptest! {
         }
         if let Ok(model) = model::io::decode(&bytes) {
             let _ = compile(&model, &tiny_target(), &CompileOptions::default());
+        }
+    }
+
+    /// A model whose description text has digits changed and whose tensors have values
+    /// replaced, written behind a digest recomputed over the edit (as a buggy exporter would
+    /// write it): the digest passes, so the description's and the tensors' own checks must
+    /// refuse it, or it compiles and runs with the emulator equal to the golden model.
+    #[test]
+    fn damaged_models_behind_a_valid_digest_are_refused_or_run(
+        digits in proptest::collection::vec((any::<proptest::sample::Index>(), 0..10u8), 0..3),
+        values in proptest::collection::vec((any::<proptest::sample::Index>(), hostile_float()), 0..3),
+    ) {
+        let model = mlp();
+        let mut json = serde_json::to_string(&model.description).unwrap().into_bytes();
+        let positions: Vec<usize> =
+            (0..json.len()).filter(|&i| json[i].is_ascii_digit()).collect();
+        for (at, digit) in digits {
+            json[positions[at.index(positions.len())]] = b'0' + digit;
+        }
+        let json = String::from_utf8(json).unwrap();
+        let mut tensors = model.tensors.clone();
+        let names: Vec<String> = tensors.keys().cloned().collect();
+        for (at, value) in values {
+            let name = &names[at.index(names.len())];
+            let data = &mut tensors.get_mut(name).unwrap().data;
+            let i = at.index(data.len());
+            data[i] = value;
+        }
+        let digest = model::digest_of(&json, &tensors);
+        let body = json.strip_suffix('}').unwrap();
+        let text = format!("{body},\"{}\":\"fnv1a64:{digest:016x}\"}}", model::DIGEST_FIELD);
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("m.safetensors");
+        write_unchecked(&path, text, &tensors);
+        if let Ok(read) = model::read(&path) {
+            let target = tiny_target();
+            if let Ok(compiled) = compile(&read, &target, &CompileOptions::default()) {
+                emulate(compiled.config(), &target, Some(&compiled.quantized.network));
+            }
         }
     }
 

@@ -11,7 +11,9 @@ use ttfs_compiler::float::{FloatSim, run_model};
 use ttfs_compiler::golden::{GoldenModel, GoldenRun};
 use ttfs_compiler::ir::{PoolLowering, QuantNetwork, Routing, SynapseMatrix};
 use ttfs_compiler::map::map;
-use ttfs_compiler::model::{InputEncoding, LayerSpec, Model, TensorData, TensorRole, TieBreak};
+use ttfs_compiler::model::{
+    InputEncoding, LayerSpec, Model, Provenance, TensorData, TensorRole, TieBreak,
+};
 use ttfs_runtime::emulator::{Emulator, RunOptions};
 use ttfs_runtime::target::Target;
 
@@ -262,7 +264,7 @@ fn both_lowerings(seed: u64, overlap: bool, target: &Target) -> Result<Tally, Te
 
     // The emulator of each lowering that fits equals its golden model, counters included.
     for (k, net) in [shared, folded].into_iter().enumerate() {
-        let Ok(mapping) = map(net, target, None) else {
+        let Ok(mapping) = map(net, target, None, &Provenance::default()) else {
             continue;
         };
         let config = &mapping.config;

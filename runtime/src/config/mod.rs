@@ -1,4 +1,4 @@
-//! The binary chip configuration (format version 3): what the compiler writes and the emulator
+//! The binary chip configuration (format version 4): what the compiler writes and the emulator
 //! runs (ARCHITECTURE.md, "The three file formats").
 //!
 //! A configuration describes one network placed on one target: per core its neuron parameters,
@@ -6,7 +6,8 @@
 //! destination (core, axon)); the input map (input channel -> list of (core, axon)); the output
 //! map (class -> (core, neuron)); the decoding rule and the number of time steps T.
 //!
-//! - [`neuron`]: the integer neuron's parameters and the exact update rule they drive.
+//! - [`NeuronParams`]: each core's neuron parameters; the update rule they drive is the
+//!   chip's, in [`crate::neuron`].
 //! - `io`: [`write`](fn@write) / [`read`] and their in-memory halves [`encode`] / [`decode`];
 //!   [`read_header`] for tools that only show what a file was compiled for.
 //! - `error`: [`ConfigError`], every way a configuration can be wrong.
@@ -28,16 +29,15 @@ mod check;
 mod error;
 mod io;
 mod limits;
-pub mod neuron;
 mod summary;
 #[cfg(test)]
 pub(crate) mod test_configs;
 
 use serde::{Deserialize, Serialize};
 
+pub use crate::neuron::{NeuronParams, Refractory, Reset, WhileRefractory};
 pub use error::ConfigError;
 pub use io::{decode, encode, read, read_header, write};
-pub use neuron::{NeuronParams, Refractory, Reset, WhileRefractory};
 pub use summary::summary;
 
 /// The 8 bytes every configuration starts with.

@@ -21,7 +21,7 @@
 //!   before is still in its phase): `event_overhead + ceil(fan-out / synapse_lanes) * synop`
 //!   cycles, adding each synapse's weight to its neuron's accumulator. In its phase, with its
 //!   input consumed, it updates each live neuron (`neuron_update` cycles each; frozen refractory
-//!   neurons are skipped and cost nothing) by the rule of [`crate::config::neuron`]. A neuron
+//!   neurons are skipped and cost nothing) by the rule of [`crate::neuron`]. A neuron
 //!   that fires hands its packets (one per entry of its routing row) to the core's output port, which
 //!   sends one every `spike_inject` cycles while the updates go on.
 //! - **The network** routes X then Y; each link takes one packet per cycle and `hop` cycles to

@@ -406,7 +406,8 @@ impl CustomOp1 for FireOp {
 }
 
 /// Applies the firing scan to currents of shape `[T, ...]`, returning spikes of the same shape.
-pub fn fire(currents: &Tensor, cfg: &FireConfig) -> candle_core::Result<Tensor> {
+#[cfg(test)]
+pub(crate) fn fire(currents: &Tensor, cfg: &FireConfig) -> candle_core::Result<Tensor> {
     fire_steps(currents, currents.dim(0)?, cfg)
 }
 
@@ -424,14 +425,16 @@ pub fn fire_steps(
 }
 
 /// One layer of [`reference_step_by_step`]: previous spikes of a step to this layer's current.
-pub type StepFn<'a> = &'a dyn Fn(&Tensor) -> candle_core::Result<Tensor>;
+#[cfg(test)]
+pub(crate) type StepFn<'a> = &'a dyn Fn(&Tensor) -> candle_core::Result<Tensor>;
 
 /// Step-by-step reference (t-major): advances every layer one step at a time, as a chip does.
 ///
 /// `layers` maps the previous layer's spikes of one step `[B, ...]` to this layer's input
 /// current of the same step. Returns each layer's spikes as `[T, B, ...]`. Used by the tests
 /// to check the time-parallel path; slow, never used for training.
-pub fn reference_step_by_step(
+#[cfg(test)]
+pub(crate) fn reference_step_by_step(
     input: &Tensor,
     layers: &[StepFn<'_>],
     threshold: f32,

@@ -11,11 +11,9 @@ use candle_core::{Device, Tensor};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use ttfs_compiler::model::{self, LayerSpec, Model, WeightNorm};
-use ttfs_trainer::arch::{LayerOptions, resolve};
-use ttfs_trainer::config::TrainConfig;
-use ttfs_trainer::export::to_model;
-use ttfs_trainer::network::{InputMode, Network};
-use ttfs_trainer::ops::neuron::FireConfig;
+use ttfs_trainer::{
+    FireConfig, InputMode, LayerOptions, Network, TrainConfig, resolve_arch as resolve, to_model,
+};
 
 const T: usize = 8;
 

@@ -1,9 +1,7 @@
 //! Fine-tuning (`init_from`): a run starts from a trained model's weights, and a model of
 //! another architecture or a missing file is refused with a sentence naming it.
 
-use ttfs_trainer::config::{Prune, TrainConfig};
-use ttfs_trainer::progress::Silent;
-use ttfs_trainer::train::train;
+use ttfs_trainer::{Prune, Silent, TrainConfig, train};
 
 use crate::synthetic::{data_folder, run_paths};
 
@@ -173,7 +171,7 @@ fn pruning_needs_a_model_to_fine_tune_and_a_fraction_below_one() {
 /// Per-layer pruning fractions apply in order, and a list of the wrong length is refused.
 #[test]
 fn a_model_of_another_weight_norm_gain_is_refused_and_per_layer_pruning_applies_in_order() {
-    use ttfs_trainer::init::Init;
+    use ttfs_trainer::Init;
     let dir = tempfile::tempdir().unwrap();
     let data = data_folder(dir.path(), 96, 32, 5);
     let first = run_paths(dir.path(), "a");

@@ -22,9 +22,8 @@
 use candle_core::{Device, Tensor};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
-use ttfs_trainer::arch::{LayerOptions, resolve};
-use ttfs_trainer::network::{InputMode, Network};
-use ttfs_trainer::ops::neuron::{FireConfig, fire_forward};
+use ttfs_trainer::kernels::fire_forward;
+use ttfs_trainer::{FireConfig, InputMode, LayerOptions, Network, resolve_arch as resolve};
 
 const T: usize = 8;
 const BATCH: usize = 64;

@@ -9,7 +9,6 @@
 
 mod export;
 mod fine_tune;
-mod fuzz_idx;
 mod init_variance;
 mod qat;
 mod resume;

@@ -14,13 +14,10 @@ use ttfs_compiler::model::QuantizedFor;
 use ttfs_runtime::config::PoolLowering;
 use ttfs_runtime::decision::DecisionRule;
 use ttfs_runtime::target::Target;
-use ttfs_trainer::config::TrainConfig;
-use ttfs_trainer::evaluate::decisions_of;
-use ttfs_trainer::export::to_model;
-use ttfs_trainer::input::images_input;
-use ttfs_trainer::network::Network;
-use ttfs_trainer::qat::integers;
-use ttfs_trainer::train::build_network_for;
+use ttfs_trainer::{
+    Network, TrainConfig, build_network_for, decisions_of, images_input, qat_integers as integers,
+    to_model,
+};
 
 const FOUR: QuantizedFor = QuantizedFor {
     weight_bits: 4,
@@ -94,7 +91,7 @@ fn trained_decisions(net: &Network, images: &[Vec<u8>]) -> Vec<(usize, Option<u3
     let mut buffer = Vec::new();
     let (input, mode) = images_input(
         &refs,
-        ttfs_trainer::data::Encoding::Latency,
+        ttfs_trainer::Encoding::Latency,
         net.steps,
         &mut buffer,
     )

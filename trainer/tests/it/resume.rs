@@ -17,13 +17,12 @@ use std::panic::{AssertUnwindSafe, catch_unwind, resume_unwind};
 use std::path::Path;
 
 use ttfs_compiler::model;
-use ttfs_trainer::config::TrainConfig;
-use ttfs_trainer::optim::cosine_lr;
-use ttfs_trainer::progress::{Progress, Silent};
-use ttfs_trainer::report::{EpochRecord, append_jsonl, read_jsonl};
-use ttfs_trainer::train::{TrainError, train};
+use ttfs_trainer::{
+    EpochRecord, ObserverError, Progress, Silent, TrainConfig, TrainError, append_jsonl, cosine_lr,
+    train,
+};
 
-use crate::synthetic::{data_folder, run_paths};
+use crate::synthetic::{data_folder, read_jsonl, run_paths};
 
 fn config(data: &Path, epochs: u32) -> TrainConfig {
     let mut config = TrainConfig::recipe("mnist", data.to_path_buf(), "64-16-10");
@@ -43,10 +42,11 @@ struct Killed;
 impl Progress for KillAfter {
     fn epoch_start(&mut self, _: u32, _: u32, _: usize) {}
     fn batch(&mut self, _: f64, _: f64, _: f64) {}
-    fn epoch_end(&mut self, record: &EpochRecord) {
-        if record.epoch == self.at {
+    fn epoch_end(&mut self, records: &[EpochRecord]) -> Result<(), ObserverError> {
+        if records.last().is_some_and(|r| r.epoch == self.at) {
             resume_unwind(Box::new(Killed));
         }
+        Ok(())
     }
 }
 
@@ -189,7 +189,7 @@ struct Starts {
 }
 
 impl Progress for Starts {
-    fn init_firing(&mut self, _: &[ttfs_trainer::evaluate::LayerFiring]) {
+    fn init_firing(&mut self, _: &[ttfs_trainer::LayerFiring]) {
         self.init_firing += 1;
     }
     fn resumed(&mut self, done: u32, epochs: u32) {
@@ -197,7 +197,9 @@ impl Progress for Starts {
     }
     fn epoch_start(&mut self, _: u32, _: u32, _: usize) {}
     fn batch(&mut self, _: f64, _: f64, _: f64) {}
-    fn epoch_end(&mut self, _: &EpochRecord) {}
+    fn epoch_end(&mut self, _: &[EpochRecord]) -> Result<(), ObserverError> {
+        Ok(())
+    }
 }
 
 #[test]

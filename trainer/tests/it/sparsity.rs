@@ -3,11 +3,7 @@
 
 use std::path::Path;
 
-use ttfs_trainer::config::TrainConfig;
-use ttfs_trainer::paths::RunPaths;
-use ttfs_trainer::progress::Silent;
-use ttfs_trainer::regularize::{Sparsity, SparsityMethod};
-use ttfs_trainer::train::train;
+use ttfs_trainer::{RunPaths, Silent, Sparsity, SparsityMethod, TrainConfig, train};
 
 use crate::synthetic::{data_folder, run_paths};
 

@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
-use ttfs_trainer::paths::RunPaths;
+use ttfs_trainer::{EpochRecord, RunPaths};
 
 /// Image side.
 pub const SIDE: usize = 8;
@@ -88,7 +88,7 @@ pub fn run_paths(dir: &Path, name: &str) -> RunPaths {
 
 #[test]
 fn the_synthetic_files_load_as_a_dataset() {
-    use ttfs_trainer::data::{Dataset, Split};
+    use ttfs_data::{Dataset, Split};
     let dir = tempfile::tempdir().unwrap();
     write_dataset(dir.path(), 12, 5, 3);
     let train = Dataset::load(dir.path(), Split::Train).unwrap();
@@ -104,4 +104,14 @@ fn the_synthetic_files_load_as_a_dataset() {
             assert!(image[r * SIDE + c] >= 200, "sample {i} class {k}");
         }
     }
+}
+
+/// Every record of an epoch log (JSON Lines, as the trainer appends them); blank lines are
+/// skipped.
+pub fn read_jsonl(path: &Path) -> Result<Vec<EpochRecord>, String> {
+    let text = std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
+    text.lines()
+        .filter(|line| !line.trim().is_empty())
+        .map(|line| serde_json::from_str(line).map_err(|e| format!("{}: {e}", path.display())))
+        .collect()
 }

@@ -3,8 +3,8 @@
 //! every core of its layer is done and no packet is in flight.
 
 use super::{Emulator, Event, HOST};
-use crate::config::neuron::UpdateOutcome;
 use crate::emulator::TraceEvent;
+use crate::neuron::UpdateOutcome;
 
 impl Emulator<'_> {
     pub(super) fn phase_start(&mut self, now: u64) {

@@ -9,8 +9,8 @@ use std::collections::VecDeque;
 use super::calendar::Calendar;
 use super::{Counters, EmulatorError, Inference, RunOptions, TraceEvent, Violation};
 use crate::config::ChipConfig;
-use crate::config::neuron::NeuronUpdate;
 use crate::decision::{Decision, DecisionRule, decide};
+use crate::neuron::NeuronUpdate;
 use crate::target::{NeuronUpdateMode, Target};
 
 /// The host's sender number (cores are `0..cores`).

@@ -2,7 +2,7 @@
 
 use std::path::{Path, PathBuf};
 
-use super::{DataError, read_idx_images, read_idx_labels};
+use crate::{DataError, read_idx_images, read_idx_labels};
 
 /// Number of classes of MNIST and Fashion-MNIST; every label must be below it.
 pub const NUM_CLASSES: usize = 10;
@@ -154,9 +154,9 @@ fn find(dir: &Path, stem: &str, what: &'static str) -> Result<PathBuf, DataError
 mod tests {
     #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-    use super::super::idx::fixtures::{gzip, idx_bytes, write};
-    use super::super::idx::{IMAGES_MAGIC, LABELS_MAGIC};
     use super::*;
+    use crate::idx::{IMAGES_MAGIC, LABELS_MAGIC};
+    use crate::test_files::{gzip, idx_bytes, write};
 
     /// Writes a 3-sample 2x2 test split (images gzipped, labels raw) into `dir`.
     fn write_split(dir: &Path, labels: &[u8]) {

@@ -22,8 +22,6 @@ use std::str::FromStr;
 use serde::{Deserialize, Serialize};
 use ttfs_runtime::config::InputEncoding as ChipEncoding;
 
-use super::Dataset;
-
 /// How pixels enter the first layer.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -114,6 +112,7 @@ pub fn spike_step(pixel: u8, t_steps: usize) -> Option<usize> {
 /// The same step as [`spike_step`] in integer arithmetic only:
 /// `((255 - pixel) * (t_steps - 1) + 127) / 255 + 1`, for hardware or a compiler that has no
 /// floating point. Equal to [`spike_step`] for every input (see the module docs for why).
+#[cfg(test)]
 pub fn spike_step_integer(pixel: u8, t_steps: usize) -> Option<usize> {
     if pixel == 0 || t_steps == 0 {
         return None;
@@ -128,8 +127,9 @@ pub fn spike_step_integer(pixel: u8, t_steps: usize) -> Option<usize> {
 ///
 /// # Panics
 /// If an index is out of range.
+#[cfg(test)]
 pub fn encode_batch(
-    ds: &Dataset,
+    ds: &ttfs_data::Dataset,
     indices: &[usize],
     encoding: Encoding,
     t_steps: usize,
@@ -199,6 +199,8 @@ pub fn encode_images(images: &[&[u8]], encoding: Encoding, t_steps: usize, out: 
 mod tests {
     use rand::{Rng, SeedableRng};
     use rand_chacha::ChaCha8Rng;
+
+    use ttfs_data::Dataset;
 
     use super::*;
 

@@ -1,4 +1,4 @@
-//! The one error type of the `data` module: every variant names the file it is about.
+//! The one error type of this crate: every variant names the file it is about.
 
 use std::io;
 use std::path::PathBuf;

@@ -9,7 +9,7 @@ use ttfs_runtime::energy::latency_us;
 use ttfs_runtime::report::RunReport;
 use ttfs_runtime::target::Target;
 
-use super::Setup;
+use super::RunJob;
 use crate::pictures::{EnergyBars, Raster, draw_energy, draw_latency, draw_raster};
 
 /// The files `ttfs run` writes.
@@ -34,7 +34,7 @@ impl Outputs {
 
     /// Where the report and pictures go: `out` (created if needed) or beside `config`.
     pub fn new(config: &Path, out: Option<&Path>) -> anyhow::Result<Outputs> {
-        let stem = crate::cmd::paths::file_stem(config, "chip");
+        let stem = crate::paths::file_stem(config, "chip");
         let dir = match out {
             Some(dir) => {
                 std::fs::create_dir_all(dir)
@@ -120,17 +120,17 @@ impl Charts {
 /// The report, the three pictures and (at `trace_path`, if given) the first inference's
 /// `trace` as JSON lines, written in one step: a failure leaves the old outputs as they were.
 pub fn write_outputs(
-    s: &Setup,
+    s: &RunJob,
     report: &RunReport,
     first: &Inference,
     trace: &[TraceEvent],
     trace_path: Option<&Path>,
 ) -> anyhow::Result<()> {
     let o = &s.outputs;
-    let charts = Charts::of(o, &s.target, report)?;
-    let who = format!("{} on {}", o.stem, s.target.name);
+    let charts = Charts::of(o, &s.target.target, report)?;
+    let who = format!("{} on {}", o.stem, s.target.target.name);
     let raster = Raster::from_trace(&s.config, first, trace);
-    let label = s.test.labels[0];
+    let label = s.test.data.labels[0];
     let decided = match first.decision.step {
         Some(t) => format!("decided {} at step {t}", first.decision.class),
         None => format!("decided {} without an output spike", first.decision.class),

@@ -1,8 +1,27 @@
-//! A batch of images as the network's input tensor, in the layout its input coding needs.
+//! What the network is fed: pixels encoded as spikes or values ([`encode`]), the per-epoch
+//! order of samples ([`shuffle`]), augmentation ([`augment`]), and a batch of images as the
+//! network's input tensor, in the layout its input coding needs.
+//!
+//! The images come from `ttfs_data` as plain bytes; everything here but the tensor itself is
+//! plain Rust, and the tensor is the last step:
+//!
+//! - [`encode`]: pixels to input spikes (latency coding, the contract with the chip) or to
+//!   analog values (direct and thermometer input).
+//! - [`shuffle`]: the per-epoch order of samples ([`epoch_permutation`]), a pure function of
+//!   `(seed, epoch)` so a resumed run sees exactly the batches it would have seen.
+//! - [`augment`]: random crop with zero padding, horizontal flip.
+
+pub(crate) mod augment;
+pub(crate) mod encode;
+pub(crate) mod shuffle;
 
 use candle_core::{Device, Tensor};
+use ttfs_data::Dataset;
 
-use crate::data::{self, Dataset, Encoding};
+pub use augment::random_crop;
+pub use encode::{DEFAULT_THERMOMETER_LEVELS, Encoding, encode_images, spike_step};
+pub use shuffle::epoch_permutation;
+
 use crate::network::InputMode;
 
 /// Encodes the images `indices` of `ds` into the network's input tensor; `buffer` is reused
@@ -33,7 +52,7 @@ pub fn images_input(
     steps: usize,
     buffer: &mut Vec<f32>,
 ) -> candle_core::Result<(Tensor, InputMode)> {
-    data::encode_images(images, encoding, steps, buffer);
+    encode_images(images, encoding, steps, buffer);
     let n = images.first().map_or(0, |image| image.len());
     let b = images.len();
     let values = std::mem::take(buffer);

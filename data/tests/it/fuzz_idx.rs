@@ -12,9 +12,8 @@ use flate2::Compression;
 use flate2::write::GzEncoder;
 use proptest::prelude::*;
 use proptest::test_runner::{Config, RngSeed};
-use ttfs_trainer::data::{Dataset, Split};
-
-use crate::synthetic::{IMAGES_MAGIC, LABELS_MAGIC, idx_bytes};
+use ttfs_data::idx::{IMAGES_MAGIC, LABELS_MAGIC};
+use ttfs_data::{Dataset, Split};
 
 fn campaign(default_cases: u32) -> Config {
     let env = |name: &str| std::env::var(name).ok().and_then(|v| v.parse().ok());
@@ -33,6 +32,16 @@ fn valid() -> (Vec<u8>, Vec<u8>) {
         idx_bytes(IMAGES_MAGIC, &[3, 4, 5], &pixels),
         idx_bytes(LABELS_MAGIC, &[3], &[7, 1, 9]),
     )
+}
+
+/// The raw bytes of an IDX file: big-endian magic, big-endian sizes, then the data.
+fn idx_bytes(magic: u32, dims: &[u32], data: &[u8]) -> Vec<u8> {
+    let mut bytes = magic.to_be_bytes().to_vec();
+    for d in dims {
+        bytes.extend_from_slice(&d.to_be_bytes());
+    }
+    bytes.extend_from_slice(data);
+    bytes
 }
 
 fn gzip(bytes: &[u8]) -> Vec<u8> {

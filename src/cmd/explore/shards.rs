@@ -7,12 +7,14 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{Context, bail};
 use serde::{Deserialize, Serialize};
+use ttfs_runtime::decision::EarlyExit;
 use ttfs_runtime::report::shard::{coverage_problem, slice};
 
-use super::explore::{Point, mark_dominated, print_table, write_outputs};
+use super::points::{Point, mark_dominated, print_table, write_outputs};
 
-/// The format name written into every `ttfs explore` shard file.
-pub const EXPLORE_SHARD_FORMAT: &str = "ttfs-explore-shard-1";
+/// The format name written into every `ttfs explore` shard file (2: the early-exit settings
+/// as `on`, `off` or `auto`).
+pub const EXPLORE_SHARD_FORMAT: &str = "ttfs-explore-shard-2";
 
 /// The axes of one exploration: every shard of it records the same.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -21,8 +23,8 @@ pub struct Space {
     pub models: Vec<String>,
     /// The targets, as given.
     pub targets: Vec<String>,
-    /// The early-exit settings of each point.
-    pub early_exit: Vec<bool>,
+    /// The early-exit settings of each (model, target) pair's points.
+    pub early_exit: Vec<EarlyExit>,
     /// Test images per point.
     pub images: usize,
     /// Calibration images per compile.

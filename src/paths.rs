@@ -4,7 +4,8 @@
 use std::path::{Path, PathBuf};
 
 use anyhow::bail;
-use ttfs_runtime::target::Target;
+
+use crate::stage::TargetFile;
 
 /// A folder shipped in the source tree: `rel` under the working directory if it exists there,
 /// else under the tree this binary was built from.
@@ -42,8 +43,9 @@ pub fn shipped_target_path(name: &str) -> PathBuf {
     shipped("fixtures/targets").join(format!("{name}.json"))
 }
 
-/// Loads a target given as a JSON path or as the name of a shipped target.
-pub fn resolve_target(arg: &str) -> anyhow::Result<(PathBuf, Target)> {
+/// Loads a target given as a JSON path or as the name of a shipped target: the one place a
+/// target the user typed becomes a [`TargetFile`].
+pub fn resolve_target(arg: &str) -> anyhow::Result<TargetFile> {
     let as_path = Path::new(arg);
     let path = if as_path.exists() {
         as_path.to_path_buf()
@@ -59,7 +61,11 @@ pub fn resolve_target(arg: &str) -> anyhow::Result<(PathBuf, Target)> {
         }
     };
     let target = ttfs_runtime::target::load(&path)?;
-    Ok((path, target))
+    Ok(TargetFile {
+        given: arg.to_string(),
+        path,
+        target,
+    })
 }
 
 /// The test-data folder: `--data` if given, else the embedded MNIST for an MNIST model.
@@ -94,6 +100,14 @@ pub fn file_stem(path: &Path, fallback: &str) -> String {
         || fallback.to_string(),
         |s| s.to_string_lossy().into_owned(),
     )
+}
+
+/// `path` without its extension, followed by `suffix` (`runs/m.safetensors` and
+/// `.curves.svg` -> `runs/m.curves.svg`), as the trainer names its side files.
+pub fn side_file(path: &Path, suffix: &str) -> PathBuf {
+    let mut s = path.with_extension("").into_os_string();
+    s.push(suffix);
+    PathBuf::from(s)
 }
 
 /// `path` with its extension replaced by `ext` (e.g. `chip.bin` -> `chip.map.json`).
