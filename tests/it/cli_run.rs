@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 
 use serde_json::Value;
-use ttfs_runtime::config::{ChipConfig, Refractory};
+use ttfs_runtime::config::{ChipConfig, Refractory, TieBreak};
 
 use crate::common::{mlp, target, ttfs};
 
@@ -203,6 +203,47 @@ fn one_and_two_threads_give_the_same_report_with_early_exit() {
     }
     assert_eq!(reports[0], reports[1]);
     assert_eq!(reports[0]["early_exit"], true);
+}
+
+#[test]
+fn early_exit_is_on_off_or_auto_and_auto_follows_the_configuration_tie_break() {
+    let dir = tempfile::tempdir().unwrap();
+    let at_decision = write_config(dir.path(), "decision.bin", loihi_config());
+    let mut at_end = loihi_config().clone();
+    at_end.decoding.tie_break = TieBreak::PotentialAtEnd;
+    let at_end = write_config(dir.path(), "end.bin", &at_end);
+    for (config, flag, early) in [
+        (&at_decision, "--early-exit=auto", true),
+        (&at_end, "--early-exit=auto", false),
+        (&at_end, "--early-exit", true),
+        (&at_end, "--early-exit=on", true),
+        (&at_decision, "--early-exit=off", false),
+    ] {
+        let out = dir.path().join(format!("{flag}-{}", early));
+        let (ok, stdout, stderr) = ttfs(&[
+            "run",
+            config.to_str().unwrap(),
+            "--target",
+            "loihi",
+            "--limit",
+            "3",
+            flag,
+            "--out",
+            out.to_str().unwrap(),
+        ]);
+        assert!(ok, "{flag}: {stderr}");
+        assert_eq!(stdout.contains(", early exit"), early, "{flag}: {stdout}");
+        let stem = config.file_stem().unwrap().to_str().unwrap();
+        let report = read_json(&out.join(format!("{stem}.run.json")));
+        assert_eq!(report["early_exit"], early, "{flag}");
+    }
+    let (ok, _, stderr) = ttfs(&["run", at_end.to_str().unwrap(), "--early-exit=maybe"]);
+    assert!(!ok);
+    assert!(
+        stderr.contains("invalid value 'maybe'")
+            && stderr.contains("[possible values: auto, on, off]"),
+        "{stderr}"
+    );
 }
 
 #[test]
