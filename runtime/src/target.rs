@@ -42,6 +42,9 @@ pub mod limits {
     pub const CYCLES: u32 = 1 << 20;
     /// `timing_cycles.clock_mhz` (1 THz).
     pub const CLOCK_MHZ: f64 = 1e6;
+    /// The slowest `timing_cycles.clock_mhz` (1 kHz, below any chip's): every duration and
+    /// static energy derived from a cycle count (at most 2^64) stays finite.
+    pub const MIN_CLOCK_MHZ: f64 = 1e-3;
     /// Every `energy_pj` cost of one operation (1 uJ).
     pub const ENERGY_PJ: f64 = 1e6;
     /// `energy_pj.static_mw` (1 kW).
@@ -322,17 +325,15 @@ impl Target {
             }
         };
         let at_least_1 = |field: &'static str, v: u32, hi: u32| range(field, v, 1, hi);
-        let bounded = |field: &'static str, v: f64, lo_excluded: bool, hi: f64| {
-            let above = if lo_excluded { v > 0.0 } else { v >= 0.0 };
-            if v.is_finite() && above && v <= hi {
+        let bounded = |field: &'static str, v: f64, hi: f64| {
+            if v.is_finite() && v >= 0.0 && v <= hi {
                 Ok(())
             } else {
-                let lo = if lo_excluded {
-                    "greater than 0"
-                } else {
-                    "at least 0"
-                };
-                Err(bad(field, &v, format!("finite, {lo} and at most {hi}")))
+                Err(bad(
+                    field,
+                    &v,
+                    format!("finite, at least 0 and at most {hi}"),
+                ))
             }
         };
 
@@ -393,12 +394,18 @@ impl Target {
             limits::CYCLES,
         )?;
         at_least_1("timing_cycles.hop", t.hop, limits::CYCLES)?;
-        bounded(
-            "timing_cycles.clock_mhz",
-            t.clock_mhz,
-            true,
-            limits::CLOCK_MHZ,
-        )?;
+        let clock = t.clock_mhz;
+        if !(clock.is_finite() && (limits::MIN_CLOCK_MHZ..=limits::CLOCK_MHZ).contains(&clock)) {
+            return Err(bad(
+                "timing_cycles.clock_mhz",
+                &clock,
+                format!(
+                    "finite, from {} (1 kHz) to {} (1 THz)",
+                    limits::MIN_CLOCK_MHZ,
+                    limits::CLOCK_MHZ
+                ),
+            ));
+        }
 
         let e = &self.energy_pj;
         for (field, v) in [
@@ -408,9 +415,9 @@ impl Target {
             ("energy_pj.hop", e.hop),
             ("energy_pj.host_inject", e.host_inject),
         ] {
-            bounded(field, v, false, limits::ENERGY_PJ)?;
+            bounded(field, v, limits::ENERGY_PJ)?;
         }
-        bounded("energy_pj.static_mw", e.static_mw, false, limits::STATIC_MW)?;
+        bounded("energy_pj.static_mw", e.static_mw, limits::STATIC_MW)?;
         Ok(())
     }
 }

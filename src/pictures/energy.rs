@@ -8,7 +8,7 @@ use std::path::Path;
 use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, Pos, VPos};
 
-use super::{Picture, PictureError, layer_color, render_svg, thousands, titled_canvas};
+use super::{Picture, PictureError, finite, layer_color, render_svg, thousands, titled_canvas};
 
 /// What the energy picture shows, in pJ per inference.
 pub struct EnergyBars {
@@ -36,6 +36,13 @@ const KINDS: [(&str, usize); 3] = [
 
 /// Draws `bars` as an SVG at `path` (atomically), titled `title`.
 pub fn draw_energy(path: &Path, bars: &EnergyBars, title: &str) -> Result<Picture, PictureError> {
+    let values = bars.parts.iter().map(|&(_, pj)| pj);
+    let baselines = [bars.ann_pj, bars.sparse_ann_pj].into_iter().flatten();
+    finite(
+        path,
+        "the energy per inference",
+        values.chain([bars.total_pj, bars.sop_pj]).chain(baselines),
+    )?;
     render_svg(path, |svg| render(svg, bars, title))
 }
 

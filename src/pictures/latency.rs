@@ -5,7 +5,7 @@ use std::path::Path;
 
 use plotters::prelude::*;
 
-use super::{Picture, PictureError, layer_color, render_svg, titled_canvas, whole};
+use super::{Picture, PictureError, finite, layer_color, render_svg, titled_canvas, whole};
 
 /// Draws the histogram of `us` (latency per inference, µs) with `mean` and `p99` marked, as an
 /// SVG at `path` (atomically), titled `title`.
@@ -16,6 +16,7 @@ pub fn draw_latency(
     p99: f64,
     title: &str,
 ) -> Result<Picture, PictureError> {
+    finite(path, "the latency", us.iter().copied().chain([mean, p99]))?;
     render_svg(path, |svg| render(svg, us, mean, p99, title))
 }
 

@@ -34,6 +34,34 @@ pub enum PictureError {
         /// What plotters said.
         message: String,
     },
+    /// A value to draw is infinite or not a number: no axis can hold it (plotters' tick
+    /// search never ends on an infinite range).
+    #[error("{path}: cannot draw {what}: {value} is not a finite number", path = path.display())]
+    NotFinite {
+        /// The picture's path.
+        path: PathBuf,
+        /// What the value is.
+        what: &'static str,
+        /// The value.
+        value: f64,
+    },
+}
+
+/// Refuses `values` unless every one is finite: every picture checks what it puts on an axis
+/// before drawing.
+fn finite(
+    path: &Path,
+    what: &'static str,
+    values: impl IntoIterator<Item = f64>,
+) -> Result<(), PictureError> {
+    match values.into_iter().find(|v| !v.is_finite()) {
+        Some(value) => Err(PictureError::NotFinite {
+            path: path.to_owned(),
+            what,
+            value,
+        }),
+        None => Ok(()),
+    }
 }
 
 /// A rendered picture and the file it is meant for; the caller writes it together with the
@@ -146,6 +174,7 @@ fn render_svg(
 
 #[cfg(test)]
 mod tests {
+    #![allow(clippy::unwrap_used, clippy::expect_used)]
     use super::*;
 
     #[test]
@@ -154,6 +183,56 @@ mod tests {
         assert_eq!(thousands(999.4), "999");
         assert_eq!(thousands(1234567.8), "1,234,568");
         assert_eq!(thousands(-1000.0), "-1,000");
+    }
+
+    /// An infinite value used to hang `ttfs run` in plotters' tick search on an infinite axis:
+    /// every picture now refuses it, naming the file, and promptly (the drawing runs on a
+    /// thread that must answer within the timeout).
+    #[test]
+    fn pictures_refuse_infinite_values_instead_of_hanging() {
+        let (send, receive) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            let path = Path::new("x.svg");
+            let bars = EnergyBars {
+                parts: vec![("synaptic ops", 1.0), ("static", f64::INFINITY)],
+                total_pj: f64::INFINITY,
+                ann_pj: Some(3.0),
+                sparse_ann_pj: None,
+                sop_pj: 1.0,
+            };
+            let point = DesignPoint {
+                target: "t".into(),
+                model: "m".into(),
+                early_exit: false,
+                accuracy: 0.9,
+                energy_nj: f64::INFINITY,
+                latency_us: 1.0,
+                dominated: false,
+            };
+            let errors = [
+                draw_energy(path, &bars, "e").map(|_| ()),
+                draw_latency(path, &[1.0, f64::INFINITY], 1.0, 2.0, "l").map(|_| ()),
+                draw_latency(path, &[1.0], f64::NAN, 2.0, "l").map(|_| ()),
+                draw_design_space(path, &[point], "d").map(|_| ()),
+            ]
+            .map(|r| r.map_err(|e| e.to_string()));
+            let _ = send.send(errors);
+        });
+        let errors = receive
+            .recv_timeout(std::time::Duration::from_secs(60))
+            .expect("the pictures answer within a minute");
+        assert_eq!(
+            errors,
+            [
+                Err(
+                    "x.svg: cannot draw the energy per inference: inf is not a finite number"
+                        .into()
+                ),
+                Err("x.svg: cannot draw the latency: inf is not a finite number".into()),
+                Err("x.svg: cannot draw the latency: NaN is not a finite number".into()),
+                Err("x.svg: cannot draw a design point: inf is not a finite number".into()),
+            ]
+        );
     }
 
     #[test]

@@ -9,7 +9,7 @@ use std::path::Path;
 use plotters::coord::Shift;
 use plotters::prelude::*;
 
-use super::{Picture, PictureError, layer_color, render_svg, titled_canvas};
+use super::{Picture, PictureError, finite, layer_color, render_svg, titled_canvas};
 
 /// One compiled and emulated design point.
 #[derive(Clone, Debug, PartialEq)]
@@ -36,6 +36,13 @@ pub fn draw_design_space(
     points: &[DesignPoint],
     title: &str,
 ) -> Result<Picture, PictureError> {
+    finite(
+        path,
+        "a design point",
+        points
+            .iter()
+            .flat_map(|p| [p.accuracy, p.energy_nj, p.latency_us]),
+    )?;
     render_svg(path, |svg| render(svg, points, title))
 }
 

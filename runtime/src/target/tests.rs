@@ -184,7 +184,11 @@ fn every_size_is_bounded_and_the_error_names_field_and_bound() {
     );
     let mut v = tiny_value();
     v["timing_cycles"]["clock_mhz"] = 1e7.into();
-    assert!(err_of(&v).contains("clock_mhz is 10000000, must be finite, greater than 0"));
+    assert!(
+        err_of(&v).contains(
+            "clock_mhz is 10000000, must be finite, from 0.001 (1 kHz) to 1000000 (1 THz)"
+        )
+    );
 }
 
 #[test]
@@ -220,6 +224,49 @@ fn zero_clock_is_refused() {
     v["timing_cycles"]["clock_mhz"] = 0.0.into();
     let e = err_of(&v);
     assert!(e.contains("timing_cycles.clock_mhz is 0"), "{e}");
+}
+
+#[test]
+fn a_clock_below_a_kilohertz_is_refused() {
+    for clock in [1e-300, 1e-4, 9.99e-4] {
+        let mut v = tiny_value();
+        v["timing_cycles"]["clock_mhz"] = clock.into();
+        let e = err_of(&v);
+        assert!(
+            e.contains("timing_cycles.clock_mhz is") && e.contains("from 0.001 (1 kHz)"),
+            "{clock}: {e}"
+        );
+    }
+}
+
+/// The slowest clock, the largest static power and every cost at its bound: the figures a
+/// run derives from the largest counters are all finite, so no report or picture meets an
+/// infinity (a clock of 1e-300 MHz made `ttfs run` hang drawing an infinite axis).
+#[test]
+fn every_figure_derived_from_an_accepted_target_is_finite() {
+    let mut v = tiny_value();
+    v["timing_cycles"]["clock_mhz"] = limits::MIN_CLOCK_MHZ.into();
+    v["energy_pj"]["static_mw"] = limits::STATIC_MW.into();
+    for field in [
+        "synop",
+        "neuron_update",
+        "spike_inject",
+        "hop",
+        "host_inject",
+    ] {
+        v["energy_pj"][field] = limits::ENERGY_PJ.into();
+    }
+    let target = parse(&v.to_string(), "x.json").unwrap();
+    let mut counters = crate::emulator::Counters::new(1, 1);
+    counters.synaptic_ops = u64::MAX;
+    counters.neuron_updates = u64::MAX;
+    counters.packets = u64::MAX;
+    counters.hops = u64::MAX;
+    counters.host_packets = u64::MAX;
+    counters.cycles = u64::MAX;
+    let energy = crate::energy::Energy::of(&counters, &target);
+    assert!(energy.total_pj.is_finite(), "{energy:?}");
+    assert!(crate::energy::latency_us(u64::MAX, &target).is_finite());
 }
 
 #[test]
