@@ -64,6 +64,7 @@ pub fn run(args: MergeArgs) -> anyhow::Result<()> {
                 path.display()
             )
         })?;
+        shard.verify().with_context(|| path.display().to_string())?;
         shards.push(shard);
     }
     let merged = merge(shards).context("the shards do not make one run")?;
@@ -89,6 +90,12 @@ pub fn run(args: MergeArgs) -> anyhow::Result<()> {
     config
         .check_target(&target)
         .with_context(|| format!("{}: {target_name}", config_path.display()))?;
+    merged.check(&config, &target).with_context(|| {
+        format!(
+            "the shards are not a run of {} on {target_name}",
+            config_path.display()
+        )
+    })?;
     let records = &merged.inferences.records;
     let golden = merged
         .golden_model

@@ -352,7 +352,9 @@ fn run_shard(
         records: inferences.records,
         firing: inferences.firing,
         timing,
-    };
+        checksum: 0,
+    }
+    .sealed();
     let path = s.outputs.json.with_file_name(format!(
         "{}.shard-{index}-of-{count}.json",
         s.outputs.stem()

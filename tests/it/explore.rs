@@ -212,6 +212,27 @@ fn explore_shards_merged_are_the_exploration_of_one_machine() {
         "{stderr}"
     );
 
+    // A point's accuracy edited after the shard was written: its checksum no longer matches.
+    let of2 = format!("{dir}/of-2");
+    let path = repo(&format!("{of2}/explore.shard-0-of-2.json"));
+    let text = std::fs::read_to_string(&path).unwrap();
+    let mut shard: serde_json::Value = serde_json::from_str(&text).unwrap();
+    let accuracy = shard["points"][0]["accuracy"].as_f64().unwrap();
+    shard["points"][0]["accuracy"] = (accuracy - 0.01).into();
+    let edited = repo(&format!("{of2}/edited-shard-0-of-2.json"));
+    std::fs::write(&edited, serde_json::to_string_pretty(&shard).unwrap()).unwrap();
+    let stderr = refused(&[
+        "merge".to_string(),
+        edited.to_str().unwrap().to_string(),
+        format!("{of2}/explore.shard-1-of-2.json"),
+        "-o".to_string(),
+        format!("{of2}/edited-merge"),
+    ]);
+    assert!(
+        stderr.contains("edited-shard-0-of-2.json: its contents do not match its checksum"),
+        "{stderr}"
+    );
+
     // A shard of an exploration over other images.
     let other = format!("{dir}/other");
     let mut args = space(&other, "100");

@@ -13,7 +13,7 @@ use ttfs_runtime::report::shard::{coverage_problem, slice};
 use super::points::{Point, mark_dominated, print_table, write_outputs};
 
 /// The format name written into every `ttfs explore` shard file (2: the early-exit settings
-/// as `on`, `off` or `auto`).
+/// as `on`, `off` or `auto`, and a checksum over the contents).
 pub const EXPLORE_SHARD_FORMAT: &str = "ttfs-explore-shard-2";
 
 /// The axes of one exploration: every shard of it records the same.
@@ -51,18 +51,50 @@ pub struct ExploreShard {
     pub space: Space,
     /// This shard's points, in the exploration's order, not yet marked dominated.
     pub points: Vec<Point>,
+    /// FNV-1a 64 of everything above as compact JSON ([`ExploreShard::content_checksum`]).
+    pub checksum: u64,
+}
+
+/// An exploration shard's contents, everything but the checksum, as the checksum hashes them.
+#[derive(Serialize)]
+struct Contents<'a> {
+    format: &'a str,
+    index: usize,
+    count: usize,
+    space: &'a Space,
+    points: &'a [Point],
 }
 
 impl ExploreShard {
-    /// The shard `index` of `count` of the exploration over `space`, holding `points`.
+    /// The shard `index` of `count` of the exploration over `space`, holding `points`, with
+    /// its checksum.
     pub fn new(index: usize, count: usize, space: Space, points: Vec<Point>) -> ExploreShard {
-        ExploreShard {
+        let mut shard = ExploreShard {
             format: EXPLORE_SHARD_FORMAT.to_string(),
             index,
             count,
             space,
             points,
-        }
+            checksum: 0,
+        };
+        shard.checksum = shard.content_checksum();
+        shard
+    }
+
+    /// FNV-1a 64 of the shard's contents as compact JSON (every float written in its shortest
+    /// form that reads back exactly, so a file read back hashes the same).
+    pub fn content_checksum(&self) -> u64 {
+        let contents = Contents {
+            format: &self.format,
+            index: self.index,
+            count: self.count,
+            space: &self.space,
+            points: &self.points,
+        };
+        let mut hasher = ttfs_runtime::digest::Fnv1a64::new();
+        // Writing into a hasher cannot fail; a failed encoding would only change the checksum.
+        let _ = serde_json::to_writer(&mut hasher, &contents);
+        hasher.finish()
     }
 
     /// Writes the shard as `explore.shard-I-of-N.json` in `dir`.
@@ -110,6 +142,15 @@ pub fn merge_points(files: &[(PathBuf, String)]) -> anyhow::Result<Vec<Point>> {
                 "{}: format \"{}\", expected \"{EXPLORE_SHARD_FORMAT}\"",
                 path.display(),
                 shard.format
+            );
+        }
+        let found = shard.content_checksum();
+        if found != shard.checksum {
+            bail!(
+                "{}: its contents do not match its checksum ({found:016x}, written {:016x}): it \
+                 was edited or damaged after `ttfs explore --shard` wrote it",
+                path.display(),
+                shard.checksum
             );
         }
         shards.push((path, shard));

@@ -4,10 +4,19 @@
 //! the [`Inferences`] of a single run over all the images, from which [`super::summarize`]
 //! builds exactly the report one run would have (accuracy, every mean, the percentiles of the
 //! merged records, the verdicts), the wall-clock timing aside.
+//!
+//! Nothing in a shard is taken on trust: every shard carries a checksum over its contents
+//! ([`Shard::sealed`]), checked before anything else, so a record, an accuracy or a timing
+//! edited after the run is refused; and once the configuration and target are known,
+//! [`Merged::check`] holds every record against them (classes, layers, steps, ranges, the
+//! energy the target gives the counters), so shards of another network are refused too.
+
+mod check;
 
 use serde::{Deserialize, Serialize};
 
 use super::{FiringCounts, Inferences, Record, Sources, Timing};
+use crate::digest::Fnv1a64;
 
 /// A digest of `config` (FNV-1a 64 of its encoding): every shard of a run records it, and
 /// `ttfs merge` checks the configuration it reads against it.
@@ -15,8 +24,8 @@ pub fn config_digest(config: &crate::config::ChipConfig) -> u64 {
     crate::digest::Fnv1a64::hash_bytes(&postcard::to_stdvec(config).unwrap_or_default())
 }
 
-/// The format name written into every shard file.
-pub const SHARD_FORMAT: &str = "ttfs-shard-1";
+/// The format name written into every shard file (2: with a checksum over the contents).
+pub const SHARD_FORMAT: &str = "ttfs-shard-2";
 
 /// The `index`-th of `count` contiguous slices of `images` items: `[lo, hi)`, the first
 /// `images % count` slices one longer.
@@ -78,6 +87,78 @@ pub struct Shard {
     pub firing: FiringCounts,
     /// This shard's wall clock.
     pub timing: Timing,
+    /// FNV-1a 64 of everything above ([`Shard::sealed`]).
+    pub checksum: u64,
+}
+
+/// A shard's contents, everything but the checksum, as the checksum hashes them.
+#[derive(Serialize)]
+struct Contents<'a> {
+    format: &'a str,
+    index: usize,
+    count: usize,
+    images: usize,
+    first_image: usize,
+    config_digest: u64,
+    early_exit: bool,
+    golden_model: &'a Option<String>,
+    sources: &'a Sources,
+    records: &'a [Record],
+    firing: &'a FiringCounts,
+    timing: &'a Timing,
+}
+
+impl Shard {
+    /// FNV-1a 64 of the shard's contents (postcard: every value exact, floats by their bits).
+    pub fn content_checksum(&self) -> u64 {
+        let contents = Contents {
+            format: &self.format,
+            index: self.index,
+            count: self.count,
+            images: self.images,
+            first_image: self.first_image,
+            config_digest: self.config_digest,
+            early_exit: self.early_exit,
+            golden_model: &self.golden_model,
+            sources: &self.sources,
+            records: &self.records,
+            firing: &self.firing,
+            timing: &self.timing,
+        };
+        let mut hasher = Fnv1a64::new();
+        // Writing into a hasher cannot fail; a failed encoding would only change the checksum.
+        let _ = postcard::to_io(&contents, &mut hasher);
+        hasher.finish()
+    }
+
+    /// The shard with its checksum set: what `ttfs run --shard` writes.
+    #[must_use]
+    pub fn sealed(mut self) -> Shard {
+        self.checksum = self.content_checksum();
+        self
+    }
+
+    /// Checks the shard's format and that its contents match its checksum.
+    ///
+    /// # Errors
+    /// [`ShardError::Format`], [`ShardError::Checksum`].
+    pub fn verify(&self) -> Result<(), ShardError> {
+        if self.format != SHARD_FORMAT {
+            return Err(ShardError::Format {
+                index: self.index,
+                found: self.format.clone(),
+            });
+        }
+        let found = self.content_checksum();
+        if found != self.checksum {
+            return Err(ShardError::Checksum {
+                index: self.index,
+                found,
+                written: self.checksum,
+            });
+        }
+        Ok(())
+    }
 }
 
 /// Why shards cannot be merged.
@@ -86,6 +167,30 @@ pub enum ShardError {
     /// No shard given.
     #[error("no shard to merge")]
     Empty,
+    /// A shard's contents do not match its checksum: edited or damaged after it was written.
+    #[error(
+        "shard {index}: its contents do not match its checksum ({found:016x}, written \
+         {written:016x}): it was edited or damaged after `ttfs run --shard` wrote it"
+    )]
+    Checksum {
+        /// The shard's index.
+        index: usize,
+        /// The checksum of its contents as read.
+        found: u64,
+        /// The checksum it carries.
+        written: u64,
+    },
+    /// A record (or the firing counts) breaks what the configuration and target allow.
+    #[error("image {image}: {problem}")]
+    Record {
+        /// The image (numbered as in the whole run).
+        image: usize,
+        /// What is wrong, naming the value and the limit.
+        problem: String,
+    },
+    /// The firing counts do not fit the configuration.
+    #[error("firing counts: {0}")]
+    Firing(String),
     /// A file is not a shard of this format.
     #[error("shard {index}: format '{found}', expected '{SHARD_FORMAT}'")]
     Format {
@@ -175,26 +280,24 @@ pub struct Merged {
     pub golden_model: Option<String>,
     /// Where the run came from.
     pub sources: Sources,
-    /// The shards' timings, summed: threads and seconds of all machines.
+    /// The shards' timings: the most threads any shard ran on, and the seconds of all
+    /// machines summed (the rates are over that sum).
     pub timing: Timing,
 }
 
 /// Merges the shards of one run (in any order) into the run over all its images.
 ///
 /// # Errors
-/// [`ShardError`]: no shard, another format, shards of different runs (count, images,
-/// configuration, early exit, golden model, sources, layer sizes), a missing or repeated
-/// shard, or a shard whose records are not its slice.
+/// [`ShardError`]: no shard, another format, a checksum that does not match, shards of
+/// different runs (count, images, configuration, early exit, golden model, sources, layer
+/// sizes), a missing or repeated shard, or a shard whose records are not its slice.
 pub fn merge(mut shards: Vec<Shard>) -> Result<Merged, ShardError> {
     shards.sort_by_key(|s| s.index);
+    for s in &shards {
+        s.verify()?;
+    }
     let first = shards.first().ok_or(ShardError::Empty)?.clone();
     for s in &shards {
-        if s.format != SHARD_FORMAT {
-            return Err(ShardError::Format {
-                index: s.index,
-                found: s.format.clone(),
-            });
-        }
         let differs = |what| ShardError::OtherRun {
             index: s.index,
             count: s.count,
@@ -221,7 +324,7 @@ pub fn merge(mut shards: Vec<Shard>) -> Result<Merged, ShardError> {
         }
         let sizes = |f: &FiringCounts| f.iter().map(Vec::len).collect::<Vec<_>>();
         if sizes(&s.firing) != sizes(&first.firing) {
-            return Err(differs("layer sizes"));
+            return Err(differs("layer shape"));
         }
     }
     let indices: Vec<usize> = shards.iter().map(|s| s.index).collect();
@@ -260,7 +363,7 @@ pub fn merge(mut shards: Vec<Shard>) -> Result<Merged, ShardError> {
                 *t += p;
             }
         }
-        timing.threads += s.timing.threads;
+        timing.threads = timing.threads.max(s.timing.threads);
         timing.wall_seconds += s.timing.wall_seconds;
         records.extend(s.records);
     }
@@ -279,101 +382,4 @@ pub fn merge(mut shards: Vec<Shard>) -> Result<Merged, ShardError> {
 }
 
 #[cfg(test)]
-mod tests {
-    #![allow(clippy::unwrap_used, clippy::expect_used)]
-    use super::*;
-
-    #[test]
-    fn slices_cover_the_images_once_in_order() {
-        for images in [0usize, 1, 5, 10, 11, 1000] {
-            for count in 1..=7 {
-                let mut next = 0;
-                for i in 0..count {
-                    let r = slice(i, count, images);
-                    assert_eq!(r.start, next, "{images} {count} {i}");
-                    assert!(r.len() <= images / count + 1);
-                    next = r.end;
-                }
-                assert_eq!(next, images);
-            }
-        }
-        assert_eq!(slice(0, 3, 10), 0..4);
-        assert_eq!(slice(1, 3, 10), 4..7);
-        assert_eq!(slice(2, 3, 10), 7..10);
-    }
-
-    #[test]
-    fn shard_numbers_are_checked() {
-        assert_eq!(parse_shard("0/1"), Ok((0, 1)));
-        assert_eq!(parse_shard("2/3"), Ok((2, 3)));
-        assert_eq!(
-            parse_shard("3/3").unwrap_err(),
-            "'3/3': shards are numbered 0 to 2"
-        );
-        assert_eq!(
-            parse_shard("0/0").unwrap_err(),
-            "'0/0': the count must be 1 to 1,000,000"
-        );
-        assert!(parse_shard("1").unwrap_err().contains("is not I/N"));
-        assert!(
-            parse_shard("a/2")
-                .unwrap_err()
-                .contains("'a' is not a whole number")
-        );
-    }
-
-    fn shard(index: usize, count: usize, images: usize) -> Shard {
-        let r = slice(index, count, images);
-        Shard {
-            format: SHARD_FORMAT.into(),
-            index,
-            count,
-            images,
-            first_image: r.start,
-            config_digest: 7,
-            early_exit: false,
-            golden_model: None,
-            sources: Sources {
-                config: "c".into(),
-                config_target: "t".into(),
-                target: "t".into(),
-                target_file: "t.json".into(),
-                data: "d".into(),
-            },
-            records: Vec::new(),
-            firing: vec![vec![0; 2]],
-            timing: Timing {
-                threads: 1,
-                wall_seconds: 1.0,
-                inferences_per_second: 0.0,
-                synaptic_ops_per_second: 0.0,
-            },
-        }
-    }
-
-    #[test]
-    fn shards_of_other_runs_or_missing_ones_are_refused_by_name() {
-        // Empty record lists: the slice check names the first shard that holds none.
-        let err = merge(vec![shard(0, 2, 0), shard(1, 2, 0)]);
-        assert!(err.is_ok(), "{err:?}");
-        let mut other = shard(1, 2, 0);
-        other.config_digest = 8;
-        assert_eq!(
-            merge(vec![shard(0, 2, 0), other]).unwrap_err().to_string(),
-            "shard 1 of 2 is from another run than shard 0: its configuration differs"
-        );
-        assert_eq!(
-            merge(vec![shard(0, 3, 0), shard(0, 3, 0)])
-                .unwrap_err()
-                .to_string(),
-            "shards of 3: missing 1, 2; given twice: 0"
-        );
-        assert_eq!(
-            merge(vec![shard(0, 2, 4), shard(1, 2, 4)])
-                .unwrap_err()
-                .to_string(),
-            "shard 0 of 2 holds images 0..0, but its slice is 0..2"
-        );
-        assert_eq!(merge(Vec::new()).unwrap_err(), ShardError::Empty);
-    }
-}
+mod tests;
