@@ -112,7 +112,11 @@ impl Stages {
         let data = train.data.clone();
         let mut times = Vec::new();
 
-        stage(1, "train", &format!("{} on {}", train.arch, train.dataset));
+        stage(
+            1,
+            "train",
+            &format!("{} on {}", train.arch(), train.dataset()),
+        );
         let t = Instant::now();
         let outcome = train_model(job)?;
         times.push(("train", t.elapsed().as_secs_f64()));

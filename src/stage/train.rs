@@ -2,7 +2,7 @@
 //! epoch, the training curves redrawn beside the model after every epoch (`X.curves.svg`, from
 //! the epoch records the trainer reports), and a summary of what the run measured.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use anyhow::{Context, bail};
 use indicatif::{ProgressBar, ProgressStyle};
@@ -27,35 +27,38 @@ pub struct TrainJob {
 }
 
 impl TrainJob {
-    /// The run of `config` writing the model `out` (its folder is created); with `resume`, the
-    /// checkpoint beside `out` must exist (the hint names `out_flag`, the flag that chose
-    /// `out`).
+    /// The run of `config` writing the model `out` (its folder is created), continuing the
+    /// checkpoint beside `out` with `resume` (see [`checkpoint_to_resume`]).
     ///
     /// # Errors
-    /// A folder that cannot be created, a missing checkpoint.
-    pub fn new(
-        config: TrainConfig,
-        out: PathBuf,
-        resume: bool,
-        out_flag: &str,
-    ) -> anyhow::Result<TrainJob> {
+    /// A folder that cannot be created.
+    pub fn new(config: TrainConfig, out: PathBuf, resume: bool) -> anyhow::Result<TrainJob> {
         if let Some(dir) = out.parent().filter(|d| !d.as_os_str().is_empty()) {
             std::fs::create_dir_all(dir)
                 .with_context(|| format!("cannot create output folder {}", dir.display()))?;
         }
-        let paths = RunPaths::for_model(&out);
-        if resume && !paths.checkpoint.exists() {
-            bail!(
-                "--resume: no checkpoint at {} (train once without --resume first, with the same {out_flag})",
-                paths.checkpoint.display()
-            );
-        }
         Ok(TrainJob {
             config,
-            paths,
+            paths: RunPaths::for_model(&out),
             resume,
         })
     }
+}
+
+/// The checkpoint a run writing the model `out` resumes from, which must exist (the hint
+/// names `out_flag`, the flag that chose `out`).
+///
+/// # Errors
+/// No checkpoint beside `out`.
+pub fn checkpoint_to_resume(out: &Path, out_flag: &str) -> anyhow::Result<PathBuf> {
+    let checkpoint = RunPaths::for_model(out).checkpoint;
+    if !checkpoint.exists() {
+        bail!(
+            "--resume: no checkpoint at {} (train once without --resume first, with the same {out_flag})",
+            checkpoint.display()
+        );
+    }
+    Ok(checkpoint)
 }
 
 /// The training curves' file beside the model `X.safetensors`: `X.curves.svg`.

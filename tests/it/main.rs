@@ -6,6 +6,7 @@
 
 mod cli_compile;
 mod cli_run;
+mod cli_train;
 mod common;
 mod early_exit;
 mod emulator_vs_golden;

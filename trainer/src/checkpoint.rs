@@ -1,10 +1,13 @@
 //! Training checkpoints: parameters, optimiser moments and progress in one safetensors file.
 //!
 //! Tensors are named `param.{name}`, `adam.m.{name}`, `adam.v.{name}`; the metadata key
-//! `ttfs.checkpoint` holds a JSON [`CheckpointState`] with the run's configuration. Because the
-//! sample order and augmentation of every epoch are pure functions of `(seed, epoch)`, a run
-//! resumed from the checkpoint of epoch `k` continues exactly as the uninterrupted run would.
-//! Files are written to a temporary name and renamed, so a kill never leaves half a checkpoint.
+//! `ttfs.checkpoint` holds a JSON [`CheckpointState`] with the run's configuration, and
+//! `ttfs.checkpoint.digest` the FNV-1a 64 digest of that JSON text and every tensor's name,
+//! shape and values (in name order), as a model file has: a checkpoint with one bit changed
+//! anywhere is refused, not trained on. Because the sample order and augmentation of every
+//! epoch are pure functions of `(seed, epoch)`, a run resumed from the checkpoint of epoch `k`
+//! continues exactly as the uninterrupted run would. Files are written to a temporary name and
+//! renamed, so a kill never leaves half a checkpoint.
 
 use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
@@ -15,10 +18,30 @@ use safetensors::{Dtype, SafeTensors, View};
 use crate::config::TrainConfig;
 use crate::log::EpochRecord;
 use ttfs_runtime::atomic::write_atomic;
+use ttfs_runtime::digest::Fnv1a64;
 
-/// Version of the checkpoint layout.
-pub const CHECKPOINT_VERSION: u32 = 1;
+/// Version of the checkpoint layout (2: with the digest).
+pub const CHECKPOINT_VERSION: u32 = 2;
 const METADATA_KEY: &str = "ttfs.checkpoint";
+const DIGEST_KEY: &str = "ttfs.checkpoint.digest";
+
+/// FNV-1a 64 of the state's JSON text and each tensor (in name order): its name, shape and
+/// little-endian values.
+fn digest<'a>(json: &str, tensors: impl Iterator<Item = (&'a str, &'a [usize], &'a [u8])>) -> u64 {
+    let mut sorted: Vec<_> = tensors.collect();
+    sorted.sort_by_key(|(name, _, _)| *name);
+    let mut h = Fnv1a64::new();
+    h.update(json.as_bytes());
+    for (name, shape, bytes) in sorted {
+        h.update(&[0xff]);
+        h.update(name.as_bytes());
+        for d in shape {
+            h.update(&(*d as u64).to_le_bytes());
+        }
+        h.update(bytes);
+    }
+    h.finish()
+}
 
 /// Progress and configuration stored beside the tensors.
 #[derive(Clone, Debug, serde::Serialize, serde::Deserialize)]
@@ -98,6 +121,15 @@ fn view(t: &Tensor) -> candle_core::Result<F32View> {
     })
 }
 
+/// The configuration of the run whose checkpoint is at `path` (the whole file read and its
+/// digest checked), for a resume to hold its flags against.
+///
+/// # Errors
+/// As [`Checkpoint::read`].
+pub fn checkpoint_config(path: &Path) -> Result<TrainConfig, CheckpointError> {
+    Ok(Checkpoint::read(path)?.state.config)
+}
+
 impl Checkpoint {
     /// Writes the checkpoint atomically.
     pub fn write(&self, path: &Path) -> Result<(), CheckpointError> {
@@ -120,7 +152,16 @@ impl Checkpoint {
             }
         }
         let json = serde_json::to_string(&self.state).map_err(|e| format(e.to_string()))?;
-        let metadata = HashMap::from([(METADATA_KEY.to_string(), json)]);
+        let digest = digest(
+            &json,
+            views
+                .iter()
+                .map(|(n, v)| (n.as_str(), v.shape.as_slice(), v.bytes.as_slice())),
+        );
+        let metadata = HashMap::from([
+            (METADATA_KEY.to_string(), json),
+            (DIGEST_KEY.to_string(), format!("fnv1a64:{digest:016x}")),
+        ]);
         let bytes =
             safetensors::serialize(views.iter().map(|(n, v)| (n.as_str(), v)), Some(metadata))
                 .map_err(|e| format(e.to_string()))?;
@@ -160,6 +201,22 @@ impl Checkpoint {
             )));
         }
         let tensors = SafeTensors::deserialize(&bytes).map_err(|e| format(e.to_string()))?;
+        let stored = meta
+            .metadata()
+            .as_ref()
+            .and_then(|m| m.get(DIGEST_KEY))
+            .ok_or_else(|| format(format!("no '{DIGEST_KEY}': it cannot be checked")))?;
+        let views = tensors.tensors();
+        let found = digest(
+            json,
+            views.iter().map(|(n, t)| (n.as_str(), t.shape(), t.data())),
+        );
+        if *stored != format!("fnv1a64:{found:016x}") {
+            return Err(format(format!(
+                "its contents do not match its digest ({stored}, contents fnv1a64:{found:016x}): \
+                 damaged or edited; train again from the model, or from an older checkpoint"
+            )));
+        }
         let mut ckpt = Checkpoint {
             state,
             params: BTreeMap::new(),
@@ -233,6 +290,38 @@ mod tests {
         assert_eq!(v(&back.adam_m), vec![0.1, 0.2]);
         assert_eq!(v(&back.adam_v), vec![0.01, 0.02]);
         assert!(!path.with_extension("safetensors.tmp").exists());
+    }
+
+    /// Every bit of a tensor's values, and every digit of the state, is covered by the digest.
+    #[test]
+    fn a_flipped_bit_anywhere_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let (ckpt, path) = sample(dir.path());
+        ckpt.write(&path).unwrap();
+        let bytes = std::fs::read(&path).unwrap();
+        // The tensor data is the file's tail: 3 tensors of 2 values.
+        for at in bytes.len() - 24..bytes.len() {
+            for bit in [0, 3, 7] {
+                let mut damaged = bytes.clone();
+                damaged[at] ^= 1 << bit;
+                std::fs::write(&path, &damaged).unwrap();
+                let err = Checkpoint::read(&path).err().unwrap().to_string();
+                assert!(
+                    err.contains("do not match its digest") && err.contains("run.ckpt"),
+                    "byte {at} bit {bit}: {err}"
+                );
+            }
+        }
+        let key = br#"\"epochs_done\":3"#;
+        let at = bytes
+            .windows(key.len())
+            .position(|w| w == key)
+            .expect("the state holds epochs_done");
+        let mut edited = bytes.clone();
+        edited[at + key.len() - 1] = b'4';
+        std::fs::write(&path, &edited).unwrap();
+        let err = Checkpoint::read(&path).err().unwrap().to_string();
+        assert!(err.contains("do not match its digest"), "{err}");
     }
 
     #[test]

@@ -40,7 +40,7 @@ mod warm_start;
 
 pub use arch::{ArchError, LayerOptions, resolve as resolve_arch, with_max_pool};
 pub use bench::{BenchResult, bench};
-pub use checkpoint::CheckpointError;
+pub use checkpoint::{CheckpointError, checkpoint_config};
 pub use config::{
     ConfigError, DATASETS, DecodeKind, InitKind, InputKind, Overrides, Prune, SurrogateKind,
     TrainConfig,

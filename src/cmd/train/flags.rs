@@ -98,7 +98,7 @@ impl Switch {
 pub(super) fn overrides(args: &TrainArgs) -> Overrides {
     let on = |s: Option<Switch>| s.map(Switch::on);
     Overrides {
-        max_pool: matches!(args.pool, PoolArg::Max),
+        max_pool: matches!(args.pool, Some(PoolArg::Max)),
         epochs: args.epochs,
         batch_size: args.batch,
         lr: args.lr,

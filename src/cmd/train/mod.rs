@@ -12,13 +12,13 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context, bail};
 use clap::Args;
 use ttfs_compiler::model::QuantizedFor;
-use ttfs_trainer::{Prune, TrainConfig, bench};
+use ttfs_trainer::{Overrides, Prune, TrainConfig, bench};
 
 pub(crate) use flags::SparsityArg;
 use flags::{DecodeArg, InitArg, InputArg, PoolArg, SurrogateArg, Switch, TieArg, overrides};
 
 use crate::stage::TrainJob;
-use crate::stage::train::train_model;
+use crate::stage::train::{checkpoint_to_resume, train_model};
 
 /// Epochs of the pipeline's (and the sweep's) default training run: about a minute on 2 cores.
 pub const STAGE_EPOCHS: u32 = 3;
@@ -27,15 +27,17 @@ pub const STAGE_EPOCHS: u32 = 3;
 #[derive(Args, Debug, Clone)]
 pub struct TrainArgs {
     /// Data set: mnist or fashion-mnist.
-    #[arg(long, default_value = "mnist")]
-    pub(crate) dataset: String,
+    /// [default: mnist]
+    #[arg(long)]
+    pub(crate) dataset: Option<String>,
     /// Folder with the four IDX files [default: fixtures/mnist for mnist; required otherwise].
     #[arg(long)]
     pub(crate) data: Option<PathBuf>,
     /// Architecture: mlp (784-800-10), mlp2 (784-400-400-10), cnn
     /// (c32k3-a2-c64k3-a2-f256-f10) or a spec string such as 784-800-10.
-    #[arg(long, default_value = "mlp")]
-    pub(crate) arch: String,
+    /// [default: mlp]
+    #[arg(long)]
+    pub(crate) arch: Option<String>,
     /// Epochs in total [default: 20].
     #[arg(long)]
     pub(crate) epochs: Option<u32>,
@@ -96,9 +98,9 @@ pub struct TrainArgs {
     /// Gradient through the not-yet-fired mask [default: on; off for fashion-mnist].
     #[arg(long, value_enum)]
     mask_grad: Option<Switch>,
-    /// Pooling: avg (default, single-spike) or max (ablation; the chip refuses it).
-    #[arg(long, value_enum, default_value = "avg")]
-    pool: PoolArg,
+    /// Pooling: avg (single-spike) or max (ablation; the chip refuses it) [default: avg].
+    #[arg(long, value_enum)]
+    pool: Option<PoolArg>,
     /// Input coding [default: latency for mnist, thermometer for fashion-mnist].
     #[arg(long, value_enum)]
     input: Option<InputArg>,
@@ -174,7 +176,7 @@ pub struct TrainArgs {
 /// the recipe with the flags applied and checked by the trainer
 /// ([`TrainConfig::with_overrides`]).
 fn config_from(args: &TrainArgs) -> anyhow::Result<TrainConfig> {
-    let data_dir = match (&args.data, args.dataset.as_str()) {
+    let data_dir = match (&args.data, args.dataset()) {
         (Some(dir), _) => dir.clone(),
         (None, "mnist") => crate::paths::default_mnist_dir(),
         (None, other) => bail!(
@@ -182,15 +184,46 @@ fn config_from(args: &TrainArgs) -> anyhow::Result<TrainConfig> {
             crate::paths::data_hint(other)
         ),
     };
+    let config =
+        TrainConfig::with_overrides(args.dataset(), data_dir, args.arch(), &settings(args)?)?;
+    warn_max_pool(args);
+    Ok(config)
+}
+
+/// The flags as the trainer's overrides, `--quantize-for`'s target resolved.
+fn settings(args: &TrainArgs) -> anyhow::Result<Overrides> {
     let mut o = overrides(args);
     o.quantize = quantize_for(args)?;
-    let config = TrainConfig::with_overrides(&args.dataset, data_dir, &args.arch, &o)?;
-    if let PoolArg::Max = args.pool {
+    Ok(o)
+}
+
+/// Says, once, what `--pool max` costs.
+fn warn_max_pool(args: &TrainArgs) {
+    if let Some(PoolArg::Max) = args.pool {
         eprintln!(
             "warning: max pooling lets a pooled unit spike several times, which breaks the single-spike property; the compiler will refuse this model"
         );
     }
-    Ok(config)
+}
+
+/// The training run the flags ask for, writing the model `out`: a fresh run of the recipe
+/// under the flags, or with `--resume` the checkpoint's run beside `out`, every flag given
+/// checked against it ([`TrainConfig::resumed`]). `out_flag` names the flag that chose `out`.
+fn job(args: &TrainArgs, out: PathBuf, out_flag: &str) -> anyhow::Result<TrainJob> {
+    if !args.resume {
+        return TrainJob::new(config_from(args)?, out, false);
+    }
+    let checkpoint = checkpoint_to_resume(&out, out_flag)?;
+    let config = ttfs_trainer::checkpoint_config(&checkpoint)?
+        .resumed(
+            &settings(args)?,
+            args.dataset.as_deref(),
+            args.arch.as_deref(),
+            args.data.clone(),
+        )
+        .with_context(|| checkpoint.display().to_string())?;
+    warn_max_pool(args);
+    TrainJob::new(config, out, true)
 }
 
 /// The widths quantization-aware training uses: the target's (`--quantize-for`), with `--weight-bits`
@@ -227,20 +260,24 @@ impl TrainArgs {
         }
         let mut args = self.clone();
         args.epochs = Some(args.epochs.unwrap_or(STAGE_EPOCHS));
-        let config = config_from(&args)?;
-        TrainJob::new(
-            config,
-            dir.join("model.safetensors"),
-            args.resume,
-            "--run-dir",
-        )
+        job(&args, dir.join("model.safetensors"), "--run-dir")
+    }
+
+    /// The data set: `--dataset`, or MNIST.
+    pub fn dataset(&self) -> &str {
+        self.dataset.as_deref().unwrap_or("mnist")
+    }
+
+    /// The architecture: `--arch`, or the MLP.
+    pub fn arch(&self) -> &str {
+        self.arch.as_deref().unwrap_or("mlp")
     }
 }
 
 /// Runs `ttfs train`: the benchmark with `--bench`, else the training run.
 pub fn run(args: TrainArgs) -> anyhow::Result<()> {
-    let config = config_from(&args)?;
     if let Some(batches) = args.bench {
+        let config = config_from(&args)?;
         let threads = std::env::var("RAYON_NUM_THREADS").unwrap_or_else(|_| "all".into());
         let r = bench(&config, batches.max(1)).context("benchmark failed")?;
         println!(
@@ -252,8 +289,9 @@ pub fn run(args: TrainArgs) -> anyhow::Result<()> {
     let out = args.out.clone().unwrap_or_else(|| {
         PathBuf::from(format!(
             "runs/{}-{}/model.safetensors",
-            config.dataset, args.arch
+            args.dataset(),
+            args.arch()
         ))
     });
-    train_model(TrainJob::new(config, out, args.resume, "--out")?).map(|_| ())
+    train_model(job(&args, out, "--out")?).map(|_| ())
 }

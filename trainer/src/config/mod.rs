@@ -7,10 +7,13 @@
 //!   `ttfs train`'s flags say) and their application ([`TrainConfig::with_overrides`]). The
 //!   CLI only turns flags into [`Overrides`].
 //! - `prune`: how much of each layer pruning removes ([`Prune`]).
+//! - `resume`: what a resumed run continues ([`TrainConfig::resumed`]); a flag that
+//!   contradicts the checkpoint is refused, not ignored.
 
 mod overrides;
 mod prune;
 mod recipe;
+mod resume;
 
 use std::path::PathBuf;
 
@@ -43,6 +46,20 @@ pub enum ConfigError {
         setting: &'static str,
         /// The rule it breaks, e.g. `takes 1 to 255 quantization levels, got 0`.
         rule: String,
+    },
+    /// A flag given with `--resume` says another thing than the checkpoint it resumes.
+    #[error(
+        "--resume: {flag} gives {given}, but the checkpoint was trained with {kept}; a resumed \
+         run continues the checkpoint's configuration (only --epochs may raise its epochs): \
+         drop {flag}, or start another run with another --out"
+    )]
+    Resume {
+        /// The flag, as `ttfs train` names it.
+        flag: &'static str,
+        /// The checkpoint's value.
+        kept: String,
+        /// The value the flags give.
+        given: String,
     },
 }
 

@@ -11,7 +11,7 @@ use crate::decode::Weighting;
 use crate::init::Init;
 use crate::input::{DEFAULT_THERMOMETER_LEVELS, Encoding};
 use crate::ops::neuron::Surrogate;
-use crate::regularize::{Sparsity, SparsityMethod};
+use crate::regularize::SparsityMethod;
 
 impl TrainConfig {
     /// The recipe for `arch` on `dataset` with `overrides` applied, validated.
@@ -29,9 +29,19 @@ impl TrainConfig {
         if !DATASETS.contains(&dataset) {
             return Err(ConfigError::UnknownDataset(dataset.to_string()));
         }
-        let mut c = TrainConfig::recipe(dataset, data_dir, arch);
+        TrainConfig::recipe(dataset, data_dir, arch).overridden(o)
+    }
+
+    /// This configuration with what `o` gives applied (what it leaves out stays as it is),
+    /// validated: a recipe under the flags, or a checkpoint's configuration under the flags
+    /// of a resume ([`TrainConfig::resumed`] then refuses any change but the epochs).
+    ///
+    /// # Errors
+    /// As [`TrainConfig::with_overrides`].
+    pub fn overridden(mut self, o: &Overrides) -> Result<TrainConfig, ConfigError> {
+        let c = &mut self;
         if o.max_pool {
-            c.arch = with_max_pool(arch);
+            c.arch = with_max_pool(&c.arch);
         }
         set(&mut c.epochs, o.epochs);
         set(&mut c.batch_size, o.batch_size);
@@ -39,52 +49,60 @@ impl TrainConfig {
         set(&mut c.optimizer.weight_decay, o.weight_decay);
         set(&mut c.steps, o.steps);
         set(&mut c.seed, o.seed);
-        c.init = match (o.init, o.init_gain) {
-            (Some(InitKind::Kaiming), Some(_)) => {
+        c.init = match (o.init, o.init_gain, c.init) {
+            (Some(InitKind::Kaiming), Some(_), _) => {
                 return Err(invalid("--init-gain", "applies to --init ettfs only"));
             }
-            (Some(InitKind::Kaiming), None) => Init::Kaiming,
-            (_, Some(gain)) => Init::Ettfs { gain: Some(gain) },
-            // No gain keeps the recipe's, e.g. the MNIST CNN's 16.
-            (_, None) => match c.init {
-                Init::Ettfs { gain } => Init::Ettfs { gain },
-                Init::Kaiming => Init::Ettfs { gain: None },
-            },
+            (Some(InitKind::Kaiming), None, _) => Init::Kaiming,
+            (_, Some(gain), _) => Init::Ettfs { gain: Some(gain) },
+            // No gain keeps the configuration's, e.g. the MNIST CNN recipe's 16.
+            (Some(InitKind::Ettfs), None, Init::Kaiming) => Init::Ettfs { gain: None },
+            (_, None, init) => init,
         };
         set(&mut c.weight_norm, o.weight_norm);
         set(&mut c.affine, o.affine);
         set(&mut c.bias, o.bias);
-        c.weighting = match o.decode {
-            Some(DecodeKind::Linear) => Weighting::Linear,
-            _ => Weighting::Exponential {
-                lambda: o.lambda.unwrap_or(0.5),
+        let lambda = match c.weighting {
+            Weighting::Exponential { lambda } => lambda,
+            Weighting::Linear => 0.5,
+        };
+        c.weighting = match (o.decode, o.lambda) {
+            (Some(DecodeKind::Linear), _) => Weighting::Linear,
+            (None, None) => c.weighting,
+            (_, given) => Weighting::Exponential {
+                lambda: given.unwrap_or(lambda),
             },
         };
         set(&mut c.logit_scale, o.logit_scale);
         set(&mut c.potential_weight, o.potential_weight);
-        // The recipe's steepness stands unless --alpha or --surrogate says otherwise.
-        let recipe_alpha = match c.surrogate {
-            Surrogate::Sigmoid { alpha } => alpha,
-            Surrogate::Atan { .. } => 4.0,
-        };
-        c.surrogate = match o.surrogate {
-            Some(SurrogateKind::Atan) => Surrogate::Atan {
+        // The configuration's steepness stands unless --alpha or --surrogate says otherwise;
+        // a surrogate of another kind starts from that kind's default.
+        c.surrogate = match (o.surrogate, c.surrogate) {
+            (Some(SurrogateKind::Atan), Surrogate::Atan { alpha })
+            | (None, Surrogate::Atan { alpha }) => Surrogate::Atan {
+                alpha: o.alpha.unwrap_or(alpha),
+            },
+            (Some(SurrogateKind::Atan), Surrogate::Sigmoid { .. }) => Surrogate::Atan {
                 alpha: o.alpha.unwrap_or(2.0),
             },
-            _ => Surrogate::Sigmoid {
-                alpha: o.alpha.unwrap_or(recipe_alpha),
+            (Some(SurrogateKind::Sigmoid), Surrogate::Sigmoid { alpha })
+            | (None, Surrogate::Sigmoid { alpha }) => Surrogate::Sigmoid {
+                alpha: o.alpha.unwrap_or(alpha),
+            },
+            (Some(SurrogateKind::Sigmoid), Surrogate::Atan { .. }) => Surrogate::Sigmoid {
+                alpha: o.alpha.unwrap_or(4.0),
             },
         };
         set(&mut c.mask_grad, o.mask_grad);
         match o.input {
             Some(InputKind::Latency) => c.encoding = Encoding::Latency,
             Some(InputKind::Direct) => c.encoding = Encoding::Direct,
-            Some(InputKind::Thermometer) => {
+            Some(InputKind::Thermometer) if !matches!(c.encoding, Encoding::Thermometer { .. }) => {
                 c.encoding = Encoding::Thermometer {
                     levels: DEFAULT_THERMOMETER_LEVELS,
-                }
+                };
             }
-            None => {}
+            Some(InputKind::Thermometer) | None => {}
         }
         if let Some(levels) = o.levels {
             if !matches!(c.encoding, Encoding::Thermometer { .. }) {
@@ -100,21 +118,35 @@ impl TrainConfig {
         if let Some(pad) = o.crop_pad {
             c.crop_pad = (pad > 0).then_some(pad);
         }
-        c.train_limit = o.train_limit;
-        c.test_limit = o.test_limit;
-        c.init_from.clone_from(&o.init_from);
-        c.prune.clone_from(&o.prune);
-        c.quantize = o.quantize;
+        let some = |value: &Option<_>| value.is_some();
+        if some(&o.train_limit) {
+            c.train_limit = o.train_limit;
+        }
+        if some(&o.test_limit) {
+            c.test_limit = o.test_limit;
+        }
+        if o.init_from.is_some() {
+            c.init_from.clone_from(&o.init_from);
+        }
+        if o.prune.is_some() {
+            c.prune.clone_from(&o.prune);
+        }
+        if o.quantize.is_some() {
+            c.quantize = o.quantize;
+        }
         set(&mut c.first_spike_weight, o.first_spike_weight);
-        c.sparsity = Sparsity {
-            method: o.sparsity.unwrap_or(SparsityMethod::None),
-            gamma: o.gamma.unwrap_or(0.0),
-            layer_weights: o.xi.clone(),
-            margin: o.margin.unwrap_or(0.0),
-            target_rate: o.target_rate,
-        };
-        c.validate()?;
-        Ok(c)
+        let s = &mut c.sparsity;
+        set(&mut s.method, o.sparsity);
+        set(&mut s.gamma, o.gamma);
+        if !o.xi.is_empty() {
+            s.layer_weights.clone_from(&o.xi);
+        }
+        set(&mut s.margin, o.margin);
+        if o.target_rate.is_some() {
+            s.target_rate = o.target_rate;
+        }
+        self.validate()?;
+        Ok(self)
     }
 }
 

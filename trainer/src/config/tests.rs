@@ -240,3 +240,104 @@ fn max_pooling_rewrites_the_architecture() {
     let c = TrainConfig::with_overrides("mnist", PathBuf::new(), "cnn", &o).unwrap();
     assert_eq!(c.arch, "c32k3-m2-c64k3-m2-f256-f10");
 }
+
+/// A resume continues the checkpoint's configuration: flags that say the same are accepted,
+/// `--epochs` raises (never lowers) the epochs, and any flag that says something else is
+/// refused, naming the flag and both values.
+#[test]
+fn a_resume_refuses_every_flag_that_contradicts_the_checkpoint() {
+    let trained = with(Overrides {
+        seed: Some(3),
+        train_limit: Some(512),
+        epochs: Some(5),
+        ..Overrides::default()
+    })
+    .unwrap();
+    // No flag, or flags that agree: the checkpoint's configuration.
+    assert_eq!(
+        trained.resumed(&Overrides::default(), None, None, None),
+        Ok(trained.clone())
+    );
+    let same = Overrides {
+        seed: Some(3),
+        train_limit: Some(512),
+        lr: Some(trained.optimizer.lr),
+        ..Overrides::default()
+    };
+    assert_eq!(
+        trained.resumed(&same, Some("mnist"), Some("mlp"), Some(PathBuf::from("d"))),
+        Ok(trained.clone())
+    );
+    // --epochs raises, never lowers.
+    let more = Overrides {
+        epochs: Some(8),
+        ..Overrides::default()
+    };
+    assert_eq!(trained.resumed(&more, None, None, None).unwrap().epochs, 8);
+    let fewer = Overrides {
+        epochs: Some(2),
+        ..Overrides::default()
+    };
+    assert_eq!(trained.resumed(&fewer, None, None, None).unwrap().epochs, 5);
+    // Each contradiction names its flag and the checkpoint's value.
+    let refused = |o: Overrides, dataset: Option<&str>, arch: Option<&str>| {
+        trained
+            .resumed(&o, dataset, arch, None)
+            .unwrap_err()
+            .to_string()
+    };
+    let cases = [
+        (
+            refused(
+                Overrides {
+                    train_limit: Some(1000),
+                    ..Overrides::default()
+                },
+                None,
+                None,
+            ),
+            "--resume: --train-limit gives Some(1000), but the checkpoint was trained with Some(512)",
+        ),
+        (
+            refused(
+                Overrides {
+                    seed: Some(4),
+                    ..Overrides::default()
+                },
+                None,
+                None,
+            ),
+            "--resume: --seed gives 4, but the checkpoint was trained with 3",
+        ),
+        (
+            refused(
+                Overrides {
+                    lr: Some(0.002),
+                    ..Overrides::default()
+                },
+                None,
+                None,
+            ),
+            "--resume: --lr gives 0.002, but the checkpoint was trained with 0.01",
+        ),
+        (
+            refused(Overrides::default(), None, Some("cnn")),
+            "--resume: --arch (or --pool) gives \"cnn\", but the checkpoint was trained with \"mlp\"",
+        ),
+        (
+            refused(
+                Overrides {
+                    steps: Some(8),
+                    ..Overrides::default()
+                },
+                None,
+                None,
+            ),
+            "--resume: -T (--steps) gives 8, but the checkpoint was trained with 2",
+        ),
+    ];
+    for (got, expected) in cases {
+        assert!(got.starts_with(expected), "{got}");
+        assert!(got.contains("drop "), "{got}");
+    }
+}

@@ -108,6 +108,24 @@ fn a_killed_and_resumed_run_equals_an_uninterrupted_one() {
     assert_eq!(b.records.len(), 2);
 }
 
+/// A checkpoint with one bit of a weight flipped is refused by its digest; the run does not
+/// train on from it.
+#[test]
+fn a_checkpoint_with_a_flipped_bit_is_not_resumed() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = data_folder(dir.path(), 64, 32, 3);
+    let paths = run_paths(dir.path(), "run");
+    train(config(&data, 1), &paths, false, &mut Silent).unwrap();
+    let mut bytes = std::fs::read(&paths.checkpoint).unwrap();
+    // The tensors are the file's tail; the last value is a parameter or a moment.
+    let last = bytes.len() - 1;
+    bytes[last] ^= 0x10;
+    std::fs::write(&paths.checkpoint, &bytes).unwrap();
+    let err = train(config(&data, 2), &paths, true, &mut Silent).unwrap_err();
+    assert!(matches!(err, TrainError::Checkpoint(_)), "{err}");
+    assert!(err.to_string().contains("do not match its digest"), "{err}");
+}
+
 #[test]
 fn resuming_with_more_epochs_keeps_the_first_and_adds_the_rest() {
     let dir = tempfile::tempdir().unwrap();
