@@ -205,6 +205,46 @@ fn one_and_two_threads_give_the_same_report_with_early_exit() {
     assert_eq!(reports[0]["early_exit"], true);
 }
 
+/// The golden model is the network's: the same tensors and description trained for another
+/// wall time (as a resumed run is) check against the configuration compiled from the first.
+#[test]
+fn the_golden_model_is_the_same_network_whatever_its_training_log_says() {
+    let dir = tempfile::tempdir().unwrap();
+    let bin = write_config(dir.path(), "mlp.bin", loihi_config());
+    let mut retrained = mlp();
+    retrained.description.training.wall_seconds = Some(99_999.0);
+    retrained.description.training.epochs += 1;
+    let model = dir.path().join("retrained.safetensors");
+    ttfs_compiler::model::write(&model, &retrained).unwrap();
+    let out = dir.path().join("out");
+    let (ok, stdout, stderr) = ttfs(&[
+        "run",
+        bin.to_str().unwrap(),
+        "--limit",
+        "5",
+        "--golden",
+        model.to_str().unwrap(),
+        "-o",
+        out.to_str().unwrap(),
+    ]);
+    assert!(ok, "{stdout}{stderr}");
+    assert!(stdout.contains("spike times equal on 5 of 5"), "{stdout}");
+    // Another network (one weight changed) is still refused.
+    let weight = retrained.tensors.get_mut("layers.1.weight").unwrap();
+    weight.data[0] += 0.5;
+    ttfs_compiler::model::write(&model, &retrained).unwrap();
+    let (ok, _, stderr) = ttfs(&[
+        "run",
+        bin.to_str().unwrap(),
+        "--limit",
+        "5",
+        "--golden",
+        model.to_str().unwrap(),
+    ]);
+    assert!(!ok);
+    assert!(stderr.contains("digest"), "{stderr}");
+}
+
 #[test]
 fn early_exit_is_on_off_or_auto_and_auto_follows_the_configuration_tie_break() {
     let dir = tempfile::tempdir().unwrap();

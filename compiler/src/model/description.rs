@@ -16,7 +16,7 @@ pub const FORMAT_VERSION: u32 = 1;
 pub const METADATA_KEY: &str = "ttfs.model";
 
 /// The field of the description's JSON object, after all of [`ModelDescription`]'s, that holds
-/// the model's digest ([`super::Model::digest`]) as `fnv1a64:` and 16 hex digits.
+/// the file's digest ([`super::Model::file_digest`]) as `fnv1a64:` and 16 hex digits.
 pub const DIGEST_FIELD: &str = "digest";
 
 /// Everything about a trained model except its tensors.

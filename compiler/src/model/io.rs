@@ -106,7 +106,7 @@ pub fn decode(bytes: &[u8]) -> Result<Model, ModelError> {
         let suffix = format!(",\"{DIGEST_FIELD}\":\"{}\"}}", digest_text(stored));
         let computed = match json.strip_suffix(&suffix) {
             Some(body) => digest_of(&format!("{body}}}"), &model.tensors),
-            None => model.digest(),
+            None => model.file_digest(),
         };
         if stored != computed {
             return Err(ModelError::DigestMismatch { stored, computed });
@@ -195,8 +195,33 @@ mod tests {
             model.description.training.test_accuracy = Some(accuracy);
             let back = decode(&encode(&model).unwrap()).unwrap();
             proptest::prop_assert_eq!(back.digest(), model.digest());
+            proptest::prop_assert_eq!(back.file_digest(), model.file_digest());
             proptest::prop_assert_eq!(back, model);
         }
+    }
+
+    /// The network's digest ignores how it was trained (a resumed run and an uninterrupted
+    /// one have the same tensors and different wall times); the file's digest does not, and
+    /// both change with any weight.
+    #[test]
+    fn the_network_digest_ignores_the_training_summary_and_the_file_digest_does_not() {
+        let model = tiny_linear(None, None, Some(vec![-1.0, 1.0]));
+        let mut retrained = model.clone();
+        retrained.description.training.wall_seconds = Some(1234.5);
+        retrained.description.training.epochs += 3;
+        retrained.description.training.test_accuracy = Some(0.25);
+        assert_eq!(retrained.digest(), model.digest());
+        assert_ne!(retrained.file_digest(), model.file_digest());
+        let back = decode(&encode(&retrained).unwrap()).unwrap();
+        assert_eq!(back.digest(), model.digest());
+        let mut other = model.clone();
+        let weight = other.tensors.values_mut().next().unwrap();
+        weight.data[0] += 1.0;
+        assert_ne!(other.digest(), model.digest());
+        assert_ne!(other.file_digest(), model.file_digest());
+        let mut other = model.clone();
+        other.description.time_steps += 1;
+        assert_ne!(other.digest(), model.digest());
     }
 
     #[test]

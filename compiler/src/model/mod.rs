@@ -56,19 +56,33 @@ pub struct Model {
 }
 
 impl Model {
-    /// The model's digest: FNV-1a 64 over its description as compact JSON (the file's text
-    /// without the digest field) and, in name order, each tensor's name, shape and
-    /// little-endian values. The chip
-    /// configuration records it, so the golden model of another network is refused.
+    /// The network's digest: what it computes, not how it was trained. FNV-1a 64 over its
+    /// description as compact JSON without the training summary (epochs, accuracy, seed,
+    /// recipe, wall time: a resumed run and an uninterrupted one have the same network) and,
+    /// in name order, each tensor's name, shape and little-endian values. The chip
+    /// configuration records it, so the golden model of another network is refused and the
+    /// same network, however it was trained, is not.
     pub fn digest(&self) -> u64 {
         // A description always serializes (strings, numbers, lists); an empty text would only
-        // change the digest, never pass a check it should fail.
+        // change the digest, never pass a check it should fail. The object's keys come out
+        // sorted, so the text is canonical.
+        let mut value = serde_json::to_value(&self.description).unwrap_or_default();
+        if let Some(fields) = value.as_object_mut() {
+            fields.remove("training");
+        }
+        digest_of(&value.to_string(), &self.tensors)
+    }
+
+    /// The file's digest, which a model file carries to catch any edit: FNV-1a 64 over the
+    /// whole description as compact JSON (the file's text without the digest field, the
+    /// training summary included) and the tensors as in [`Model::digest`].
+    pub fn file_digest(&self) -> u64 {
         let json = serde_json::to_string(&self.description).unwrap_or_default();
         digest_of(&json, &self.tensors)
     }
 }
 
-/// FNV-1a 64 of a description's JSON text and the tensors (see [`Model::digest`]).
+/// FNV-1a 64 of a description's JSON text and the tensors (see [`Model::file_digest`]).
 pub fn digest_of(json: &str, tensors: &BTreeMap<String, TensorData>) -> u64 {
     let mut h = ttfs_runtime::digest::Fnv1a64::new();
     h.update(json.as_bytes());

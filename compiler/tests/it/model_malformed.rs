@@ -358,7 +358,7 @@ fn an_edited_description_no_longer_matches_the_digest() {
     assert!(
         json.ends_with(&format!(
             ",\"digest\":\"fnv1a64:{:016x}\"}}",
-            model.digest()
+            model.file_digest()
         )),
         "{json}"
     );
