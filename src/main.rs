@@ -26,6 +26,10 @@ struct Cli {
     /// number of threads
     #[arg(long, global = true)]
     threads: Option<usize>,
+    /// Refuse an input that cannot be checked (a model file without a digest) instead of
+    /// warning about it
+    #[arg(long, global = true)]
+    strict: bool,
     #[command(subcommand)]
     command: Command,
 }
@@ -111,6 +115,7 @@ fn main() -> ExitCode {
         Ok(cli) => cli,
         Err(e) => e.exit(),
     };
+    cmd::STRICT.store(cli.strict, std::sync::atomic::Ordering::Relaxed);
     if let Some(n) = cli.threads {
         if n == 0 {
             eprintln!("error: --threads must be at least 1");

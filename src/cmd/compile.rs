@@ -4,10 +4,10 @@
 
 use std::path::PathBuf;
 
-use anyhow::Context;
 use clap::{Args, ValueEnum};
 use ttfs_compiler::ir::PoolLowering;
 
+use super::read_model;
 use crate::paths::{file_stem, resolve_data, resolve_target};
 use crate::stage::compile::compile_model;
 use crate::stage::{CompileJob, TestSet};
@@ -56,16 +56,6 @@ impl From<PoolLoweringArg> for PoolLowering {
             PoolLoweringArg::Synapses => PoolLowering::Synapses,
         }
     }
-}
-
-/// Reads `path` as a model, the one-line error naming the file and what was expected.
-pub fn read_model(path: &std::path::Path) -> anyhow::Result<ttfs_compiler::model::Model> {
-    ttfs_compiler::model::read(path).with_context(|| {
-        format!(
-            "{} is not a model this compiler reads (expected a model file written by `ttfs train`)",
-            path.display()
-        )
-    })
 }
 
 /// Runs `ttfs compile`.

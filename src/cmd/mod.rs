@@ -10,8 +10,41 @@ pub mod run;
 pub mod sweep;
 pub mod train;
 
+use std::path::Path;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use anyhow::{Context, bail};
 use clap::builder::{PossibleValue, PossibleValuesParser, TypedValueParser};
+use ttfs_compiler::model::{Integrity, Model};
 use ttfs_runtime::decision::EarlyExit;
+
+/// `--strict`: refuse, rather than warn about, an input that cannot be checked (a model file
+/// without a digest). Set once by `main` before any command runs.
+pub static STRICT: AtomicBool = AtomicBool::new(false);
+
+/// Reads `path` as a model, the one-line error naming the file and what was expected. A file
+/// without a digest (written before digests existed) cannot be checked: one line on stderr
+/// says so, or with `--strict` it is refused.
+pub fn read_model(path: &Path) -> anyhow::Result<Model> {
+    let (model, integrity) = ttfs_compiler::model::read_checked(path).with_context(|| {
+        format!(
+            "{} is not a model this compiler reads (expected a model file written by `ttfs train`)",
+            path.display()
+        )
+    })?;
+    if integrity == Integrity::Unchecked {
+        let what = format!(
+            "{}: the file carries no digest, so an edit to it cannot be detected (a model \
+             written before digests existed)",
+            path.display()
+        );
+        if STRICT.load(Ordering::Relaxed) {
+            bail!("{what}; --strict refuses it: write it again with a current `ttfs train`");
+        }
+        eprintln!("warning: {what}; --strict refuses such a file");
+    }
+    Ok(model)
+}
 
 /// The values of every `--early-exit` flag (`auto`, `on`, `off`, each with its line of help),
 /// parsed into the runtime's one early-exit setting.

@@ -140,7 +140,7 @@ fn shipped_target_of(config: &ChipConfig) -> Result<TargetFile, String> {
 
 /// Reads `model` and prepares its golden model for `config` on `target`.
 fn load_golden(model: &Path, config: &ChipConfig, target: &TargetFile) -> anyhow::Result<Golden> {
-    let parsed = ttfs_compiler::model::read(model)?;
+    let parsed = super::read_model(model)?;
     let network = ttfs_compiler::crosscheck::prepare(&parsed, config, &target.target)
         .with_context(|| model.display().to_string())?;
     Ok(Golden {

@@ -235,3 +235,76 @@ fn a_model_that_does_not_fit_is_refused_before_calibration() {
         "{stderr}"
     );
 }
+
+/// The shipped MLP's file with its digest field blanked out (spaces inside the description's
+/// JSON, so every offset of the file stays where it was): a model as written before digests.
+fn without_digest(dir: &std::path::Path) -> std::path::PathBuf {
+    let bytes =
+        std::fs::read(crate::common::repo("fixtures/models/mnist-mlp.safetensors")).unwrap();
+    let key = br#",\"digest\":\"fnv1a64:"#;
+    let at = bytes
+        .windows(key.len())
+        .position(|w| w == key)
+        .expect("the shipped model has a digest");
+    // The key, 16 hex digits and the closing escaped quote.
+    let len = key.len() + 16 + 2;
+    let mut stripped = bytes.clone();
+    stripped[at..at + len].fill(b' ');
+    let path = dir.join("old.safetensors");
+    std::fs::write(&path, stripped).unwrap();
+    path
+}
+
+#[test]
+fn a_model_without_a_digest_is_named_and_refused_with_strict() {
+    let dir = tempfile::tempdir().unwrap();
+    let old = without_digest(dir.path());
+    let out = dir.path().join("old.bin");
+    let args = |strict: bool| {
+        let mut args = vec![
+            "compile",
+            old.to_str().unwrap(),
+            "--target",
+            "loihi",
+            "-o",
+            out.to_str().unwrap(),
+            "--limit",
+            "0",
+        ];
+        if strict {
+            args.push("--strict");
+        }
+        args
+    };
+    let (ok, _, stderr) = ttfs(&args(false));
+    assert!(ok, "{stderr}");
+    assert_eq!(
+        stderr.trim(),
+        format!(
+            "warning: {}: the file carries no digest, so an edit to it cannot be detected (a \
+             model written before digests existed); --strict refuses such a file",
+            old.display()
+        )
+    );
+    std::fs::remove_file(&out).unwrap();
+    let (ok, _, stderr) = ttfs(&args(true));
+    assert!(!ok);
+    assert!(
+        stderr.contains("carries no digest") && stderr.contains("--strict refuses it"),
+        "{stderr}"
+    );
+    assert!(!out.exists(), "nothing is written");
+    // With its digest, no word.
+    let (ok, _, stderr) = ttfs(&[
+        "--strict",
+        "compile",
+        "fixtures/models/mnist-mlp.safetensors",
+        "--target",
+        "loihi",
+        "-o",
+        out.to_str().unwrap(),
+        "--limit",
+        "0",
+    ]);
+    assert!(ok && stderr.is_empty(), "{stderr}");
+}

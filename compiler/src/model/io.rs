@@ -20,8 +20,23 @@ use super::description::{DIGEST_FIELD, FORMAT_VERSION, METADATA_KEY, ModelDescri
 use super::error::ModelError;
 use super::{Model, TensorData, digest_of, digest_text};
 
+/// Whether a model file's contents could be checked against a digest.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Integrity {
+    /// The file carries a digest and its contents match it.
+    Checked,
+    /// The file carries no digest (written before digests existed, or with it removed): an
+    /// edit cannot be detected. A caller says so, or refuses it.
+    Unchecked,
+}
+
 /// Reads and validates a model file.
 pub fn read(path: &Path) -> Result<Model, ModelError> {
+    read_checked(path).map(|(model, _)| model)
+}
+
+/// Reads and validates a model file, and says whether its digest was checked.
+pub fn read_checked(path: &Path) -> Result<(Model, Integrity), ModelError> {
     let bytes = fs::read(path).map_err(|error| {
         ModelError::Io {
             action: "read the model file",
@@ -29,7 +44,7 @@ pub fn read(path: &Path) -> Result<Model, ModelError> {
         }
         .in_file(path)
     })?;
-    decode(&bytes).map_err(|e| e.in_file(path))
+    decode_checked(&bytes).map_err(|e| e.in_file(path))
 }
 
 /// Validates a model and writes it to `path` atomically ([`ttfs_runtime::atomic::write_atomic`]).
@@ -41,6 +56,11 @@ pub fn write(path: &Path, model: &Model) -> Result<(), ModelError> {
 
 /// Parses and validates the bytes of a model file.
 pub fn decode(bytes: &[u8]) -> Result<Model, ModelError> {
+    decode_checked(bytes).map(|(model, _)| model)
+}
+
+/// Parses and validates the bytes of a model file, and says whether its digest was checked.
+pub fn decode_checked(bytes: &[u8]) -> Result<(Model, Integrity), ModelError> {
     let not_safetensors = |e: safetensors::SafeTensorError| ModelError::NotSafetensors {
         reason: e.to_string(),
     };
@@ -100,6 +120,10 @@ pub fn decode(bytes: &[u8]) -> Result<Model, ModelError> {
         description,
         tensors,
     };
+    let integrity = match stored_digest {
+        Some(_) => Integrity::Checked,
+        None => Integrity::Unchecked,
+    };
     if let Some(stored) = stored_digest {
         // The digest covers the description's text as written (the JSON before the digest
         // field); a file whose text was re-laid out by hand is checked on the canonical text.
@@ -113,7 +137,7 @@ pub fn decode(bytes: &[u8]) -> Result<Model, ModelError> {
         }
     }
     model.validate()?;
-    Ok(model)
+    Ok((model, integrity))
 }
 
 /// Validates a model and encodes it as the bytes of a model file.

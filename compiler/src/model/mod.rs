@@ -33,7 +33,7 @@ pub use description::{
 };
 pub use error::ModelError;
 pub use fold::EffectiveLayer;
-pub use io::{read, write};
+pub use io::{Integrity, read, read_checked, write};
 pub use macs::{LayerMacs, Provenance};
 pub use shapes::infer_shapes;
 

@@ -23,8 +23,7 @@ use ttfs_compiler::ir::PoolLowering;
 use ttfs_runtime::decision::EarlyExit;
 use ttfs_runtime::report::shard::{parse_shard, slice};
 
-use super::compile::read_model;
-use super::{describe, early_exit_values};
+use super::{describe, early_exit_values, read_model};
 use crate::paths::{default_mnist_dir, resolve_data, resolve_target};
 use crate::stage::compile::compile_model;
 use crate::stage::run::{RunSettings, emulate};

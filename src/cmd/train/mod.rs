@@ -190,8 +190,12 @@ fn config_from(args: &TrainArgs) -> anyhow::Result<TrainConfig> {
     Ok(config)
 }
 
-/// The flags as the trainer's overrides, `--quantize-for`'s target resolved.
+/// The flags as the trainer's overrides, `--quantize-for`'s target resolved and the `--from`
+/// model's digest checked (a file without one is named, or refused with `--strict`).
 fn settings(args: &TrainArgs) -> anyhow::Result<Overrides> {
+    if let Some(from) = &args.from {
+        super::read_model(from)?;
+    }
     let mut o = overrides(args);
     o.quantize = quantize_for(args)?;
     Ok(o)
