@@ -73,15 +73,29 @@ pub enum EarlyExit {
     /// When the network breaks ties at the decision step, so stopping there changes no
     /// decision; otherwise run all T steps.
     Auto,
-    /// Always stop at the first output spike (ties then go by the potential at that step).
+    /// Stop at the first output spike; refused for a network that breaks ties after the last
+    /// step, where that would change decisions.
     On,
     /// Always run all T steps.
     Off,
+    /// Stop at the first output spike even where that changes decisions (ties then go by the
+    /// potential at that step, not the one the network was trained for).
+    Anyway,
 }
+
+/// Why [`EarlyExit::On`] is refused for a network.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, thiserror::Error)]
+#[error(
+    "early exit would change decisions: the network breaks ties between outputs that fire at \
+     the same first step by their potentials after the last step, which a run that stops at \
+     the first output spike never reaches; early exit `auto` runs all its steps, `anyway` \
+     stops early and accepts other decisions"
+)]
+pub struct InexactEarlyExit;
 
 impl EarlyExit {
     /// Every setting, with its name and a one-line description (for a command line's help).
-    pub const ALL: [(EarlyExit, &'static str, &'static str); 3] = [
+    pub const ALL: [(EarlyExit, &'static str, &'static str); 4] = [
         (
             EarlyExit::Auto,
             "auto",
@@ -91,27 +105,39 @@ impl EarlyExit {
         (
             EarlyExit::On,
             "on",
-            "Always stop at the first output spike (ties then go by the potential at that step)",
+            "Stop at the first output spike; refused where that changes decisions (ties broken \
+             after the last step)",
         ),
         (EarlyExit::Off, "off", "Always run all T steps"),
+        (
+            EarlyExit::Anyway,
+            "anyway",
+            "Stop at the first output spike even where that changes decisions",
+        ),
     ];
 
     /// Whether an inference of a network whose tie break is `tie_break` stops after its
-    /// decision step. Under [`EarlyExit::Auto`] only where that changes no decision.
-    pub fn applies(self, tie_break: TieBreak) -> bool {
+    /// decision step: under [`EarlyExit::Auto`] only where that changes no decision.
+    ///
+    /// # Errors
+    /// [`InexactEarlyExit`] for [`EarlyExit::On`] where stopping would change decisions.
+    pub fn stops(self, tie_break: TieBreak) -> Result<bool, InexactEarlyExit> {
+        let exact = tie_break == TieBreak::PotentialAtDecision;
         match self {
-            EarlyExit::Auto => tie_break == TieBreak::PotentialAtDecision,
-            EarlyExit::On => true,
-            EarlyExit::Off => false,
+            EarlyExit::Auto => Ok(exact),
+            EarlyExit::On if !exact => Err(InexactEarlyExit),
+            EarlyExit::On | EarlyExit::Anyway => Ok(true),
+            EarlyExit::Off => Ok(false),
         }
     }
 
-    /// The setting's name: `auto`, `on` or `off`.
+    /// The setting's name: `auto`, `on`, `off` or `anyway`.
     pub fn name(self) -> &'static str {
         match self {
             EarlyExit::Auto => "auto",
             EarlyExit::On => "on",
             EarlyExit::Off => "off",
+            EarlyExit::Anyway => "anyway",
         }
     }
 }
@@ -130,7 +156,7 @@ impl FromStr for EarlyExit {
             .iter()
             .find(|(_, name, _)| *name == s)
             .map(|(e, _, _)| *e)
-            .ok_or_else(|| format!("unknown early exit {s:?}: expected auto, on or off"))
+            .ok_or_else(|| format!("unknown early exit {s:?}: expected auto, on, off or anyway"))
     }
 }
 
@@ -262,11 +288,13 @@ mod tests {
     #[test]
     fn early_exit_applies_by_itself_only_where_the_tie_break_reads_the_decision_step() {
         use TieBreak::{PotentialAtDecision, PotentialAtEnd};
-        assert!(EarlyExit::Auto.applies(PotentialAtDecision));
-        assert!(!EarlyExit::Auto.applies(PotentialAtEnd));
+        assert_eq!(EarlyExit::Auto.stops(PotentialAtDecision), Ok(true));
+        assert_eq!(EarlyExit::Auto.stops(PotentialAtEnd), Ok(false));
+        assert_eq!(EarlyExit::On.stops(PotentialAtDecision), Ok(true));
+        assert_eq!(EarlyExit::On.stops(PotentialAtEnd), Err(InexactEarlyExit));
         for tie_break in [PotentialAtDecision, PotentialAtEnd] {
-            assert!(EarlyExit::On.applies(tie_break));
-            assert!(!EarlyExit::Off.applies(tie_break));
+            assert_eq!(EarlyExit::Anyway.stops(tie_break), Ok(true));
+            assert_eq!(EarlyExit::Off.stops(tie_break), Ok(false));
         }
         for (e, name, _) in EarlyExit::ALL {
             assert_eq!(name.parse::<EarlyExit>(), Ok(e));
@@ -274,7 +302,7 @@ mod tests {
         }
         assert_eq!(
             "yes".parse::<EarlyExit>(),
-            Err("unknown early exit \"yes\": expected auto, on or off".to_string())
+            Err("unknown early exit \"yes\": expected auto, on, off or anyway".to_string())
         );
     }
 }

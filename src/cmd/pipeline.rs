@@ -136,7 +136,7 @@ impl Stages {
         times.push(("compile", t.elapsed().as_secs_f64()));
 
         let tie_break = compiled.compiled.config().decoding.tie_break;
-        let how = if self.early_exit.applies(tie_break) {
+        let how = if self.early_exit.stops(tie_break)? {
             "against the golden model, stopping at the first output spike"
         } else {
             "against the golden model"

@@ -33,8 +33,9 @@ pub struct RunArgs {
     #[arg(long, default_value_t = 1000)]
     limit: usize,
     /// Stop each inference after the step of its first output spike (the chip's early exit);
-    /// `--early-exit=auto` only where that changes no decision (the configuration breaks ties
-    /// at the decision step).
+    /// refused where that changes decisions (ties broken after the last step):
+    /// `--early-exit=auto` stops only where no decision changes, `--early-exit=anyway` stops
+    /// regardless.
     #[arg(
         long,
         value_name = "WHEN",

@@ -149,7 +149,10 @@ impl RunJob {
 
         let golden = golden(&config, &target)?;
         let outputs = Outputs::new(&config_path, settings.out.as_deref())?;
-        let early_exit = settings.early_exit.applies(config.decoding.tie_break);
+        let early_exit = settings
+            .early_exit
+            .stops(config.decoding.tie_break)
+            .with_context(|| format!("{}: --early-exit", config_path.display()))?;
         Ok(RunJob {
             config_path,
             config,

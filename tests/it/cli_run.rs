@@ -255,8 +255,9 @@ fn early_exit_is_on_off_or_auto_and_auto_follows_the_configuration_tie_break() {
     for (config, flag, early) in [
         (&at_decision, "--early-exit=auto", true),
         (&at_end, "--early-exit=auto", false),
-        (&at_end, "--early-exit", true),
-        (&at_end, "--early-exit=on", true),
+        (&at_decision, "--early-exit", true),
+        (&at_decision, "--early-exit=on", true),
+        (&at_end, "--early-exit=anyway", true),
         (&at_decision, "--early-exit=off", false),
     ] {
         let out = dir.path().join(format!("{flag}-{}", early));
@@ -281,9 +282,21 @@ fn early_exit_is_on_off_or_auto_and_auto_follows_the_configuration_tie_break() {
     assert!(!ok);
     assert!(
         stderr.contains("invalid value 'maybe'")
-            && stderr.contains("[possible values: auto, on, off]"),
+            && stderr.contains("[possible values: auto, on, off, anyway]"),
         "{stderr}"
     );
+    // Early exit where it changes decisions (ties broken after the last step) is refused, in
+    // one line that says why and what to pass instead.
+    for flag in ["--early-exit", "--early-exit=on"] {
+        let (ok, stdout, stderr) = ttfs(&["run", at_end.to_str().unwrap(), flag, "--limit", "3"]);
+        assert!(!ok, "{stdout}");
+        assert_eq!(stderr.lines().count(), 1, "{stderr}");
+        assert!(
+            stderr.contains("end.bin: --early-exit: early exit would change decisions")
+                && stderr.contains("`anyway` stops early"),
+            "{stderr}"
+        );
+    }
 }
 
 #[test]

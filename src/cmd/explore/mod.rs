@@ -138,7 +138,7 @@ pub fn run(args: ExploreArgs) -> anyhow::Result<()> {
                         points.push(refused_point(
                             model_path,
                             &name,
-                            early.applies(tie_break),
+                            early.stops(tie_break).unwrap_or(true),
                             &reason,
                             &compile_command,
                         ));
@@ -147,7 +147,21 @@ pub fn run(args: ExploreArgs) -> anyhow::Result<()> {
                 }
             };
             for &early in &args.early_exit {
-                let early_exit = early.applies(tie_break);
+                let early_exit = match early.stops(tie_break) {
+                    Ok(stops) => stops,
+                    Err(inexact) => {
+                        let reason = format!("--early-exit {early}: {inexact}");
+                        println!("refused: {reason}");
+                        points.push(refused_point(
+                            model_path,
+                            &name,
+                            true,
+                            &reason,
+                            &compile_command,
+                        ));
+                        continue;
+                    }
+                };
                 let out = args.run_dir.join(format!(
                     "{stem}.{name}.{}",
                     if early_exit {
@@ -158,11 +172,7 @@ pub fn run(args: ExploreArgs) -> anyhow::Result<()> {
                 ));
                 let settings = RunSettings::point(
                     args.images,
-                    if early_exit {
-                        EarlyExit::On
-                    } else {
-                        EarlyExit::Off
-                    },
+                    if early_exit { early } else { EarlyExit::Off },
                     out.clone(),
                 );
                 let job = RunJob::compiled(
@@ -177,7 +187,11 @@ pub fn run(args: ExploreArgs) -> anyhow::Result<()> {
                     "ttfs run {} --target {given} --limit {}{} --golden {} -o {}",
                     config_path.display(),
                     args.images,
-                    if early_exit { " --early-exit" } else { "" },
+                    match early {
+                        _ if !early_exit => String::new(),
+                        EarlyExit::Anyway => " --early-exit=anyway".to_string(),
+                        _ => " --early-exit".to_string(),
+                    },
                     model_path.display(),
                     out.display()
                 );

@@ -17,8 +17,8 @@ pub struct Point {
     pub target: String,
     /// Whether the run stopped at the first output spike.
     pub early_exit: bool,
-    /// The compiler's refusal, when the model does not fit the target (the rest is then
-    /// empty).
+    /// Why the point has no figures (the rest is then empty): the compiler's refusal, when
+    /// the model does not fit the target, or an early exit that would change decisions.
     pub refused: Option<String>,
     /// Test accuracy on the chip.
     pub accuracy: Option<f64>,
