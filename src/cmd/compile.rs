@@ -9,7 +9,7 @@ use ttfs_compiler::ir::PoolLowering;
 
 use super::read_model;
 use crate::paths::{file_stem, resolve_data, resolve_target};
-use crate::stage::compile::compile_model;
+use crate::stage::compile::{LossLimits, compile_model};
 use crate::stage::{CompileJob, TestSet};
 
 /// Flags of `ttfs compile`.
@@ -36,6 +36,22 @@ pub struct CompileArgs {
     /// How an average pool becomes part of the layer after it.
     #[arg(long, value_enum, default_value_t = PoolLoweringArg::Axons)]
     pool_lowering: PoolLoweringArg,
+    /// Points of accuracy the integer (golden) model may lose against the float model on the
+    /// calibration images before a warning says so.
+    #[arg(long, value_name = "POINTS", default_value_t = 1.0, value_parser = points)]
+    warn_loss: f64,
+    /// Points of accuracy the integer model may lose before the compile fails (and writes
+    /// nothing) [default: no limit].
+    #[arg(long, value_name = "POINTS", value_parser = points)]
+    max_loss: Option<f64>,
+}
+
+/// A number of accuracy points: finite, from 0 to 100.
+fn points(text: &str) -> Result<f64, String> {
+    match text.parse::<f64>() {
+        Ok(p) if (0.0..=100.0).contains(&p) => Ok(p),
+        _ => Err(format!("'{text}' is not a number of points from 0 to 100")),
+    }
 }
 
 /// `--pool-lowering` values.
@@ -81,6 +97,10 @@ pub fn run(args: CompileArgs) -> anyhow::Result<()> {
         out,
         calibration: test.as_ref().map(|t| (t, args.limit)),
         pool_lowering: args.pool_lowering.into(),
+        loss: LossLimits {
+            warn: args.warn_loss,
+            max: args.max_loss,
+        },
     })
     .map(|_| ())
 }

@@ -21,7 +21,7 @@ use ttfs_trainer::TrainOutcome;
 use super::early_exit_values;
 use super::train::TrainArgs;
 use crate::paths::{resolve_data, resolve_target};
-use crate::stage::compile::compile_model;
+use crate::stage::compile::{LossLimits, compile_model};
 use crate::stage::run::{RunSettings, emulate};
 use crate::stage::train::train_model;
 use crate::stage::{CompileJob, CompileOutput, RunJob, TargetFile, TestSet};
@@ -132,6 +132,7 @@ impl Stages {
             out: dir.join("chip.bin"),
             calibration: (self.calibrate > 0).then_some((&*test, self.calibrate)),
             pool_lowering: PoolLowering::SharedAxons,
+            loss: LossLimits::default(),
         })?;
         times.push(("compile", t.elapsed().as_secs_f64()));
 

@@ -41,6 +41,29 @@ pub struct CompileJob<'a> {
     pub calibration: Option<(&'a TestSet, usize)>,
     /// How average pools become part of the layer after them.
     pub pool_lowering: PoolLowering,
+    /// What accuracy the quantization may cost before it is said or refused.
+    pub loss: LossLimits,
+}
+
+/// How many points of accuracy the integer (golden) model may lose against the float model on
+/// the calibration images: above `warn`, one line on stderr says so; above `max`, the compile
+/// is refused and writes nothing.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct LossLimits {
+    /// Points lost above which a warning is printed.
+    pub warn: f64,
+    /// Points lost above which the compile fails.
+    pub max: Option<f64>,
+}
+
+impl Default for LossLimits {
+    /// A warning above 1 point, no failure.
+    fn default() -> Self {
+        LossLimits {
+            warn: 1.0,
+            max: None,
+        }
+    }
 }
 
 /// The JSON report written next to the configuration: the files, then the driver's report.
@@ -63,6 +86,50 @@ pub struct CompileOutput {
     pub compiled: Compiled,
     /// The configuration file written.
     pub config_path: PathBuf,
+}
+
+/// Says, in one line on stderr each, what the quantization cost that no table should hide:
+/// a model trained for other integer widths than the target's, and a golden model that
+/// loses more than `job.loss.warn` points against the float model (an error above
+/// `job.loss.max`, before anything is written).
+fn say_losses(job: &CompileJob<'_>, compiled: &Compiled) -> anyhow::Result<()> {
+    let target = &job.target.target;
+    let model = job.model_path.display();
+    if let Some(trained) = &job.model.description.quantized_for {
+        if let Some(differences) = trained.differences(target) {
+            eprintln!(
+                "warning: {model} was trained for other integer widths than target \"{}\" \
+                 has ({differences}): its integers will not be the ones it was trained with; \
+                 train it for this target with --quantize-for {}",
+                target.name, job.target.given
+            );
+        }
+    }
+    let Some(e) = &compiled.evaluation else {
+        return Ok(());
+    };
+    let lost = 100.0 * (e.float_accuracy - e.golden_accuracy);
+    let what = format!(
+        "{model} on target \"{}\": the integer (golden) model decides {:.2}% of {} test \
+         images right against the float model's {:.2}%, {lost:.2} points lost",
+        target.name,
+        100.0 * e.golden_accuracy,
+        e.images,
+        100.0 * e.float_accuracy
+    );
+    if let Some(max) = job.loss.max.filter(|&max| lost > max) {
+        anyhow::bail!(
+            "{what}, more than --max-loss {max}; the quantization report says which layers limit it"
+        );
+    }
+    if lost > job.loss.warn {
+        eprintln!(
+            "warning: {what} (more than {}); the quantization report above says which layers \
+             limit it; --max-loss makes this an error",
+            job.loss.warn
+        );
+    }
+    Ok(())
 }
 
 /// Compiles as `job` says: prints the reports and writes the configuration, the JSON report
@@ -123,6 +190,8 @@ pub fn compile_model(job: &CompileJob<'_>) -> anyhow::Result<CompileOutput> {
         };
         anyhow::Error::new(e).context(context)
     })?;
+
+    say_losses(job, &compiled)?;
 
     // Every output is rendered first and written in one step, so a failure leaves the old
     // outputs as they were.

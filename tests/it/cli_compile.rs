@@ -308,3 +308,96 @@ fn a_model_without_a_digest_is_named_and_refused_with_strict() {
     ]);
     assert!(ok && stderr.is_empty(), "{stderr}");
 }
+
+/// The Loihi-like target with 8-bit current, potential and threshold registers: the shipped
+/// MLP's thresholds no longer fit, and its golden model loses about a quarter of its accuracy.
+fn narrow_target(dir: &std::path::Path) -> std::path::PathBuf {
+    let text = std::fs::read_to_string(crate::common::repo("fixtures/targets/loihi.json")).unwrap();
+    let mut v: serde_json::Value = serde_json::from_str(&text).unwrap();
+    for field in ["threshold_bits", "potential_bits", "current_bits"] {
+        v["core"][field] = 8.into();
+    }
+    v["name"] = "narrow".into();
+    let path = dir.join("narrow.json");
+    std::fs::write(&path, v.to_string()).unwrap();
+    path
+}
+
+#[test]
+fn a_compile_that_loses_accuracy_says_so_and_fails_beyond_max_loss() {
+    let dir = tempfile::tempdir().unwrap();
+    let target = narrow_target(dir.path());
+    let compile = |out: &std::path::Path, extra: &[&str]| {
+        let mut args = vec![
+            "compile",
+            "fixtures/models/mnist-mlp.safetensors",
+            "--target",
+            target.to_str().unwrap(),
+            "-o",
+            out.to_str().unwrap(),
+            "--limit",
+            "100",
+        ];
+        args.extend(extra);
+        ttfs(&args)
+    };
+    let (ok, _, stderr) = compile(&dir.path().join("n.bin"), &[]);
+    assert!(ok, "{stderr}");
+    let warning: Vec<&str> = stderr
+        .lines()
+        .filter(|l| l.starts_with("warning:"))
+        .collect();
+    assert_eq!(warning.len(), 1, "{stderr}");
+    assert!(
+        warning[0].contains("on target \"narrow\": the integer (golden) model decides")
+            && warning[0].contains("points lost (more than 1)"),
+        "{stderr}"
+    );
+    // A loss under the threshold says nothing.
+    let (ok, _, stderr) = compile(&dir.path().join("quiet.bin"), &["--warn-loss", "100"]);
+    assert!(ok && !stderr.contains("warning"), "{stderr}");
+    // Beyond --max-loss: an error, and nothing written.
+    let out = dir.path().join("refused.bin");
+    let (ok, _, stderr) = compile(&out, &["--max-loss", "5"]);
+    assert!(!ok);
+    assert!(
+        stderr.contains("points lost, more than --max-loss 5"),
+        "{stderr}"
+    );
+    assert!(!out.exists() && !out.with_extension("map.json").exists());
+    let (ok, _, stderr) = compile(&out, &["--max-loss", "nan"]);
+    assert!(
+        !ok && stderr.contains("is not a number of points from 0 to 100"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn a_model_trained_for_other_widths_says_so() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("q.bin");
+    let compile = |target: &str| {
+        ttfs(&[
+            "compile",
+            "fixtures/models/mnist-mlp-4bit.safetensors",
+            "--target",
+            target,
+            "-o",
+            out.to_str().unwrap(),
+            "--limit",
+            "0",
+        ])
+    };
+    let (ok, _, stderr) = compile("loihi");
+    assert!(ok, "{stderr}");
+    assert_eq!(
+        stderr.trim(),
+        "warning: fixtures/models/mnist-mlp-4bit.safetensors was trained for other integer \
+         widths than target \"loihi\" has (8-bit weights where the model was trained with 4, \
+         24-bit thresholds where the model was trained with 16, one threshold per layer where \
+         the model was trained with one per neuron): its integers will not be the ones it was \
+         trained with; train it for this target with --quantize-for loihi"
+    );
+    let (ok, _, stderr) = compile("akida");
+    assert!(ok && stderr.is_empty(), "{stderr}");
+}

@@ -64,6 +64,47 @@ pub struct QuantizedFor {
     pub per_neuron_threshold: bool,
 }
 
+impl QuantizedFor {
+    /// The widths of `target`, as quantization-aware training for it uses them.
+    pub fn of(target: &ttfs_runtime::target::Target) -> QuantizedFor {
+        QuantizedFor {
+            weight_bits: target.core.weight_bits,
+            threshold_bits: target.core.threshold_bits,
+            per_neuron_threshold: target.neuron.per_neuron_threshold,
+        }
+    }
+
+    /// How `target`'s widths differ from these, as a phrase (`8-bit weights where the model
+    /// was trained with 4`), or `None` when the compiler will emit exactly the integers the
+    /// model was trained with. A model compiled for other widths than it was trained for
+    /// loses what quantization-aware training bought.
+    pub fn differences(&self, target: &ttfs_runtime::target::Target) -> Option<String> {
+        let there = QuantizedFor::of(target);
+        let mut parts = Vec::new();
+        if there.weight_bits != self.weight_bits {
+            parts.push(format!(
+                "{}-bit weights where the model was trained with {}",
+                there.weight_bits, self.weight_bits
+            ));
+        }
+        // Another threshold width can lower (or stop lowering) a layer's scale.
+        if there.threshold_bits != self.threshold_bits {
+            parts.push(format!(
+                "{}-bit thresholds where the model was trained with {}",
+                there.threshold_bits, self.threshold_bits
+            ));
+        }
+        if there.per_neuron_threshold != self.per_neuron_threshold {
+            parts.push(if there.per_neuron_threshold {
+                "a threshold per neuron where the model was trained with one per layer".into()
+            } else {
+                "one threshold per layer where the model was trained with one per neuron".into()
+            });
+        }
+        (!parts.is_empty()).then(|| parts.join(", "))
+    }
+}
+
 /// Input shape and encoding.
 #[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
 #[serde(deny_unknown_fields)]

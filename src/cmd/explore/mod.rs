@@ -25,7 +25,7 @@ use ttfs_runtime::report::shard::{parse_shard, slice};
 
 use super::{describe, early_exit_values, read_model};
 use crate::paths::{default_mnist_dir, resolve_data, resolve_target};
-use crate::stage::compile::compile_model;
+use crate::stage::compile::{LossLimits, compile_model};
 use crate::stage::run::{RunSettings, emulate};
 use crate::stage::{CompileJob, RunJob, TargetFile, TestSet};
 use points::{Point, mark_dominated, print_table, refused_point, stem, write_outputs};
@@ -127,6 +127,7 @@ pub fn run(args: ExploreArgs) -> anyhow::Result<()> {
                         out: config_path.clone(),
                         calibration: (args.calibrate > 0).then_some((&*test, args.calibrate)),
                         pool_lowering: PoolLowering::SharedAxons,
+                        loss: LossLimits::default(),
                     })
                 });
             let compiled = match compiled {

@@ -242,11 +242,10 @@ fn quantize_for(args: &TrainArgs) -> anyhow::Result<Option<QuantizedFor>> {
             per_neuron_threshold: false,
         }),
         (Some(target), bits) => {
-            let t = crate::paths::resolve_target(target)?.target;
+            let widths = QuantizedFor::of(&crate::paths::resolve_target(target)?.target);
             Some(QuantizedFor {
-                weight_bits: bits.unwrap_or(t.core.weight_bits),
-                threshold_bits: t.core.threshold_bits,
-                per_neuron_threshold: t.neuron.per_neuron_threshold,
+                weight_bits: bits.unwrap_or(widths.weight_bits),
+                ..widths
             })
         }
     })
