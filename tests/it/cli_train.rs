@@ -62,3 +62,60 @@ fn a_resume_refuses_flags_that_contradict_the_checkpoint_and_names_them() {
     assert!(ok, "{stdout}{stderr}");
     assert!(stderr.contains("resuming from epoch 2 of 2"), "{stderr}");
 }
+
+/// Every shipped MNIST model is a starting point, the pruned ones included (their pruned
+/// layers are plain weights while their output layer keeps its weight norm); a flag that would
+/// change a layer's form is refused with --from, naming it.
+#[test]
+fn the_shipped_models_can_be_fine_tuned_and_their_layer_forms_are_kept() {
+    let dir = tempfile::tempdir().unwrap();
+    for (model, arch) in [
+        ("mnist-mlp-pruned", "mlp"),
+        ("mnist-mlp", "mlp"),
+        ("mnist-cnn-pruned", "cnn"),
+    ] {
+        let out = dir.path().join(format!("{model}.safetensors"));
+        let from = format!("fixtures/models/{model}.safetensors");
+        let (ok, stdout, stderr) = ttfs(&[
+            "--threads",
+            "2",
+            "train",
+            "--from",
+            &from,
+            "--arch",
+            arch,
+            "--train-limit",
+            "64",
+            "--test-limit",
+            "32",
+            "--epochs",
+            "1",
+            "-o",
+            out.to_str().unwrap(),
+        ]);
+        assert!(ok, "{model}: {stdout}{stderr}");
+        let tuned = ttfs_compiler::model::read(&out).unwrap();
+        let saved = ttfs_compiler::model::read(&crate::common::repo(&from)).unwrap();
+        let forms = |m: &ttfs_compiler::model::Model| -> Vec<_> {
+            m.description
+                .layers
+                .iter()
+                .filter(|l| l.is_weighted())
+                .map(|l| l.weight_norm().map(|w| w.gain))
+                .collect()
+        };
+        assert_eq!(forms(&tuned), forms(&saved), "{model}");
+    }
+    let (ok, _, stderr) = ttfs(&[
+        "train",
+        "--from",
+        "fixtures/models/mnist-mlp-pruned.safetensors",
+        "--init-gain",
+        "2",
+    ]);
+    assert!(!ok);
+    assert!(
+        stderr.contains("--init-gain does not apply with --from: each layer keeps the weight norm"),
+        "{stderr}"
+    );
+}

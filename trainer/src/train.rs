@@ -28,7 +28,7 @@ use crate::optim::{AdamW, cosine_lr};
 use crate::paths::RunPaths;
 use crate::progress::Progress;
 use crate::regularize::Sparsity;
-use crate::warm_start::load_weights;
+use crate::warm_start::{adopt_forms, load_weights};
 use ttfs_data::{Dataset, Split};
 use ttfs_runtime::decision::DecisionRule;
 
@@ -365,7 +365,10 @@ pub fn build_network_for(
     config: &TrainConfig,
     input_shape: [usize; 3],
 ) -> Result<Network, TrainError> {
-    let layers = resolve(&config.arch, input_shape, &config.layer_options())?;
+    let mut layers = resolve(&config.arch, input_shape, &config.layer_options())?;
+    if let Some(from) = &config.init_from {
+        adopt_forms(&mut layers, config.bias, from)?;
+    }
     let mut rng = ChaCha8Rng::seed_from_u64(config.seed);
     let mut net = Network::new(
         layers,

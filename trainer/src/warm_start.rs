@@ -4,39 +4,89 @@
 use std::path::Path;
 
 use candle_core::{Device, Tensor};
+use ttfs_compiler::model::LayerSpec;
 
 use crate::error::TrainError;
 use crate::network::Network;
 
+/// Gives each weighted layer of `layers` (a network about to be built for a `--from` model)
+/// the form that model's layer was saved with: its weight normalisation (and gain) and affine
+/// scale, which are part of what the saved weights compute, and its bias unless `bias` is off
+/// (`--bias off` drops the saved biases; none is invented). A pruned model's folded layers
+/// have no weight norm while its output layer keeps its own, so no switch for the whole
+/// network could build it.
+///
+/// # Errors
+/// [`TrainError::WarmStart`] naming the file when it cannot be read or its layers are not the
+/// architecture's (their number or kinds).
+pub(crate) fn adopt_forms(
+    layers: &mut [LayerSpec],
+    bias: bool,
+    path: &Path,
+) -> Result<(), TrainError> {
+    let model = ttfs_compiler::model::read(path)
+        .map_err(|e| TrainError::WarmStart(format!("--from {}: {e}", path.display())))?;
+    let saved = &model.description.layers;
+    let kinds = |l: &[LayerSpec]| l.iter().map(LayerSpec::kind_name).collect::<Vec<_>>();
+    if kinds(layers) != kinds(saved) {
+        return Err(TrainError::WarmStart(format!(
+            "--from {}: its layers are {:?} (architecture {}), this network's are {:?}",
+            path.display(),
+            kinds(saved),
+            model.description.arch,
+            kinds(layers)
+        )));
+    }
+    for (ours, saved) in layers.iter_mut().zip(saved) {
+        match (ours, saved) {
+            (
+                LayerSpec::Linear {
+                    weight_norm,
+                    affine_scale,
+                    bias: ours_bias,
+                    ..
+                },
+                LayerSpec::Linear {
+                    weight_norm: w,
+                    affine_scale: a,
+                    bias: b,
+                    ..
+                },
+            )
+            | (
+                LayerSpec::Conv2d {
+                    weight_norm,
+                    affine_scale,
+                    bias: ours_bias,
+                    ..
+                },
+                LayerSpec::Conv2d {
+                    weight_norm: w,
+                    affine_scale: a,
+                    bias: b,
+                    ..
+                },
+            ) => {
+                weight_norm.clone_from(w);
+                *affine_scale = *a;
+                *ours_bias = *b && bias;
+            }
+            _ => {}
+        }
+    }
+    Ok(())
+}
+
 /// Sets every parameter of `net` from the model file at `path`, which must hold a tensor of
-/// the same name and shape for each (a model of the same architecture) and have been trained
-/// with the same weight normalisation in every layer: its gain is part of each effective
-/// weight, so another gain would start from a different network than the one saved.
+/// the same name and shape for each (a model of the same architecture, the network built with
+/// its layers' forms by [`adopt_forms`]).
 ///
 /// # Errors
 /// [`TrainError::WarmStart`] naming the file and the parameter that is missing or has another
-/// shape, or the layer whose weight normalisation differs; a tensor error from Candle.
+/// shape; a tensor error from Candle.
 pub fn load_weights(net: &Network, path: &Path) -> Result<(), TrainError> {
     let model = ttfs_compiler::model::read(path)
         .map_err(|e| TrainError::WarmStart(format!("--from {}: {e}", path.display())))?;
-    for (index, (ours, saved)) in net.layers.iter().zip(&model.description.layers).enumerate() {
-        if ours.weight_norm() != saved.weight_norm() {
-            let describe = |w: Option<&ttfs_compiler::model::WeightNorm>| match w {
-                Some(w) => format!("weight norm with gain {}", w.gain),
-                None => "no weight norm".to_string(),
-            };
-            let advice = match saved.weight_norm() {
-                Some(w) => format!("; add --init-gain {} to start from it as saved", w.gain),
-                None => String::new(),
-            };
-            return Err(TrainError::WarmStart(format!(
-                "--from {}: layer {index} was trained with {}, this run has {}{advice}",
-                path.display(),
-                describe(saved.weight_norm()),
-                describe(ours.weight_norm()),
-            )));
-        }
-    }
     for (name, var) in &net.params {
         let saved = model.tensors.get(name).ok_or_else(|| {
             TrainError::WarmStart(format!(

@@ -148,7 +148,8 @@ pub struct TrainArgs {
     #[arg(long)]
     resume: bool,
     /// Start from this trained model's weights (same architecture) instead of a fresh
-    /// initialisation: fine-tuning, e.g. with --sparsity.
+    /// initialisation: fine-tuning, e.g. with --sparsity. Each layer keeps the weight norm,
+    /// gain and affine scale it was saved with (--bias off drops its biases).
     #[arg(long, value_name = "MODEL")]
     pub(crate) from: Option<PathBuf>,
     /// With --from: remove this fraction (0 to 1) of every hidden-input layer's weights (every
@@ -195,6 +196,19 @@ fn config_from(args: &TrainArgs) -> anyhow::Result<TrainConfig> {
 fn settings(args: &TrainArgs) -> anyhow::Result<Overrides> {
     if let Some(from) = &args.from {
         super::read_model(from)?;
+        let forms = [
+            ("--weight-norm", args.weight_norm.is_some()),
+            ("--affine", args.affine.is_some()),
+            ("--init-gain", args.init_gain.is_some()),
+        ];
+        if let Some((flag, _)) = forms.iter().find(|(_, given)| *given) {
+            bail!(
+                "{flag} does not apply with --from: each layer keeps the weight norm (and its \
+                 gain) and affine scale {} was saved with, which its weights compute with; drop \
+                 {flag}",
+                from.display()
+            );
+        }
     }
     let mut o = overrides(args);
     o.quantize = quantize_for(args)?;

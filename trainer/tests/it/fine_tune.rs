@@ -166,27 +166,36 @@ fn pruning_needs_a_model_to_fine_tune_and_a_fraction_below_one() {
     assert!(err.contains("--prune") && err.contains("got 1"), "{err}");
 }
 
-/// The weight norm's gain is part of every effective weight, so a `--from` model trained with
-/// another gain would start a different network: refused, naming the layer and the flag.
-/// Per-layer pruning fractions apply in order, and a list of the wrong length is refused.
+/// The weight norm's gain is part of every effective weight, so a `--from` model keeps the
+/// gain it was saved with whatever this run's initialisation says: the fine-tune starts from
+/// exactly the saved network and exports that gain. Per-layer pruning fractions apply in
+/// order, and a list of the wrong length is refused.
 #[test]
-fn a_model_of_another_weight_norm_gain_is_refused_and_per_layer_pruning_applies_in_order() {
+fn a_model_keeps_its_weight_norm_gain_and_per_layer_pruning_applies_in_order() {
     use ttfs_trainer::Init;
     let dir = tempfile::tempdir().unwrap();
     let data = data_folder(dir.path(), 96, 32, 5);
     let first = run_paths(dir.path(), "a");
-    train(config(&data, "64-32-16-10"), &first, false, &mut Silent).unwrap();
+    let trained = train(config(&data, "64-32-16-10"), &first, false, &mut Silent).unwrap();
 
     let mut other = config(&data, "64-32-16-10");
     other.init = Init::Ettfs { gain: Some(9.0) };
     other.init_from = Some(first.model.clone());
-    let err = train(other, &run_paths(dir.path(), "b"), false, &mut Silent)
-        .unwrap_err()
-        .to_string();
-    assert!(
-        err.contains("layer 1 was trained with weight norm with gain 4, this run has weight norm with gain 9; add --init-gain 4"),
-        "{err}"
+    let tuned = train(other, &run_paths(dir.path(), "b"), false, &mut Silent).unwrap();
+    assert_eq!(
+        tuned.firing_at_init, trained.firing,
+        "it starts from the saved network"
     );
+    let gains = |m: &ttfs_compiler::model::Model| -> Vec<Option<f32>> {
+        m.description
+            .layers
+            .iter()
+            .filter(|l| l.is_weighted())
+            .map(|l| l.weight_norm().map(|w| w.gain))
+            .collect()
+    };
+    assert_eq!(gains(&tuned.model), gains(&trained.model));
+    assert_eq!(gains(&trained.model), vec![Some(4.0); 3]);
 
     let mut tune = config(&data, "64-32-16-10");
     tune.init_from = Some(first.model.clone());
@@ -217,5 +226,42 @@ fn a_model_of_another_weight_norm_gain_is_refused_and_per_layer_pruning_applies_
     assert!(
         err.contains("--prune lists 1 fractions but the network has 2 hidden-input layers"),
         "{err}"
+    );
+}
+
+/// A pruned model is a starting point like any other: its pruned layers were written as plain
+/// weights (no weight norm, scale or bias) while its output layer keeps its weight norm, and a
+/// fine-tune builds each layer the way it was saved and starts from exactly that network.
+#[test]
+fn a_pruned_model_can_be_fine_tuned() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = data_folder(dir.path(), 96, 32, 8);
+    let first = run_paths(dir.path(), "a");
+    train(config(&data, "64-32-10"), &first, false, &mut Silent).unwrap();
+    let mut prune = config(&data, "64-32-10");
+    prune.init_from = Some(first.model.clone());
+    prune.prune = Some(Prune::All(0.5));
+    let pruned_paths = run_paths(dir.path(), "pruned");
+    let pruned = train(prune, &pruned_paths, false, &mut Silent).unwrap();
+    let normed: Vec<bool> = pruned
+        .model
+        .description
+        .layers
+        .iter()
+        .filter(|l| l.is_weighted())
+        .map(|l| l.weight_norm().is_some())
+        .collect();
+    assert_eq!(
+        normed,
+        vec![false, true],
+        "the pruned layer is a plain weight, the output layer keeps its weight norm"
+    );
+
+    let mut tune = config(&data, "64-32-10");
+    tune.init_from = Some(pruned_paths.model.clone());
+    let tuned = train(tune, &run_paths(dir.path(), "tuned"), false, &mut Silent).unwrap();
+    assert_eq!(
+        tuned.firing_at_init, pruned.firing,
+        "it starts from the pruned network"
     );
 }
