@@ -109,7 +109,23 @@ fn command() -> clap::Command {
         })
 }
 
+/// A closed pipe ends the program quietly, as it ends `cat` or `grep` (`ttfs run ... | head
+/// -1`): the signal's default action, which Rust's runtime replaces by an error that every
+/// `println!` turns into a panic ("failed printing to stdout: Broken pipe").
+#[cfg(unix)]
+fn end_quietly_on_a_closed_pipe() {
+    #[allow(unsafe_code)]
+    // SAFETY: restores the default disposition of one signal; called before any thread starts.
+    unsafe {
+        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
+    }
+}
+
+#[cfg(not(unix))]
+fn end_quietly_on_a_closed_pipe() {}
+
 fn main() -> ExitCode {
+    end_quietly_on_a_closed_pipe();
     keep_freed_memory();
     let cli = match Cli::from_arg_matches(&command().get_matches()) {
         Ok(cli) => cli,

@@ -478,3 +478,64 @@ fn without_target_the_shipped_target_the_configuration_names_is_used_when_its_ha
         "{stderr}"
     );
 }
+
+/// `ttfs ... | head -1`: the reader goes away after one line, and the program ends quietly (by
+/// the pipe's signal, as `cat` does), never with a panic about a broken pipe.
+#[test]
+fn a_closed_pipe_ends_the_program_quietly() {
+    use std::io::{BufRead, BufReader};
+    use std::process::{Command, Stdio};
+    let dir = tempfile::tempdir().unwrap();
+    let bin = write_config(dir.path(), "mlp.bin", loihi_config());
+    let out = dir.path().join("out");
+    let compiled = out.join("c.bin");
+    for args in [
+        vec![
+            "compile",
+            "fixtures/models/mnist-mlp.safetensors",
+            "--target",
+            "loihi",
+            "-o",
+            compiled.to_str().unwrap(),
+            "--limit",
+            "200",
+        ],
+        vec![
+            "run",
+            bin.to_str().unwrap(),
+            "--limit",
+            "200",
+            "-o",
+            out.to_str().unwrap(),
+        ],
+    ] {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_ttfs"))
+            .args(&args)
+            .current_dir(crate::common::repo(""))
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let mut line = String::new();
+        BufReader::new(child.stdout.take().unwrap())
+            .read_line(&mut line)
+            .unwrap();
+        assert!(!line.is_empty(), "{args:?}");
+        // The reader is gone (dropped above); the program goes on to its next line.
+        let output = child.wait_with_output().unwrap();
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert!(
+            !stderr.contains("panicked") && !stderr.contains("Broken pipe"),
+            "{args:?}: {stderr}"
+        );
+        #[cfg(unix)]
+        {
+            use std::os::unix::process::ExitStatusExt;
+            assert_eq!(
+                output.status.signal(),
+                Some(libc::SIGPIPE),
+                "{args:?}: {stderr}"
+            );
+        }
+    }
+}
