@@ -49,11 +49,22 @@ impl Dataset {
     /// Fashion-MNIST, which share the names and the format.
     ///
     /// # Errors
+    /// [`DataError::NoFolder`] or [`DataError::NotAFolder`] for a path that is no folder;
     /// [`DataError::MissingFile`] listing the names tried; any error of
     /// [`read_idx_images`]/[`read_idx_labels`]; [`DataError::CountMismatch`] when the two files
     /// disagree on the number of samples; [`DataError::BadLabel`] with the index and value of the
     /// first label that is not below [`NUM_CLASSES`].
     pub fn load(dir: &Path, split: Split) -> Result<Dataset, DataError> {
+        if !dir.exists() {
+            return Err(DataError::NoFolder {
+                dir: dir.to_path_buf(),
+            });
+        }
+        if !dir.is_dir() {
+            return Err(DataError::NotAFolder {
+                dir: dir.to_path_buf(),
+            });
+        }
         let (images_what, labels_what) = match split {
             Split::Train => ("training images", "training labels"),
             Split::Test => ("test images", "test labels"),
@@ -242,6 +253,30 @@ mod tests {
             "{message}"
         );
         assert!(message.contains("--data DIR"), "{message}");
+    }
+
+    #[test]
+    fn a_folder_that_does_not_exist_or_is_a_file_is_named_as_such() {
+        let dir = tempfile::tempdir().unwrap();
+        let nowhere = dir.path().join("nowhere");
+        let err = Dataset::load(&nowhere, Split::Test).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            format!(
+                "{}: no such folder; pass --data DIR with the folder that holds the IDX files",
+                nowhere.display()
+            )
+        );
+        let file = write(dir.path(), "file", b"x");
+        let err = Dataset::load(&file, Split::Test).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            format!(
+                "{}: a file, not a folder; pass --data DIR with the folder that holds the IDX \
+                 files",
+                file.display()
+            )
+        );
     }
 
     #[test]

@@ -103,6 +103,24 @@ pub enum DataError {
         /// The file names tried, in order.
         tried: Vec<String>,
     },
+    /// The data folder does not exist.
+    #[error(
+        "{}: no such folder; pass --data DIR with the folder that holds the IDX files",
+        dir.display()
+    )]
+    NoFolder {
+        /// The folder named.
+        dir: PathBuf,
+    },
+    /// The data folder is a file.
+    #[error(
+        "{}: a file, not a folder; pass --data DIR with the folder that holds the IDX files",
+        dir.display()
+    )]
+    NotAFolder {
+        /// The path named.
+        dir: PathBuf,
+    },
     /// The image and label files of one split disagree on the number of samples.
     #[error(
         "{} holds {images} images but {} holds {labels} labels",

@@ -26,6 +26,15 @@ pub static STRICT: AtomicBool = AtomicBool::new(false);
 /// without a digest (written before digests existed) cannot be checked: one line on stderr
 /// says so, or with `--strict` it is refused.
 pub fn read_model(path: &Path) -> anyhow::Result<Model> {
+    if !path.exists() {
+        bail!(
+            "{}: no such file (expected a model file written by `ttfs train`)",
+            path.display()
+        );
+    }
+    if path.is_dir() {
+        bail!("{}: a folder, not a model file", path.display());
+    }
     let (model, integrity) = ttfs_compiler::model::read_checked(path).with_context(|| {
         format!(
             "{} is not a model this compiler reads (expected a model file written by `ttfs train`)",

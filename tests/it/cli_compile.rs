@@ -401,3 +401,55 @@ fn a_model_trained_for_other_widths_says_so() {
     let (ok, _, stderr) = compile("akida");
     assert!(ok && stderr.is_empty(), "{stderr}");
 }
+
+/// A path that does not exist is said to not exist, in one line, whatever it was meant to be.
+#[test]
+fn missing_paths_are_named_as_missing() {
+    let dir = tempfile::tempdir().unwrap();
+    let nowhere = dir.path().join("nowhere");
+    let nowhere = nowhere.to_str().unwrap();
+    let out = dir.path().join("x.bin");
+    let out = out.to_str().unwrap();
+    let model = format!("{nowhere}.safetensors");
+    for (args, expected) in [
+        (
+            vec!["compile", model.as_str(), "--target", "loihi", "-o", out],
+            format!("error: {model}: no such file (expected a model file written by `ttfs train`)"),
+        ),
+        (
+            vec![
+                "compile",
+                "fixtures/models/mnist-mlp.safetensors",
+                "--target",
+                "loihi",
+                "-o",
+                out,
+                "--data",
+                nowhere,
+            ],
+            format!(
+                "error: {nowhere}: no such folder; pass --data DIR with the folder that holds the \
+                 IDX files"
+            ),
+        ),
+        (
+            vec![
+                "compile",
+                "fixtures/models/mnist-mlp.safetensors",
+                "--target",
+                "loihi",
+                "-o",
+                out,
+                "--data",
+                "README.md",
+            ],
+            "error: README.md: a file, not a folder; pass --data DIR with the folder that holds \
+             the IDX files"
+                .to_string(),
+        ),
+    ] {
+        let (ok, _, stderr) = ttfs(&args);
+        assert!(!ok, "{args:?}");
+        assert_eq!(stderr.trim(), expected, "{args:?}");
+    }
+}
