@@ -168,6 +168,17 @@ fn explore_shards_merged_are_the_exploration_of_one_machine() {
                 !std::path::Path::new(&repo(&format!("{shards_dir}/explore.json"))).exists(),
                 "a shard writes only its own file"
             );
+            // A shard cannot know the front: its table says so rather than "yes".
+            let rows: Vec<&str> = stdout
+                .lines()
+                .filter(|l| l.starts_with("mnist-mlp"))
+                .collect();
+            assert!(!rows.is_empty(), "{stdout}");
+            assert!(
+                rows.iter()
+                    .all(|r| r.ends_with("(shard)") || r.contains("refused: ")),
+                "{stdout}"
+            );
         }
         let mut merge = vec!["merge".to_string()];
         merge.extend(
@@ -259,4 +270,40 @@ fn explore_shards_merged_are_the_exploration_of_one_machine() {
         ),
         "{stderr}"
     );
+}
+
+/// Every argument is checked before the first point: a misspelled target or a missing model
+/// at the end of the list fails at once, and nothing is written.
+#[test]
+fn explore_checks_every_argument_before_the_first_point() {
+    let dir = tempfile::tempdir().unwrap();
+    let run_dir = dir.path().join("explore");
+    let run_dir = run_dir.to_str().unwrap();
+    for (args, expected) in [
+        (
+            vec![
+                "fixtures/models/mnist-mlp.safetensors",
+                "--targets",
+                "loihi,spek",
+            ],
+            "target 'spek' is neither a file nor a shipped target",
+        ),
+        (
+            vec![
+                "fixtures/models/mnist-mlp.safetensors",
+                "fixtures/models/nowhere.safetensors",
+                "--targets",
+                "loihi",
+            ],
+            "fixtures/models/nowhere.safetensors: no such file",
+        ),
+    ] {
+        let mut all = vec!["explore", "--images", "20", "--run-dir", run_dir];
+        all.extend(args);
+        let (ok, stdout, stderr) = ttfs(&all);
+        assert!(!ok, "{stdout}");
+        assert!(stderr.contains(expected), "{stderr}");
+        assert!(!stdout.contains("#####"), "no point ran: {stdout}");
+        assert!(!std::path::Path::new(run_dir).exists(), "nothing written");
+    }
 }

@@ -30,6 +30,7 @@ use crate::stage::run::{RunSettings, emulate};
 use crate::stage::{CompileJob, RunJob, TargetFile, TestSet};
 use points::{Point, mark_dominated, print_table, refused_point, stem, write_outputs};
 use shards::{ExploreShard, Space};
+use ttfs_compiler::model::Model;
 
 /// Flags of `ttfs explore`.
 #[derive(Args, Debug)]
@@ -65,6 +66,20 @@ pub struct ExploreArgs {
 
 /// Runs `ttfs explore`.
 pub fn run(args: ExploreArgs) -> anyhow::Result<()> {
+    // Every argument is checked before the first point: a misspelled target or a missing
+    // model at the end of the list must not cost the points before it.
+    let targets: Vec<TargetFile> = args
+        .targets
+        .iter()
+        .map(|given| resolve_target(given))
+        .collect::<anyhow::Result<_>>()?;
+    let models: Vec<Model> = args
+        .models
+        .iter()
+        .map(|path| read_model(path))
+        .collect::<anyhow::Result<_>>()?;
+    let data_dir = args.data.clone().unwrap_or_else(default_mnist_dir);
+    let test = Arc::new(TestSet::load(&data_dir)?);
     std::fs::create_dir_all(&args.run_dir)
         .with_context(|| format!("cannot create the run folder {}", args.run_dir.display()))?;
     let mut points = Vec::new();
@@ -86,16 +101,11 @@ pub fn run(args: ExploreArgs) -> anyhow::Result<()> {
         }
         None => 0..total,
     };
-    let data_dir = args.data.clone().unwrap_or_else(default_mnist_dir);
-    let test = Arc::new(TestSet::load(&data_dir)?);
-    // Each target is resolved once, when its first pair comes.
-    let mut targets: Vec<Option<TargetFile>> = vec![None; args.targets.len()];
-    for (m, model_path) in args.models.iter().enumerate() {
+    for (m, (model_path, model)) in args.models.iter().zip(&models).enumerate() {
         let first = m * args.targets.len();
         if !(first..first + args.targets.len()).any(|p| pairs.contains(&p)) {
             continue;
         }
-        let model = read_model(model_path)?;
         let tie_break = model.description.decoding.tie_break.into();
         let stem = stem(model_path);
         for (t, given) in args.targets.iter().enumerate() {
@@ -106,10 +116,7 @@ pub fn run(args: ExploreArgs) -> anyhow::Result<()> {
                 "\n##### explore {}/{total}: {stem} on {given} #####",
                 m * args.targets.len() + t + 1
             );
-            let target = match &targets[t] {
-                Some(target) => target,
-                None => targets[t].insert(resolve_target(given)?),
-            };
+            let target = &targets[t];
             let name = target.target.name.clone();
             let config_path = args.run_dir.join(format!("{stem}.{name}.bin"));
             let compile_command = format!(
@@ -122,7 +129,7 @@ pub fn run(args: ExploreArgs) -> anyhow::Result<()> {
                 resolve_data(args.data.as_deref(), &model.description.dataset).and_then(|_| {
                     compile_model(&CompileJob {
                         model_path,
-                        model: &model,
+                        model,
                         target,
                         out: config_path.clone(),
                         calibration: (args.calibrate > 0).then_some((&*test, args.calibrate)),
@@ -214,7 +221,7 @@ pub fn run(args: ExploreArgs) -> anyhow::Result<()> {
                         .golden
                         .as_ref()
                         .map(|g| format!("{} of {}", g.spikes_equal, g.compared)),
-                    dominated: false,
+                    dominated: None,
                     commands: vec![compile_command.clone(), run_command],
                 });
             }

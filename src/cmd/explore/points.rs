@@ -40,8 +40,9 @@ pub struct Point {
     pub cores: Option<u64>,
     /// Inferences whose every spike equalled the golden model's, of those compared.
     pub golden_equal: Option<String>,
-    /// Another fitting point is at least as accurate and at most as costly, and better in one.
-    pub dominated: bool,
+    /// Another fitting point is at least as accurate and at most as costly, and better in one;
+    /// `None` until every point of the exploration is known (in a shard's file).
+    pub dominated: Option<bool>,
     /// The two `ttfs` invocations that reproduce the point.
     pub commands: Vec<String>,
 }
@@ -69,7 +70,7 @@ pub fn refused_point(
         neuron_updates: None,
         cores: None,
         golden_equal: None,
-        dominated: false,
+        dominated: None,
         commands: vec![compile.to_string()],
     }
 }
@@ -80,17 +81,19 @@ pub fn stem(path: &Path) -> String {
 }
 
 /// Marks every fitting point that another fitting point dominates: at least as accurate and
-/// at most as costly in energy, and strictly better in one of the two.
+/// at most as costly in energy, and strictly better in one of the two; every other point,
+/// refused ones included, is marked not dominated.
 pub fn mark_dominated(points: &mut [Point]) {
     let scored: Vec<Option<(f64, f64)>> =
         points.iter().map(|p| p.accuracy.zip(p.energy_nj)).collect();
     for (i, point) in points.iter_mut().enumerate() {
         let Some((acc, energy)) = scored[i] else {
+            point.dominated = Some(false);
             continue;
         };
-        point.dominated = scored.iter().enumerate().any(|(j, other)| {
+        point.dominated = Some(scored.iter().enumerate().any(|(j, other)| {
             j != i && other.is_some_and(|(a, e)| a >= acc && e <= energy && (a > acc || e < energy))
-        });
+        }));
     }
 }
 
@@ -109,7 +112,7 @@ pub fn write_outputs(dir: &Path, points: &[Point]) -> anyhow::Result<()> {
                 accuracy: p.accuracy?,
                 energy_nj: p.energy_nj?,
                 latency_us: p.latency_us?,
-                dominated: p.dominated,
+                dominated: p.dominated == Some(true),
             })
         })
         .collect();
@@ -144,9 +147,17 @@ pub fn print_table(points: &[Point]) {
                 p.sparse_ann_nj
                     .map_or("-".to_string(), |x| format!("{x:.1}")),
                 p.cores.unwrap_or(0),
-                if p.dominated { "no" } else { "yes" }
+                match p.dominated {
+                    Some(true) => "no",
+                    Some(false) => "yes",
+                    None => "(shard)",
+                }
             ),
-            _ => println!("{model:<24} {:<10} {exit:<10} does not fit", p.target),
+            _ => println!(
+                "{model:<24} {:<10} {exit:<10} refused: {}",
+                p.target,
+                p.refused.as_deref().unwrap_or("no figures")
+            ),
         }
     }
 }
@@ -175,7 +186,7 @@ mod tests {
             refused_point(Path::new("m"), "t", true, "too wide", "ttfs compile"),
         ];
         mark_dominated(&mut points);
-        let dominated: Vec<bool> = points.iter().map(|p| p.dominated).collect();
+        let dominated: Vec<bool> = points.iter().map(|p| p.dominated == Some(true)).collect();
         assert_eq!(dominated, vec![false, false, true, true, false, false]);
     }
 }

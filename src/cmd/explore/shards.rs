@@ -49,7 +49,7 @@ pub struct ExploreShard {
     pub count: usize,
     /// The exploration's axes.
     pub space: Space,
-    /// This shard's points, in the exploration's order, not yet marked dominated.
+    /// This shard's points, in the exploration's order, not yet marked dominated (`None`).
     pub points: Vec<Point>,
     /// FNV-1a 64 of everything above as compact JSON ([`ExploreShard::content_checksum`]).
     pub checksum: u64,
