@@ -130,23 +130,76 @@ fn render(svg: &mut String, report: &MappingReport, title: &str) -> Result<(), S
             ))
             .map_err(|e| e.to_string())?;
     }
-    // The shading's scale: the first layer's colour at 0, 25, 50, 75 and 100% of a limit.
+    // The shading's scale, one row per layer in its own colour, at 0, 25, 50, 75 and 100% of
+    // a limit (a light core of the second layer reads against the second row, not the first).
     let scale_y = y + 42;
-    for (k, used) in [0.0, 0.25, 0.5, 0.75, 1.0].into_iter().enumerate() {
-        let x = 10 + 52 * k as i32;
+    let levels = [0.0, 0.25, 0.5, 0.75, 1.0];
+    for (layer, info) in report.layers.iter().enumerate() {
+        let row_y = scale_y + 18 * layer as i32;
+        for (k, used) in levels.into_iter().enumerate() {
+            let x = 10 + 52 * k as i32;
+            legend_area
+                .draw(&Rectangle::new(
+                    [(x, row_y), (x + 44, row_y + 14)],
+                    shade(layer, used).filled(),
+                ))
+                .map_err(|e| e.to_string())?;
+        }
         legend_area
-            .draw(&Rectangle::new(
-                [(x, scale_y), (x + 44, scale_y + 16)],
-                shade(0, used).filled(),
+            .draw(&Text::new(
+                // The layer's name without what was folded into it: "layer 5".
+                info.name
+                    .split(" (")
+                    .next()
+                    .unwrap_or(&info.name)
+                    .to_string(),
+                (10 + 52 * levels.len() as i32, row_y + 1),
+                ("sans-serif", 12),
             ))
             .map_err(|e| e.to_string())?;
+    }
+    let labels_y = scale_y + 18 * report.layers.len() as i32 + 2;
+    for (k, used) in levels.into_iter().enumerate() {
         legend_area
             .draw(&Text::new(
                 format!("{:.0}%", 100.0 * used),
-                (x + 10, scale_y + 20),
+                (10 + 52 * k as i32 + 10, labels_y),
                 ("sans-serif", 12),
             ))
             .map_err(|e| e.to_string())?;
     }
     root.present().map_err(|e| e.to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::expect_used)]
+    use super::*;
+
+    /// The shade legend showed only the first layer's colour, so a light core of another layer
+    /// could not be read against it: every layer now has its own row of five shades.
+    #[test]
+    fn every_layer_has_its_own_shade_scale() {
+        let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+        let model = ttfs_compiler::model::read(&root.join("fixtures/models/mnist-mlp.safetensors"))
+            .unwrap();
+        let target = ttfs_runtime::target::load(&root.join("fixtures/targets/loihi.json")).unwrap();
+        let compiled =
+            ttfs_compiler::compile::compile(&model, &target, &Default::default()).unwrap();
+        let report = &compiled.mapping.report;
+        assert_eq!(report.layers.len(), 2);
+        let svg = draw_core_map(Path::new("c.svg"), report, "t").unwrap().svg;
+        for layer in 0..2 {
+            let RGBColor(r, g, b) = layer_color(layer);
+            let fill = format!("fill=\"#{r:02X}{g:02X}{b:02X}\"");
+            let mut opacities: Vec<&str> = svg
+                .split('<')
+                .filter(|e| e.starts_with("rect") && e.contains(&fill))
+                .filter_map(|e| e.split("opacity=\"").nth(1)?.split('"').next())
+                .collect();
+            opacities.sort_unstable();
+            opacities.dedup();
+            assert!(opacities.len() >= 5, "layer {layer}: {opacities:?}");
+        }
+    }
 }

@@ -2,8 +2,11 @@
 //! inference (log scale) and against mean latency, one colour per target, a filled marker for
 //! a point no other point beats on both accuracy and energy (the Pareto front, joined by a
 //! line) and a hollow one for a dominated point; circles ran with early exit, squares all T
-//! steps. Each point is labelled with its model.
+//! steps. Each point is labelled with its model, at the first place beside it where the label
+//! stays inside the panel and clear of every marker and label drawn before it; the log energy
+//! axis is ticked at 1, 2 and 5 times each power of ten in its range.
 
+use std::ops::Range;
 use std::path::Path;
 
 use plotters::coord::Shift;
@@ -103,10 +106,16 @@ fn panel(
         .x_label_area_size(45)
         .y_label_area_size(60);
     if front {
+        let (lo, hi) = (x_lo * 0.7, x_hi * 1.4);
+        let (bold, light) = log_ticks(lo, hi);
+        let x_axis = (lo..hi)
+            .log_scale()
+            .with_key_points(bold)
+            .with_light_points(light);
         let mut chart = builder
-            .build_cartesian_2d((x_lo * 0.7..x_hi * 1.4).log_scale(), y_lo..y_hi)
+            .build_cartesian_2d(x_axis, y_lo..y_hi)
             .map_err(|e| e.to_string())?;
-        draw_mesh(&mut chart, x_desc)?;
+        draw_mesh(&mut chart, x_desc, 20)?;
         let mut line: Vec<(f64, f64)> = points
             .iter()
             .filter(|p| !p.dominated)
@@ -124,7 +133,7 @@ fn panel(
         let mut chart = builder
             .build_cartesian_2d(0f64..x_hi * 1.15, y_lo..y_hi)
             .map_err(|e| e.to_string())?;
-        draw_mesh(&mut chart, x_desc)?;
+        draw_mesh(&mut chart, x_desc, 10)?;
         markers(&mut chart, points, targets, x)?;
         draw_legend(&mut chart)
     }
@@ -134,13 +143,40 @@ fn panel(
 type Panel<'a, 'b, X> =
     ChartContext<'a, SVGBackend<'b>, Cartesian2d<X, plotters::coord::types::RangedCoordf64>>;
 
-/// The panel's grid, axis names and tick labels.
-fn draw_mesh<X>(chart: &mut Panel<'_, '_, X>, x_desc: &str) -> Result<(), String>
+/// The ticks of a log axis over `[lo, hi]`: each 1, 2 and 5 times a power of ten inside it
+/// (bold, labelled) and the other whole multiples (light). plotters' own choice kept only a
+/// decade's round values: a range from 300 to 3,800 had no tick below 1,000.
+fn log_ticks(lo: f64, hi: f64) -> (Vec<f64>, Vec<f64>) {
+    let (mut bold, mut light) = (Vec::new(), Vec::new());
+    if !(lo > 0.0 && hi > lo && hi.is_finite()) {
+        return (bold, light);
+    }
+    let first = lo.log10().floor() as i32;
+    let last = hi.log10().ceil() as i32;
+    for exponent in first..=last.min(first + 12) {
+        let decade = 10f64.powi(exponent);
+        for m in 1..=9 {
+            let v = f64::from(m) * decade;
+            if (lo..=hi).contains(&v) {
+                if matches!(m, 1 | 2 | 5) {
+                    bold.push(v);
+                } else {
+                    light.push(v);
+                }
+            }
+        }
+    }
+    (bold, light)
+}
+
+/// The panel's grid, axis names and tick labels (about `x_ticks` on the horizontal axis).
+fn draw_mesh<X>(chart: &mut Panel<'_, '_, X>, x_desc: &str, x_ticks: usize) -> Result<(), String>
 where
     X: Ranged<ValueType = f64> + plotters::coord::ranged1d::ValueFormatter<f64>,
 {
     chart
         .configure_mesh()
+        .x_labels(x_ticks)
         .x_desc(x_desc)
         .y_desc("test accuracy on the chip (%)")
         .x_label_formatter(&|v| format!("{v:.0}"))
@@ -163,14 +199,113 @@ where
         .map_err(|e| e.to_string())
 }
 
+/// A box in pixels: left, top, right, bottom.
+type PixelBox = (i32, i32, i32, i32);
+
+/// The height of a label, in pixels (12-pixel text and a little air).
+const LABEL_HEIGHT: i32 = 15;
+
+/// The width of `text` as a 12-pixel sans-serif label, in pixels (a generous 7.2 per
+/// character, so a label is never wider than its box).
+fn label_width(text: &str) -> i32 {
+    (7.2 * text.chars().count() as f64).ceil() as i32
+}
+
+/// Where a label `width` pixels wide goes beside the marker at pixel `at`, as an offset of its
+/// top-left corner: the first of the places around the marker (right, then left; level with it,
+/// above, below, then further away) whose box stays inside `area` and overlaps none of `taken`,
+/// or the first place when none is free.
+fn label_offset(
+    at: (i32, i32),
+    width: i32,
+    area: &(Range<i32>, Range<i32>),
+    taken: &[PixelBox],
+) -> (i32, i32) {
+    let h = LABEL_HEIGHT;
+    let right = 9;
+    let left = -9 - width;
+    let places = [
+        (right, -h - 2),
+        (right, 3),
+        (left, -h - 2),
+        (left, 3),
+        (right, -2 * h - 4),
+        (right, h + 5),
+        (left, -2 * h - 4),
+        (left, h + 5),
+        (-width / 2, -2 * h - 6),
+        (-width / 2, h + 8),
+        (right, -3 * h - 6),
+        (right, 2 * h + 7),
+        (left, -3 * h - 6),
+        (left, 2 * h + 7),
+    ];
+    let fits = |&(dx, dy): &(i32, i32)| {
+        let b = (at.0 + dx, at.1 + dy, at.0 + dx + width, at.1 + dy + h);
+        let inside =
+            b.0 >= area.0.start && b.2 <= area.0.end && b.1 >= area.1.start && b.3 <= area.1.end;
+        inside && !taken.iter().any(|t| overlap(&b, t))
+    };
+    places
+        .iter()
+        .copied()
+        .find(|p| fits(p))
+        .unwrap_or(places[0])
+}
+
+/// Whether two boxes share any pixel.
+fn overlap(a: &PixelBox, b: &PixelBox) -> bool {
+    a.0 < b.2 && b.0 < a.2 && a.1 < b.3 && b.1 < a.3
+}
+
+/// The offset of each marker's label (markers at pixels `markers`, labels of the given widths
+/// placed in `order`, by marker index) by [`label_offset`]: every marker is an obstacle for
+/// every label, and every label placed for the ones after it.
+fn place_labels(
+    markers: &[(i32, i32)],
+    order: &[(usize, i32)],
+    area: &(Range<i32>, Range<i32>),
+) -> Vec<(i32, i32)> {
+    let mut taken: Vec<PixelBox> = markers
+        .iter()
+        .map(|&(px, py)| (px - 7, py - 7, px + 7, py + 7))
+        .collect();
+    let mut offsets = vec![(0, 0); markers.len()];
+    for &(i, width) in order {
+        let (px, py) = markers[i];
+        let (dx, dy) = label_offset((px, py), width, area, &taken);
+        taken.push((px + dx, py + dy, px + dx + width, py + dy + LABEL_HEIGHT));
+        offsets[i] = (dx, dy);
+    }
+    offsets
+}
+
 /// The points of each target (filled on the front, hollow when dominated; circles with early
-/// exit, squares without), labelled with their model; one legend entry per target and shape.
+/// exit, squares without), labelled with their model where the label fits clear of the rest;
+/// one legend entry per target and shape.
 fn markers<X: Ranged<ValueType = f64>>(
     chart: &mut Panel<'_, '_, X>,
     points: &[DesignPoint],
     targets: &[&str],
     x: &dyn Fn(&DesignPoint) -> f64,
 ) -> Result<(), String> {
+    let area = chart.plotting_area().get_pixel_range();
+    let pixels: Vec<(i32, i32)> = points
+        .iter()
+        .map(|p| chart.backend_coord(&(x(p), 100.0 * p.accuracy)))
+        .collect();
+    // The labels in drawing order: target by target, each target's points in order.
+    let order: Vec<(usize, i32)> = targets
+        .iter()
+        .flat_map(|t| {
+            points
+                .iter()
+                .enumerate()
+                .filter(move |(_, p)| p.target == *t)
+                .map(|(i, p)| (i, label_width(&p.model)))
+        })
+        .collect();
+    let offsets = place_labels(&pixels, &order, &area);
     for (k, target) in targets.iter().enumerate() {
         let color = layer_color(k);
         let own: Vec<&DesignPoint> = points.iter().filter(|p| p.target == *target).collect();
@@ -198,20 +333,23 @@ fn markers<X: Ranged<ValueType = f64>>(
                     + Rectangle::new([(-6, -6), (6, 6)], fill(p))
             }))
             .map_err(|e| e.to_string())?;
-        // Each target's labels on their own line (the first above its points, the next
-        // below, ...), so points of one model on two targets stay readable.
-        let dy = -16 + 22 * (k as i32 % 3);
-        chart
-            .draw_series(own.iter().map(|p| {
-                let at = (x(p), 100.0 * p.accuracy);
-                EmptyElement::at(at)
-                    + Text::new(
-                        p.model.clone(),
-                        (8, dy),
-                        ("sans-serif", 12).into_font().color(&color),
-                    )
-            }))
-            .map_err(|e| e.to_string())?;
+        for (i, p) in points
+            .iter()
+            .enumerate()
+            .filter(|(_, p)| p.target == *target)
+        {
+            let (dx, dy) = offsets[i];
+            chart
+                .draw_series(std::iter::once(
+                    EmptyElement::at((x(p), 100.0 * p.accuracy))
+                        + Text::new(
+                            p.model.clone(),
+                            (dx, dy),
+                            ("sans-serif", 12).into_font().color(&color),
+                        ),
+                ))
+                .map_err(|e| e.to_string())?;
+        }
     }
     Ok(())
 }
@@ -261,5 +399,77 @@ mod tests {
                 .unwrap()
                 .svg
         );
+    }
+
+    /// The README's points crowd at one accuracy (426, 451, 630 and 660 nJ): their labels
+    /// overlapped ("mnist-mlp-prunedmnist-mlp-pruned") and one ran off the panel. Placed, no
+    /// two labels share a pixel, none covers a marker, and all stay inside the panel.
+    #[test]
+    fn crowded_labels_neither_overlap_nor_leave_the_panel() {
+        let area = (75..640, 40..560);
+        let markers = [
+            (480, 170),
+            (560, 170),
+            (152, 430),
+            (238, 430),
+            (165, 430),
+            (250, 430),
+        ];
+        let width = label_width("mnist-mlp-pruned");
+        let order: Vec<(usize, i32)> = [0, 1, 2, 3, 4, 5]
+            .iter()
+            .map(|&i| {
+                (
+                    i,
+                    if i < 2 {
+                        label_width("mnist-mlp")
+                    } else {
+                        width
+                    },
+                )
+            })
+            .collect();
+        let offsets = place_labels(&markers, &order, &area);
+        let boxes: Vec<PixelBox> = order
+            .iter()
+            .map(|&(i, w)| {
+                let ((px, py), (dx, dy)) = (markers[i], offsets[i]);
+                (px + dx, py + dy, px + dx + w, py + dy + LABEL_HEIGHT)
+            })
+            .collect();
+        for (a, box_a) in boxes.iter().enumerate() {
+            assert!(
+                box_a.0 >= area.0.start
+                    && box_a.2 <= area.0.end
+                    && box_a.1 >= area.1.start
+                    && box_a.3 <= area.1.end,
+                "label {a} leaves the panel: {box_a:?}"
+            );
+            for (b, box_b) in boxes.iter().enumerate().skip(a + 1) {
+                assert!(!overlap(box_a, box_b), "labels {a} and {b} overlap");
+            }
+            for &(px, py) in &markers {
+                assert!(
+                    !overlap(box_a, &(px - 6, py - 6, px + 6, py + 6)),
+                    "label {a} covers a marker"
+                );
+            }
+        }
+        // A label near the right edge goes to the left of its marker.
+        let edge = place_labels(&[(630, 300)], &[(0, width)], &area);
+        assert!(edge[0].0 < 0, "{edge:?}");
+    }
+
+    /// A log axis from 300 to 3,800 nJ was ticked only at 1,000, 2,000 and 3,000; now at every
+    /// 1, 2 and 5 times a power of ten inside it, with the other multiples light.
+    #[test]
+    fn log_ticks_fall_at_one_two_and_five_of_each_decade() {
+        let (bold, light) = log_ticks(298.0, 3808.0);
+        assert_eq!(bold, vec![500.0, 1000.0, 2000.0]);
+        assert_eq!(
+            light,
+            vec![300.0, 400.0, 600.0, 700.0, 800.0, 900.0, 3000.0]
+        );
+        assert_eq!(log_ticks(0.0, 10.0), (Vec::new(), Vec::new()));
     }
 }

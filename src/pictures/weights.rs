@@ -208,9 +208,14 @@ fn panel_chart(
             format!("end bins (they hold |w| = {hi})")
         })
         .legend(move |(x, y)| Rectangle::new([(x, y - 6), (x + 14, y + 6)], dark));
+    // The legend sits in the headroom just right of the lower range limit, so it covers no
+    // bar and neither limit line.
+    let x_pixels = chart.plotting_area().get_pixel_range().0;
+    let limit_px = chart.backend_coord(&(-hi as f64, top)).0;
+    let legend_x = (limit_px - x_pixels.start + 12).max(0);
     chart
         .configure_series_labels()
-        .position(SeriesLabelPosition::UpperLeft)
+        .position(SeriesLabelPosition::Coordinate(legend_x, 6))
         .label_font(("sans-serif", 13))
         .background_style(WHITE.mix(0.85))
         .border_style(BLACK)
@@ -295,5 +300,58 @@ mod tests {
         }
         let bad = draw_weight_histogram(&dir.path().join("c.svg"), &layers, 1, "t");
         assert!(matches!(bad, Err(PictureError::Draw { .. })));
+    }
+
+    /// The numbers of an SVG attribute in every element that has `marker` in it.
+    fn attribute_numbers(svg: &str, marker: &str, attribute: &str) -> Vec<Vec<i32>> {
+        svg.split('<')
+            .filter(|element| element.contains(marker))
+            .filter_map(|element| {
+                let start = element.find(&format!("{attribute}=\""))? + attribute.len() + 2;
+                let value = &element[start..start + element[start..].find('"')?];
+                Some(
+                    value
+                        .split([' ', ','])
+                        .filter_map(|n| n.parse().ok())
+                        .collect(),
+                )
+            })
+            .collect()
+    }
+
+    /// The legend covered the dashed line of the lower range limit; it now sits right of it,
+    /// left of the upper one, in every panel.
+    #[test]
+    fn the_legend_covers_neither_range_limit() {
+        let layer = |name: &str| WeightLayer {
+            name: name.into(),
+            weights: (-127..=127).chain(-20..20).collect(),
+            clipped: 0,
+        };
+        let picture =
+            draw_weight_histogram(Path::new("w.svg"), &[layer("a"), layer("b")], 8, "t").unwrap();
+        // The grey dashed limit lines, as the x of each dash.
+        let dashes: Vec<i32> = attribute_numbers(&picture.svg, "#969696", "points")
+            .into_iter()
+            .flat_map(|points| points.into_iter().step_by(2))
+            .collect();
+        let (left, right) = (*dashes.iter().min().unwrap(), *dashes.iter().max().unwrap());
+        let legends: Vec<(i32, i32)> = picture
+            .svg
+            .split('<')
+            .filter(|e| e.starts_with("rect") && e.contains("opacity=\"0.85\""))
+            .map(|e| {
+                let x = attribute_numbers(&format!("<{e}"), "rect", "x")[0][0];
+                let w = attribute_numbers(&format!("<{e}"), "rect", "width")[0][0];
+                (x, x + w)
+            })
+            .collect();
+        assert_eq!(legends.len(), 2, "one legend per layer");
+        for (x0, x1) in legends {
+            assert!(
+                x0 > left && x1 < right,
+                "legend {x0}..{x1} over a limit at {left} or {right}"
+            );
+        }
     }
 }
