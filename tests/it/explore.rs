@@ -6,8 +6,9 @@ use crate::common::{repo, ttfs};
 
 #[test]
 fn explore_points_are_reproduced_by_their_own_commands_and_the_picture_is_the_readmes() {
-    let dir = "runs/test-explore";
-    let _ = std::fs::remove_dir_all(repo(dir));
+    // A temporary folder of the test's own (absolute, so every path the points print holds).
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().to_str().unwrap();
     let (ok, stdout, stderr) = ttfs(&[
         "explore",
         "fixtures/models/mnist-mlp.safetensors",
@@ -131,8 +132,8 @@ fn explore_points_are_reproduced_by_their_own_commands_and_the_picture_is_the_re
 /// more shards than pairs are refused, each naming the problem.
 #[test]
 fn explore_shards_merged_are_the_exploration_of_one_machine() {
-    let dir = "runs/test-explore-shards";
-    let _ = std::fs::remove_dir_all(repo(dir));
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().to_str().unwrap();
     let space = |run_dir: &str, images: &str| -> Vec<String> {
         [
             "explore",

@@ -1,17 +1,31 @@
 //! The README's examples are what the program prints: every `$ ttfs ...` line of its `console`
-//! blocks runs (in the repository root, writing under `runs/`) and its output is compared with
-//! the block, `[..]` standing for a part of a line that changes from run to run and `...` for
-//! lines left out (trycmd). After a change to the output, re-bless with
-//! `TRYCMD=overwrite cargo test --test it readme` and review the diff.
+//! blocks runs and its output is compared with the block, `[..]` standing for a part of a line
+//! that changes from run to run and `...` for lines left out (trycmd). The commands run in a
+//! temporary folder that holds the repository's `fixtures/` (a link), so their `runs/` is the
+//! test's own and a user's `runs/` is left alone. After a change to the output, re-bless with
+//! `TRYCMD=overwrite cargo test --test it readme` (the new output is copied back into the
+//! repository's README.md) and review the diff.
 
 #[test]
 fn the_readme_shows_what_the_commands_print() {
+    let repo = crate::common::repo("");
+    let dir = tempfile::tempdir().unwrap();
+    // trycmd runs a `X.md` case in the folder `X.in` beside it, when there is one.
+    let readme = dir.path().join("README.md");
+    let cwd = dir.path().join("README.in");
+    std::fs::create_dir(&cwd).unwrap();
+    std::fs::copy(repo.join("README.md"), &readme).unwrap();
+    std::os::unix::fs::symlink(repo.join("fixtures"), cwd.join("fixtures")).unwrap();
     trycmd::TestCases::new()
         .register_bin("ttfs", std::path::Path::new(env!("CARGO_BIN_EXE_ttfs")))
         .register_bin("cat", std::path::Path::new("/bin/cat"))
         // Progress bars stay off (no terminal) and no colours.
         .env("NO_COLOR", "1")
-        .case(crate::common::repo("README.md"));
+        .case(&readme)
+        .run();
+    if std::env::var("TRYCMD").is_ok_and(|v| v == "overwrite") {
+        std::fs::copy(&readme, repo.join("README.md")).unwrap();
+    }
 }
 
 /// The README's table of shipped targets says, per shipped model, what the compiler says:

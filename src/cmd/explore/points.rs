@@ -129,6 +129,17 @@ pub fn write_outputs(dir: &Path, points: &[Point]) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// Why a point has no figures, as its table row says it: the reason without the model's file
+/// that the row already names ("... does not compile: layer 1 (linear 784->800) has a bias"
+/// becomes "layer 1 (linear 784->800) has a bias").
+fn refusal(p: &Point) -> &str {
+    let reason = p.refused.as_deref().unwrap_or("no figures");
+    reason
+        .strip_prefix(p.model.as_str())
+        .and_then(|rest| rest.split_once(": "))
+        .map_or(reason, |(_, why)| why)
+}
+
 /// One line per point; the ANN column is the same network's at the model's weight sparsity
 /// (nonzero MACs x 4.6 pJ).
 pub fn print_table(points: &[Point]) {
@@ -156,7 +167,7 @@ pub fn print_table(points: &[Point]) {
             _ => println!(
                 "{model:<24} {:<10} {exit:<10} refused: {}",
                 p.target,
-                p.refused.as_deref().unwrap_or("no figures")
+                refusal(p)
             ),
         }
     }
