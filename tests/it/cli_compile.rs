@@ -453,3 +453,97 @@ fn missing_paths_are_named_as_missing() {
         assert_eq!(stderr.trim(), expected, "{args:?}");
     }
 }
+
+/// The four outputs of a compile to `bin`, as bytes (the JSON report without its wall-clock
+/// pass times).
+fn compile_outputs(bin: &std::path::Path) -> Vec<Vec<u8>> {
+    ["bin", "map.json", "cores.svg", "weights.svg"]
+        .iter()
+        .map(|ext| {
+            let bytes = std::fs::read(bin.with_extension(ext)).unwrap();
+            if *ext == "map.json" {
+                let mut v: serde_json::Value = serde_json::from_slice(&bytes).unwrap();
+                v.as_object_mut().unwrap().remove("pass_seconds");
+                v.to_string().into_bytes()
+            } else {
+                bytes
+            }
+        })
+        .collect()
+}
+
+/// The leftovers of writes in `dir`: temporary files and journals.
+fn leftovers(dir: &std::path::Path) -> Vec<String> {
+    std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|n| n.ends_with(".tmp") || n.ends_with(".journal"))
+        .collect()
+}
+
+/// A compile killed (abort, as `kill -9`) at each step of writing its four outputs: before any
+/// rename, its outputs are all the old ones; between its renames, the journal it left makes
+/// the next reader complete the group, so they are all the new ones; and the next write
+/// leaves no temporary file or journal behind.
+#[test]
+fn a_compile_killed_at_any_step_of_its_writes_leaves_all_old_or_all_new_outputs() {
+    let dir = tempfile::tempdir().unwrap();
+    let bin = dir.path().join("chip.bin");
+    let compile = |model: &str, abort_at: Option<&str>| {
+        let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_ttfs"));
+        cmd.args([
+            "compile",
+            model,
+            "--target",
+            "loihi",
+            "-o",
+            bin.to_str().unwrap(),
+            "--limit",
+            "0",
+        ])
+        .current_dir(crate::common::repo(""));
+        if let Some(at) = abort_at {
+            cmd.env("TTFS_FAULT_ABORT_AT", at);
+        }
+        cmd.output().unwrap()
+    };
+    let (old_model, new_model) = (
+        "fixtures/models/mnist-mlp-pruned.safetensors",
+        "fixtures/models/mnist-mlp.safetensors",
+    );
+    assert!(compile(new_model, None).status.success());
+    let new = compile_outputs(&bin);
+    assert!(compile(old_model, None).status.success());
+    let old = compile_outputs(&bin);
+    assert_ne!(old[0], new[0]);
+    for point in ["journal", "rename:0", "rename:1", "rename:2", "rename:3"] {
+        assert!(compile(old_model, None).status.success());
+        let killed = compile(new_model, Some(point));
+        assert!(
+            !killed.status.success(),
+            "{point}: the fault point was not reached"
+        );
+        if point == "journal" {
+            assert_eq!(compile_outputs(&bin), old, "{point}: all old");
+            assert!(
+                !leftovers(dir.path()).is_empty(),
+                "{point}: the killed write's temporaries"
+            );
+        } else {
+            assert!(
+                leftovers(dir.path())
+                    .iter()
+                    .any(|n| n.ends_with(".journal")),
+                "{point}: a journal names the interrupted group"
+            );
+            // The next reader of the configuration completes the group.
+            let (ok, _, stderr) = ttfs(&["inspect", bin.to_str().unwrap()]);
+            assert!(ok, "{stderr}");
+            assert_eq!(compile_outputs(&bin), new, "{point}: all new");
+        }
+        // The next write leaves nothing behind.
+        assert!(compile(old_model, None).status.success());
+        assert_eq!(leftovers(dir.path()), Vec::<String>::new(), "{point}");
+        assert_eq!(compile_outputs(&bin), old, "{point}");
+    }
+}

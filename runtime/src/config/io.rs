@@ -41,6 +41,13 @@ const MAX_PAYLOAD: u64 = 1 << 32;
 /// [`ConfigError::Io`] if the file cannot be read, any error of [`decode`]; each wrapped in
 /// [`ConfigError::File`] naming `path`.
 pub fn read(path: &Path) -> Result<ChipConfig, ConfigError> {
+    // A compile killed between the renames of its outputs is completed first, so the
+    // configuration read is the one its report and pictures describe.
+    let folder = match path.parent() {
+        Some(folder) if !folder.as_os_str().is_empty() => folder,
+        _ => Path::new("."),
+    };
+    crate::atomic::journal::complete_interrupted(folder);
     let bytes = fs::read(path).map_err(|error| {
         ConfigError::Io {
             action: "read the configuration",

@@ -7,6 +7,14 @@
 //! renamed over the target: the target is the old file or the complete new one, never a mix.
 //! The directory is then synced (best effort: not every file system can), so the rename itself
 //! survives a power cut. On any error the temporary file is removed and nothing new is left.
+//!
+//! Several files written as one step ([`write_all_atomic`]: a configuration with its report and
+//! pictures) are all new or all old even across a kill: a journal ([`journal`]) records the
+//! group before its first rename, and whatever writes or reads there next completes a group
+//! that was interrupted between its renames and removes the temporary files of writes killed
+//! before them.
+
+pub mod journal;
 
 use std::fs;
 use std::io::Write as _;
@@ -59,6 +67,8 @@ impl From<AtomicWriteError> for std::io::Error {
 /// # Errors
 /// [`AtomicWriteError`] with the step that failed; `path` is then untouched.
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), AtomicWriteError> {
+    journal::complete_interrupted(folder_of(path));
+    journal::remove_stale(path);
     let temp = write_temp(path, bytes)?;
     match fs::rename(&temp, path) {
         Ok(()) => {
@@ -113,6 +123,15 @@ pub struct FileWriteError {
 /// # Errors
 /// [`FileWriteError`] naming the first file that failed and the step.
 pub fn write_all_atomic(files: &[(&Path, &[u8])]) -> Result<(), FileWriteError> {
+    let mut folders: Vec<&Path> = files.iter().map(|(path, _)| folder_of(path)).collect();
+    folders.sort_unstable();
+    folders.dedup();
+    for &folder in &folders {
+        journal::complete_interrupted(folder);
+    }
+    for (path, _) in files {
+        journal::remove_stale(path);
+    }
     let mut temps: Vec<(PathBuf, &Path)> = Vec::with_capacity(files.len());
     let cleanup = |temps: &[(PathBuf, &Path)]| {
         for (temp, _) in temps {
@@ -147,7 +166,38 @@ pub fn write_all_atomic(files: &[(&Path, &[u8])]) -> Result<(), FileWriteError> 
             path,
         });
     }
+    fault_point("journal");
+    // The journal goes beside the first target, before the first rename (a group of one
+    // needs none: its one rename is atomic).
+    let journal = match (temps.len() > 1, journal::journal_text(&temps)) {
+        (true, Some(text)) => {
+            let first = temps[0].1;
+            let path = folder_of(first).join(journal::journal_name(
+                COUNTER.fetch_add(1, Ordering::Relaxed),
+            ));
+            match write_temp(&path, text.as_bytes()).and_then(|temp| {
+                fs::rename(&temp, &path).map_err(|source| AtomicWriteError {
+                    step: WriteStep::Rename,
+                    source,
+                })
+            }) {
+                Ok(()) => {
+                    sync_folder_at(folder_of(first));
+                    Some(path)
+                }
+                Err(error) => {
+                    cleanup(&temps);
+                    return Err(FileWriteError {
+                        path: path.clone(),
+                        error,
+                    });
+                }
+            }
+        }
+        _ => None,
+    };
     for (i, (temp, path)) in temps.iter().enumerate() {
+        fault_point(&format!("rename:{i}"));
         if let Err(source) = fs::rename(temp, path) {
             cleanup(&temps[i..]);
             return Err(FileWriteError {
@@ -159,17 +209,34 @@ pub fn write_all_atomic(files: &[(&Path, &[u8])]) -> Result<(), FileWriteError> 
             });
         }
     }
-    let mut folders: Vec<&Path> = temps.iter().map(|(temp, _)| folder_of(temp)).collect();
-    folders.dedup();
     for folder in folders {
         sync_folder_at(folder);
+    }
+    if let Some(journal) = journal {
+        let _ = fs::remove_file(&journal);
+        sync_folder_at(folder_of(&journal));
     }
     Ok(())
 }
 
+/// With the `fault-injection` feature (the tests' build only), aborts the process, as a `kill
+/// -9` would, at the point of a group write that `TTFS_FAULT_ABORT_AT` names: `journal`
+/// (every temporary file written, nothing renamed, no journal yet) or `rename:K` (the journal
+/// written, `K` of the files renamed).
+fn fault_point(point: &str) {
+    #[cfg(feature = "fault-injection")]
+    if std::env::var("TTFS_FAULT_ABORT_AT").is_ok_and(|at| at == point) {
+        std::process::abort();
+    }
+    #[cfg(not(feature = "fault-injection"))]
+    let _ = point;
+}
+
+/// Numbers this process's temporary files and journals.
+static COUNTER: AtomicU64 = AtomicU64::new(0);
+
 /// Creates `.{name}.{pid}.{n}.tmp` beside `path`, with a name no one else holds.
 fn create_temp(path: &Path) -> std::io::Result<(fs::File, PathBuf)> {
-    static COUNTER: AtomicU64 = AtomicU64::new(0);
     let name = path.file_name().ok_or_else(|| {
         std::io::Error::new(
             std::io::ErrorKind::InvalidInput,
@@ -218,99 +285,4 @@ fn sync_folder_at(folder: &Path) {
 }
 
 #[cfg(test)]
-mod tests {
-    #![allow(clippy::unwrap_used, clippy::expect_used)]
-    use super::*;
-
-    fn names(dir: &Path) -> Vec<String> {
-        let mut names: Vec<String> = fs::read_dir(dir)
-            .unwrap()
-            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
-            .collect();
-        names.sort();
-        names
-    }
-
-    #[test]
-    fn a_write_replaces_the_file_and_leaves_no_temporary_file() {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("report.json");
-        write_atomic(&path, b"first").unwrap();
-        write_atomic(&path, b"second").unwrap();
-        assert_eq!(fs::read(&path).unwrap(), b"second");
-        assert_eq!(names(dir.path()), ["report.json"]);
-    }
-
-    #[test]
-    fn each_failing_step_is_named_and_leaves_nothing_new() {
-        let dir = tempfile::tempdir().unwrap();
-        // No file name.
-        let e = write_atomic(Path::new("/"), b"x").unwrap_err();
-        assert_eq!(e.step, WriteStep::CreateTemp);
-        assert_eq!(
-            e.to_string(),
-            "cannot create a temporary file: the path has no file name"
-        );
-        // A folder that does not exist.
-        let e = write_atomic(&dir.path().join("no/such/folder/x"), b"x").unwrap_err();
-        assert_eq!(e.step, WriteStep::CreateTemp);
-        assert_eq!(e.source.kind(), std::io::ErrorKind::NotFound);
-        // The target is a folder: the temporary file is written, the rename fails and the
-        // temporary file is removed.
-        let occupied = dir.path().join("occupied");
-        fs::create_dir(&occupied).unwrap();
-        let e = write_atomic(&occupied, b"x").unwrap_err();
-        assert_eq!(e.step, WriteStep::Rename);
-        assert!(
-            e.to_string()
-                .starts_with("cannot rename the temporary file over it: "),
-            "{e}"
-        );
-        assert_eq!(names(dir.path()), ["occupied"]);
-        // As an io::Error: the same kind, the step in the message.
-        let io: std::io::Error = e.into();
-        assert!(io.to_string().contains("rename the temporary file"), "{io}");
-    }
-
-    #[test]
-    fn a_group_is_written_whole_or_not_at_all() {
-        let dir = tempfile::tempdir().unwrap();
-        let (a, b) = (dir.path().join("a.bin"), dir.path().join("b.json"));
-        write_all_atomic(&[(&a, b"1"), (&b, b"2")]).unwrap();
-        assert_eq!(
-            (fs::read(&a).unwrap(), fs::read(&b).unwrap()),
-            (b"1".to_vec(), b"2".to_vec())
-        );
-        // The third file's folder does not exist: nothing of the new group lands.
-        let c = dir.path().join("missing/c.svg");
-        let e = write_all_atomic(&[(&a, b"new"), (&b, b"new"), (&c, b"new")]).unwrap_err();
-        assert_eq!(e.path, c);
-        assert_eq!(e.error.step, WriteStep::CreateTemp);
-        assert!(
-            e.to_string()
-                .contains("missing/c.svg: cannot create a temporary file"),
-            "{e}"
-        );
-        assert_eq!(
-            (fs::read(&a).unwrap(), fs::read(&b).unwrap()),
-            (b"1".to_vec(), b"2".to_vec())
-        );
-        assert_eq!(names(dir.path()), ["a.bin", "b.json"]);
-        // A folder in the second file's place: refused before the first is replaced.
-        fs::create_dir(dir.path().join("d")).unwrap();
-        let d = dir.path().join("d");
-        let e = write_all_atomic(&[(&a, b"new"), (&d, b"new")]).unwrap_err();
-        assert_eq!(
-            (e.path.as_path(), e.error.step),
-            (d.as_path(), WriteStep::Rename)
-        );
-        assert_eq!(fs::read(&a).unwrap(), b"1");
-        assert_eq!(names(dir.path()), ["a.bin", "b.json", "d"]);
-    }
-
-    #[test]
-    fn a_bare_file_name_writes_into_the_working_folder() {
-        assert_eq!(folder_of(Path::new("x.json")), Path::new("."));
-        assert_eq!(folder_of(Path::new("a/x.json")), Path::new("a"));
-    }
-}
+mod tests;
