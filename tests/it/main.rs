@@ -11,6 +11,7 @@ mod common;
 mod early_exit;
 mod emulator_vs_golden;
 mod explore;
+mod fuzz_shards;
 mod golden_vs_float;
 mod pipeline;
 mod readme;

@@ -388,8 +388,14 @@ pub fn summarize(
         })
         .collect();
 
-    let macs: u64 = config.layers.iter().map(|l| l.ann_macs).sum();
-    let nonzero: u64 = config.layers.iter().map(|l| l.ann_nonzero_macs).sum();
+    let macs = config
+        .layers
+        .iter()
+        .fold(0u64, |a, l| a.saturating_add(l.ann_macs));
+    let nonzero = config
+        .layers
+        .iter()
+        .fold(0u64, |a, l| a.saturating_add(l.ann_nonzero_macs));
     let ann = AnnComparison::new(macs, nonzero, total_pj, counters.synaptic_ops);
 
     let correct = records

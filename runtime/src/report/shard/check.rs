@@ -36,6 +36,26 @@ impl Merged {
             self.check_record(record, config, target)
                 .map_err(|problem| ShardError::Record { image, problem })?;
         }
+        // A neuron's count is the inferences it fired in: a layer's counts add up to its
+        // spikes, less the repeats of the neurons that fired more than once.
+        for (l, counts) in firing.iter().enumerate() {
+            let counted: u64 = counts.iter().map(|&c| u64::from(c)).sum();
+            let spiked = self.inferences.records.iter().fold(0u64, |total, r| {
+                let repeats: u64 = r
+                    .violations
+                    .iter()
+                    .filter(|v| v.layer as usize == l)
+                    .map(|v| (v.steps.len() as u64).saturating_sub(1))
+                    .sum();
+                total.saturating_add(r.counters.spikes_per_layer[l].saturating_sub(repeats))
+            });
+            if counted != spiked {
+                return Err(ShardError::Firing(format!(
+                    "layer {} counts {counted} neuron firings, but its records {spiked} spikes",
+                    l + 1
+                )));
+            }
+        }
         Ok(())
     }
 
@@ -58,8 +78,11 @@ impl Merged {
                 d.class
             ));
         }
-        if d.tied > classes {
-            return Err(format!("{} outputs tied, of {classes}", d.tied));
+        if d.tied > classes || d.step.is_some() != (d.tied > 0) {
+            return Err(format!(
+                "{} outputs tied at the decision step {:?}, of {classes} outputs",
+                d.tied, d.step
+            ));
         }
         if !(1..=t).contains(&c.steps_run) {
             return Err(format!("{} steps run, but T = {t}", c.steps_run));
@@ -121,6 +144,18 @@ impl Merged {
             if parts != Some(total) {
                 return Err(format!("{total} {what}, but its parts sum to {parts:?}"));
             }
+        }
+        if c.peak_fifo_depth > target.core.fifo_depth {
+            return Err(format!(
+                "a queue {} deep, but the target's core.fifo_depth is {}",
+                c.peak_fifo_depth, target.core.fifo_depth
+            ));
+        }
+        if let Some(busy) = c.core_busy_cycles.iter().find(|&&b| b > c.cycles) {
+            return Err(format!(
+                "a core busy for {busy} cycles of the inference's {}",
+                c.cycles
+            ));
         }
         let steps = u64::from(c.steps_run);
         for (l, info) in config.layers.iter().enumerate() {

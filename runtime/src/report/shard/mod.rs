@@ -24,6 +24,12 @@ pub fn config_digest(config: &crate::config::ChipConfig) -> u64 {
     crate::digest::Fnv1a64::hash_bytes(&postcard::to_stdvec(config).unwrap_or_default())
 }
 
+/// The most shards a run may be split into (as `--shard` takes them).
+pub const MAX_SHARDS: usize = 1_000_000;
+
+/// The most images a run's shards may number (far beyond any test set).
+pub const MAX_IMAGES: usize = 1 << 32;
+
 /// The format name written into every shard file (2: with a checksum over the contents).
 pub const SHARD_FORMAT: &str = "ttfs-shard-2";
 
@@ -138,6 +144,39 @@ impl Shard {
         self
     }
 
+    /// Checks that the shard's numbering is one a run gives: at most [`MAX_SHARDS`] shards,
+    /// its index below their count, at most [`MAX_IMAGES`] images, its records inside them.
+    ///
+    /// # Errors
+    /// [`ShardError::Bounds`] naming the field and its limit.
+    pub fn check_bounds(&self) -> Result<(), ShardError> {
+        let bound = |what, value: usize, limit: usize| {
+            if value <= limit {
+                Ok(())
+            } else {
+                Err(ShardError::Bounds {
+                    index: self.index,
+                    what,
+                    value,
+                    limit,
+                })
+            }
+        };
+        bound("the shard count", self.count, MAX_SHARDS)?;
+        bound(
+            "the shard's index",
+            self.index,
+            self.count.saturating_sub(1),
+        )?;
+        bound("the image count", self.images, MAX_IMAGES)?;
+        bound("the first image", self.first_image, self.images)?;
+        bound(
+            "the record count",
+            self.records.len(),
+            self.images - self.first_image,
+        )
+    }
+
     /// Checks the shard's format and that its contents match its checksum.
     ///
     /// # Errors
@@ -191,6 +230,18 @@ pub enum ShardError {
     /// The firing counts do not fit the configuration.
     #[error("firing counts: {0}")]
     Firing(String),
+    /// A shard's numbering is out of any range a run gives.
+    #[error("shard {index}: {what} is {value}, at most {limit}")]
+    Bounds {
+        /// The shard's index.
+        index: usize,
+        /// The field.
+        what: &'static str,
+        /// Its value.
+        value: usize,
+        /// Its largest value.
+        limit: usize,
+    },
     /// A file is not a shard of this format.
     #[error("shard {index}: format '{found}', expected '{SHARD_FORMAT}'")]
     Format {
@@ -295,6 +346,7 @@ pub fn merge(mut shards: Vec<Shard>) -> Result<Merged, ShardError> {
     shards.sort_by_key(|s| s.index);
     for s in &shards {
         s.verify()?;
+        s.check_bounds()?;
     }
     let first = shards.first().ok_or(ShardError::Empty)?.clone();
     for s in &shards {
@@ -347,6 +399,7 @@ pub fn merge(mut shards: Vec<Shard>) -> Result<Merged, ShardError> {
     };
     for s in shards {
         let range = slice(s.index, s.count, s.images);
+        // Within MAX_IMAGES (check_bounds): no overflow.
         let end = s.first_image + s.records.len();
         if s.first_image != range.start || end != range.end {
             return Err(ShardError::Slice {
@@ -360,17 +413,18 @@ pub fn merge(mut shards: Vec<Shard>) -> Result<Merged, ShardError> {
         }
         for (total, part) in firing.iter_mut().zip(&s.firing) {
             for (t, p) in total.iter_mut().zip(part) {
-                *t += p;
+                // Saturated, a count above the records is refused by `Merged::check`.
+                *t = t.saturating_add(*p);
             }
         }
         timing.threads = timing.threads.max(s.timing.threads);
         timing.wall_seconds += s.timing.wall_seconds;
         records.extend(s.records);
     }
-    let ops: u64 = records.iter().map(|r| r.counters.synaptic_ops).sum();
+    let ops: f64 = records.iter().map(|r| r.counters.synaptic_ops as f64).sum();
     let wall = timing.wall_seconds.max(1e-9);
     timing.inferences_per_second = records.len() as f64 / wall;
-    timing.synaptic_ops_per_second = ops as f64 / wall;
+    timing.synaptic_ops_per_second = ops / wall;
     Ok(Merged {
         inferences: Inferences { records, firing },
         config_digest: first.config_digest,
