@@ -39,7 +39,7 @@ enum Command {
     /// Train a TTFS network (default: the MNIST MLP on the embedded MNIST files).
     Train(Box<cmd::train::TrainArgs>),
     /// Train, compile and emulate in one run folder, with a summary (default: the MNIST MLP,
-    /// 3 epochs, on the Loihi-like target; about a minute on 2 cores once built).
+    /// 3 epochs, on the Loihi-like target; about 35 s on 2 cores once built).
     Pipeline(Box<cmd::pipeline::PipelineArgs>),
     /// Compile a trained model for a target: fold, quantize, map, write the chip configuration.
     Compile(cmd::compile::CompileArgs),

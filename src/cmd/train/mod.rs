@@ -20,7 +20,8 @@ use flags::{DecodeArg, InitArg, InputArg, PoolArg, SurrogateArg, Switch, TieArg,
 use crate::stage::TrainJob;
 use crate::stage::train::{checkpoint_to_resume, train_model};
 
-/// Epochs of the pipeline's (and the sweep's) default training run: about a minute on 2 cores.
+/// Epochs of the pipeline's (and the sweep's) default training run (the whole pipeline then takes
+/// about 35 s on 2 cores).
 pub const STAGE_EPOCHS: u32 = 3;
 
 /// Flags of `ttfs train`. Unset flags take the measured default recipe (trainer/RECIPES.md).
