@@ -119,3 +119,40 @@ fn the_shipped_models_can_be_fine_tuned_and_their_layer_forms_are_kept() {
         "{stderr}"
     );
 }
+
+/// A fine-tune that trains a model with another T or tie break than it was trained with says
+/// so in one line, and is quiet when the flags keep them.
+#[test]
+fn a_fine_tune_under_other_rules_than_the_model_was_trained_with_says_so() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("m.safetensors");
+    let out = out.to_str().unwrap();
+    let tune = |extra: &[&str]| {
+        let mut args = vec![
+            "train",
+            "--from",
+            "fixtures/models/mnist-mlp-sparse.safetensors",
+        ];
+        args.extend(TINY[2..].iter().copied());
+        args.extend(["-o", out]);
+        args.extend(extra);
+        ttfs(&args)
+    };
+    let (ok, _, stderr) = tune(&[]);
+    assert!(ok, "{stderr}");
+    let warnings: Vec<&str> = stderr
+        .lines()
+        .filter(|l| l.starts_with("warning:"))
+        .collect();
+    assert_eq!(
+        warnings,
+        [
+            "warning: this run trains fixtures/models/mnist-mlp-sparse.safetensors with T = 2 \
+          where the model was trained with T = 8, ties broken at the decision step where the \
+          model was trained with them broken after the last step: give -T, --input or \
+          --tie-break to keep what it was trained with"
+        ]
+    );
+    let (ok, _, stderr) = tune(&["-T", "8", "--tie-break", "end"]);
+    assert!(ok && !stderr.contains("warning"), "{stderr}");
+}

@@ -43,6 +43,15 @@ fn tensor_data(name: &str, t: &candle_core::Tensor) -> Result<TensorData, Export
     })
 }
 
+/// The model format's name for a training input coding.
+pub(crate) fn model_encoding(encoding: Encoding) -> InputEncoding {
+    match encoding {
+        Encoding::Latency => InputEncoding::Latency,
+        Encoding::Direct => InputEncoding::Direct,
+        Encoding::Thermometer { levels } => InputEncoding::Thermometer { levels },
+    }
+}
+
 /// Builds the model-format description and tensors of `net`.
 pub fn to_model(
     net: &Network,
@@ -106,11 +115,7 @@ pub fn to_model(
         dataset: config.dataset.clone(),
         input: InputSpec {
             shape: net.input_shape.to_vec(),
-            encoding: match config.encoding {
-                Encoding::Latency => InputEncoding::Latency,
-                Encoding::Direct => InputEncoding::Direct,
-                Encoding::Thermometer { levels } => InputEncoding::Thermometer { levels },
-            },
+            encoding: model_encoding(config.encoding),
         },
         time_steps: net.steps as u32,
         neuron: NeuronSpec {

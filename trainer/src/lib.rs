@@ -60,6 +60,7 @@ pub use progress::{Progress, Silent};
 pub use qat::integers as qat_integers;
 pub use regularize::{Sparsity, SparsityMethod};
 pub use train::{TrainOutcome, build_network_for, train};
+pub use warm_start::differences_from;
 
 /// The CPU kernels the benchmarks time against their alternatives (criterion's
 /// `trainer_kernels`, the `conv_bench` example): the firing scan, the sparse product and the

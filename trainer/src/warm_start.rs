@@ -4,8 +4,9 @@
 use std::path::Path;
 
 use candle_core::{Device, Tensor};
-use ttfs_compiler::model::LayerSpec;
+use ttfs_compiler::model::{InputEncoding, LayerSpec, TieBreak};
 
+use crate::config::TrainConfig;
 use crate::error::TrainError;
 use crate::network::Network;
 
@@ -75,6 +76,49 @@ pub(crate) fn adopt_forms(
         }
     }
     Ok(())
+}
+
+/// What a run of `config` from the model `saved` (`--from`) does differently from how that
+/// model was trained, as a phrase (`T = 2 where the model was trained with T = 8`), or `None`
+/// when it keeps the model's time steps, input coding and tie break. The weights carry over,
+/// but a model trained for one of these and fine-tuned for another starts from a network that
+/// was never tuned for it.
+pub fn differences_from(
+    config: &TrainConfig,
+    saved: &ttfs_compiler::model::ModelDescription,
+) -> Option<String> {
+    let mut parts = Vec::new();
+    if config.steps as u64 != u64::from(saved.time_steps) {
+        parts.push(format!(
+            "T = {} where the model was trained with T = {}",
+            config.steps, saved.time_steps
+        ));
+    }
+    let coding = |e: &InputEncoding| match e {
+        InputEncoding::Latency => "latency input".to_string(),
+        InputEncoding::Direct => "direct input".to_string(),
+        InputEncoding::Thermometer { levels } => format!("{levels}-level thermometer input"),
+    };
+    let encoding = crate::export::model_encoding(config.encoding);
+    if encoding != saved.input.encoding {
+        parts.push(format!(
+            "{} where the model was trained with {}",
+            coding(&encoding),
+            coding(&saved.input.encoding)
+        ));
+    }
+    let ties = |t: TieBreak| match t {
+        TieBreak::PotentialAtDecision => "at the decision step",
+        TieBreak::PotentialAtEnd => "after the last step",
+    };
+    if config.tie_break != saved.decoding.tie_break {
+        parts.push(format!(
+            "ties broken {} where the model was trained with them broken {}",
+            ties(config.tie_break),
+            ties(saved.decoding.tie_break)
+        ));
+    }
+    (!parts.is_empty()).then(|| parts.join(", "))
 }
 
 /// Sets every parameter of `net` from the model file at `path`, which must hold a tensor of

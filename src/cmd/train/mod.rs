@@ -176,8 +176,10 @@ pub struct TrainArgs {
 
 /// The trainer's settings from the flags: the data folder (the embedded MNIST by default), then
 /// the recipe with the flags applied and checked by the trainer
-/// ([`TrainConfig::with_overrides`]).
+/// ([`TrainConfig::with_overrides`]). A run from a model (`--from`) that trains it with another
+/// T, input coding or tie break than it was trained with says so in one line.
 fn config_from(args: &TrainArgs) -> anyhow::Result<TrainConfig> {
+    let saved = from_model(args)?;
     let data_dir = match (&args.data, args.dataset()) {
         (Some(dir), _) => dir.clone(),
         (None, "mnist") => crate::paths::default_mnist_dir(),
@@ -189,28 +191,43 @@ fn config_from(args: &TrainArgs) -> anyhow::Result<TrainConfig> {
     let config =
         TrainConfig::with_overrides(args.dataset(), data_dir, args.arch(), &settings(args)?)?;
     warn_max_pool(args);
-    Ok(config)
-}
-
-/// The flags as the trainer's overrides, `--quantize-for`'s target resolved and the `--from`
-/// model's digest checked (a file without one is named, or refused with `--strict`).
-fn settings(args: &TrainArgs) -> anyhow::Result<Overrides> {
-    if let Some(from) = &args.from {
-        super::read_model(from)?;
-        let forms = [
-            ("--weight-norm", args.weight_norm.is_some()),
-            ("--affine", args.affine.is_some()),
-            ("--init-gain", args.init_gain.is_some()),
-        ];
-        if let Some((flag, _)) = forms.iter().find(|(_, given)| *given) {
-            bail!(
-                "{flag} does not apply with --from: each layer keeps the weight norm (and its \
-                 gain) and affine scale {} was saved with, which its weights compute with; drop \
-                 {flag}",
+    if let (Some(from), Some(saved)) = (&args.from, saved) {
+        if let Some(differences) = ttfs_trainer::differences_from(&config, &saved.description) {
+            eprintln!(
+                "warning: this run trains {} with {differences}: give -T, --input or \
+                 --tie-break to keep what it was trained with",
                 from.display()
             );
         }
     }
+    Ok(config)
+}
+
+/// The `--from` model, read once (a file without a digest is named, or refused with
+/// `--strict`), and the flags that cannot apply to it refused.
+fn from_model(args: &TrainArgs) -> anyhow::Result<Option<ttfs_compiler::model::Model>> {
+    let Some(from) = &args.from else {
+        return Ok(None);
+    };
+    let model = super::read_model(from)?;
+    let forms = [
+        ("--weight-norm", args.weight_norm.is_some()),
+        ("--affine", args.affine.is_some()),
+        ("--init-gain", args.init_gain.is_some()),
+    ];
+    if let Some((flag, _)) = forms.iter().find(|(_, given)| *given) {
+        bail!(
+            "{flag} does not apply with --from: each layer keeps the weight norm (and its \
+             gain) and affine scale {} was saved with, which its weights compute with; drop \
+             {flag}",
+            from.display()
+        );
+    }
+    Ok(Some(model))
+}
+
+/// The flags as the trainer's overrides, `--quantize-for`'s target resolved.
+fn settings(args: &TrainArgs) -> anyhow::Result<Overrides> {
     let mut o = overrides(args);
     o.quantize = quantize_for(args)?;
     Ok(o)
@@ -233,6 +250,7 @@ fn job(args: &TrainArgs, out: PathBuf, out_flag: &str) -> anyhow::Result<TrainJo
         return TrainJob::new(config_from(args)?, out, false);
     }
     let checkpoint = checkpoint_to_resume(&out, out_flag)?;
+    from_model(args)?;
     let config = ttfs_trainer::checkpoint_config(&checkpoint)?
         .resumed(
             &settings(args)?,
