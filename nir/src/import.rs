@@ -48,6 +48,9 @@ pub struct ImportOptions {
     pub tie_break: Option<TieBreak>,
     /// The data set the model is for [default: mnist].
     pub dataset: Option<String>,
+    /// The model's name (its `arch`) for a file from another tool [default: `nir`]; the CLI
+    /// gives the file's stem.
+    pub name: Option<String>,
 }
 
 impl Default for ImportOptions {
@@ -58,6 +61,7 @@ impl Default for ImportOptions {
             input: None,
             tie_break: None,
             dataset: None,
+            name: None,
         }
     }
 }
@@ -83,7 +87,7 @@ pub struct Imported {
     /// Where it came from.
     pub origin: Origin,
     /// One line each, what a user must know (the source's neurons reset and fire again, the
-    /// threshold's `>=`, a `v_reset` that the chip never uses).
+    /// threshold's `>=`).
     pub notes: Vec<String>,
 }
 
@@ -110,7 +114,6 @@ pub fn import(file: &NirFile, options: &ImportOptions) -> Result<Imported, NirEr
         next_scale: 1.0,
         dt: options.dt,
         threshold,
-        resets: false,
     };
     if flatten_input {
         lower.layers.push(LayerSpec::Flatten);
@@ -134,11 +137,22 @@ pub fn import(file: &NirFile, options: &ImportOptions) -> Result<Imported, NirEr
             check_agrees(&d, options)?;
             d.layers = lower.layers;
             d.neuron.threshold = threshold as f32;
-            let digest = match graph.metadata.get(meta::MODEL_DIGEST) {
-                Some(Value::Text(t)) => Some(t.clone()),
-                _ => None,
-            };
-            (Origin::Ttfs { digest }, d)
+            (
+                Origin::Ttfs {
+                    digest: text_of(graph, meta::MODEL_DIGEST),
+                },
+                d,
+            )
+        }
+        None if graph.metadata.contains_key(meta::TIME_STEPS) => {
+            let stated = stated_settings(graph, options)?;
+            let steps = stated.steps.unwrap_or(1);
+            (
+                Origin::Ttfs {
+                    digest: text_of(graph, meta::MODEL_DIGEST),
+                },
+                foreign_description(file, &stated, steps, input_shape, lower.layers),
+            )
         }
         None => {
             let steps = options.steps.ok_or_else(|| {
@@ -150,23 +164,17 @@ pub fn import(file: &NirFile, options: &ImportOptions) -> Result<Imported, NirEr
                 )
             })?;
             notes.push(format!(
-                "the source's neurons reset and may fire again, while the chip runs them \
-                 single-spike (each neuron fires at most once, the first output spike decides) \
-                 over T = {steps} steps: the accuracy is measured here under ttfs's rules"
+                "the source's neurons reset and may fire again, and fire when v > v_threshold; \
+                 the chip runs them single-spike (each fires at most once, when v >= \
+                 v_threshold, and the first output spike decides) over T = {steps} steps, so \
+                 the accuracy is measured here under ttfs's rules"
             ));
-            notes.push(
-                "NIR's IF fires when v > v_threshold; the chip fires when v >= v_threshold"
-                    .to_string(),
-            );
             (
                 Origin::Foreign,
                 foreign_description(file, options, steps, input_shape, lower.layers),
             )
         }
     };
-    if lower.resets && origin == Origin::Foreign {
-        notes.push("v_reset is never used: a neuron that fired does not fire again".to_string());
-    }
     let model = Model {
         description,
         tensors: lower.tensors,
@@ -177,6 +185,29 @@ pub fn import(file: &NirFile, options: &ImportOptions) -> Result<Imported, NirEr
         origin,
         notes,
     })
+}
+
+/// A node that feeds `node` and is reached from it (the source of an edge that closes a
+/// loop through `node`), if there is one.
+fn recurrent_source<'a>(
+    next: &BTreeMap<&'a str, Vec<&'a str>>,
+    graph: &'a Graph,
+    node: &'a str,
+) -> Option<&'a str> {
+    let mut reached: HashSet<&str> = HashSet::new();
+    let mut stack = vec![node];
+    while let Some(at) = stack.pop() {
+        for &to in next.get(at).map_or(&[][..], Vec::as_slice) {
+            if reached.insert(to) {
+                stack.push(to);
+            }
+        }
+    }
+    graph
+        .edges
+        .iter()
+        .find(|(a, b)| b == node && reached.contains(a.as_str()))
+        .map(|(a, _)| a.as_str())
 }
 
 /// The nodes from the `Input` to the `Output`, in order: the graph must be one chain.
@@ -244,6 +275,13 @@ fn chain(graph: &Graph) -> Result<Vec<String>, NirError> {
                 format!("a recurrent edge {at} -> {to}: ttfs imports feed-forward networks"),
             ));
         }
+        if let Some(back) = recurrent_source(&next, graph, to) {
+            return Err(NirError::node(
+                to,
+                &graph.nodes[to].kind,
+                format!("a recurrent edge {back} -> {to}: ttfs imports feed-forward networks"),
+            ));
+        }
         if previous.get(to).copied().unwrap_or(0) > 1 {
             return Err(NirError::node(
                 to,
@@ -279,6 +317,86 @@ fn ttfs_description(graph: &Graph) -> Result<Option<ModelDescription>, NirError>
             meta::DESCRIPTION
         ))),
     }
+}
+
+/// A metadata entry's text, if it is one.
+fn text_of(graph: &Graph, key: &str) -> Option<String> {
+    match graph.metadata.get(key) {
+        Some(Value::Text(t)) => Some(t.clone()),
+        _ => None,
+    }
+}
+
+/// The settings a ttfs export without a model description (an export of a compiled integer
+/// network) states in its `ttfs.*` entries: T, the input coding, the tie break; a flag given
+/// must agree with them.
+fn stated_settings(graph: &Graph, o: &ImportOptions) -> Result<ImportOptions, NirError> {
+    let bad = |key: &str, why: &str| NirError::Graph(format!("the metadata {key} {why}"));
+    let steps = match graph.metadata.get(meta::TIME_STEPS) {
+        Some(Value::Array(a)) if a.data.len() == 1 => a.data[0],
+        _ => return Err(bad(meta::TIME_STEPS, "is not one number")),
+    };
+    if !((1.0..=65536.0).contains(&steps) && steps.fract() == 0.0) {
+        return Err(bad(
+            meta::TIME_STEPS,
+            &format!("is {steps}, not 1 to 65536 steps"),
+        ));
+    }
+    let steps = steps as u32;
+    let input = match text_of(graph, meta::INPUT_CODING).as_deref() {
+        Some("latency") => InputEncoding::Latency,
+        Some("thermometer") => {
+            return Err(NirError::Graph(
+                "a compiled network's thermometer input lines do not import back as pixels; \
+                 import the float export (`ttfs export MODEL --nir FILE`) instead"
+                    .to_string(),
+            ));
+        }
+        other => {
+            return Err(bad(
+                meta::INPUT_CODING,
+                &format!("is {other:?}, not latency"),
+            ));
+        }
+    };
+    let tie_break = match text_of(graph, meta::TIE_BREAK).as_deref() {
+        Some("decision_step") => TieBreak::PotentialAtDecision,
+        Some("end") => TieBreak::PotentialAtEnd,
+        other => {
+            return Err(bad(
+                meta::TIE_BREAK,
+                &format!("is {other:?}, not decision_step or end"),
+            ));
+        }
+    };
+    let clash = |flag: &str, file: String, given: String| {
+        NirError::Graph(format!(
+            "{flag} {given} contradicts the file, a ttfs export with {file}; drop {flag}"
+        ))
+    };
+    if let Some(t) = o.steps.filter(|&t| t != steps) {
+        return Err(clash("-T", format!("T = {steps}"), t.to_string()));
+    }
+    if let Some(e) = o.input.filter(|&e| e != input) {
+        return Err(clash(
+            "--input",
+            format!("{input:?} input"),
+            format!("{e:?}"),
+        ));
+    }
+    if let Some(t) = o.tie_break.filter(|&t| t != tie_break) {
+        return Err(clash(
+            "--tie-break",
+            format!("{tie_break:?}"),
+            format!("{t:?}"),
+        ));
+    }
+    Ok(ImportOptions {
+        steps: Some(steps),
+        input: Some(input),
+        tie_break: Some(tie_break),
+        ..o.clone()
+    })
 }
 
 /// A given setting must agree with what a ttfs export says.
@@ -371,7 +489,7 @@ fn foreign_description(
 ) -> ModelDescription {
     ModelDescription {
         format_version: FORMAT_VERSION,
-        arch: "nir".to_string(),
+        arch: o.name.clone().unwrap_or_else(|| "nir".to_string()),
         dataset: o.dataset.clone().unwrap_or_else(|| "mnist".to_string()),
         input: InputSpec {
             shape: input_shape,
@@ -489,8 +607,6 @@ struct Lowering {
     next_scale: f64,
     dt: f64,
     threshold: f64,
-    /// Whether an IF had a nonzero `v_reset`.
-    resets: bool,
 }
 
 impl Lowering {
@@ -510,11 +626,7 @@ impl Lowering {
             "Scale" => self.scale(name, node),
             "IF" => self.neurons(name, node),
             "AvgPool2d" | "SumPool2d" => self.pool(name, node),
-            "Flatten" => {
-                self.layers.push(LayerSpec::Flatten);
-                self.shape = vec![self.shape.iter().product()];
-                Ok(())
-            }
+            "Flatten" => self.flatten(name, node),
             "LIF" | "CubaLIF" | "LI" | "CubaLI" | "I" => refuse(
                 "a leaky or non-spiking integrator; the chip's float reference and golden model \
                  have no membrane leak and decide by spikes, so ttfs imports IF neurons only",
@@ -529,6 +641,67 @@ impl Lowering {
                  AvgPool2d, SumPool2d and Flatten"
             )),
         }
+    }
+
+    /// `Flatten`: dimensions `start_dim..=end_dim` of one sample (NIR shapes have no batch
+    /// axis; negative indices count from the end) merged into one. ttfs flattens to a vector,
+    /// so the result must be one dimension once leading 1s are dropped.
+    fn flatten(&mut self, name: &str, node: &Node) -> Result<(), NirError> {
+        let dims = self.shape.len() as i64;
+        let dim = |key: &str, default: i64| -> Result<usize, NirError> {
+            let value = match numbers(name, node, key) {
+                Ok([v]) if v.fract() == 0.0 => *v as i64,
+                Ok(_) => {
+                    return Err(NirError::node(
+                        name,
+                        &node.kind,
+                        format!("{key} is not one whole number"),
+                    ));
+                }
+                Err(_) if !node.params.contains_key(key) => default,
+                Err(e) => return Err(e),
+            };
+            let index = if value < 0 { value + dims } else { value };
+            usize::try_from(index)
+                .ok()
+                .filter(|&i| i < self.shape.len())
+                .ok_or_else(|| {
+                    NirError::node(
+                        name,
+                        &node.kind,
+                        format!(
+                            "{key} {value} is outside the {dims} dimensions of its input {:?}",
+                            self.shape
+                        ),
+                    )
+                })
+        };
+        let (start, end) = (dim("start_dim", 0)?, dim("end_dim", -1)?);
+        if start > end {
+            return Err(NirError::node(
+                name,
+                &node.kind,
+                format!("start_dim {start} comes after end_dim {end}"),
+            ));
+        }
+        let mut result: Vec<usize> = self.shape[..start].to_vec();
+        result.push(self.shape[start..=end].iter().product());
+        result.extend_from_slice(&self.shape[end + 1..]);
+        let kept: Vec<usize> = result.iter().copied().skip_while(|&d| d == 1).collect();
+        if kept.len() > 1 {
+            return Err(NirError::node(
+                name,
+                &node.kind,
+                format!(
+                    "it flattens {:?} to {result:?}, not to a vector; ttfs flattens a sample \
+                     to one dimension (start_dim 0, end_dim -1)",
+                    self.shape
+                ),
+            ));
+        }
+        self.layers.push(LayerSpec::Flatten);
+        self.shape = vec![self.shape.iter().product()];
+        Ok(())
     }
 
     /// `Affine` or `Linear`: a linear layer (a flatten before it if the values are not 1-D).
@@ -824,13 +997,6 @@ impl Lowering {
                 kind,
                 format!("neuron {i} has r {v}; ttfs imports a positive r"),
             ));
-        }
-        if node
-            .params
-            .get("v_reset")
-            .is_some_and(|v| matches!(v, Value::Array(a) if a.data.iter().any(|&x| x != 0.0)))
-        {
-            self.resets = true;
         }
         let factor: Vec<f64> = r
             .iter()
