@@ -57,6 +57,9 @@ enum Command {
     /// Merge the shard files of one run (`ttfs run --shard I/N`) into the report of the whole
     /// run, or those of one exploration (`ttfs explore --shard I/N`) into its explore.json.
     Merge(cmd::merge::MergeArgs),
+    /// Export a model to a NIR file (the graph snnTorch, Norse, Sinabs, Rockpool and Lava
+    /// read), or the integer network compiled for a target.
+    Export(cmd::nir::ExportArgs),
 }
 
 /// mimalloc's `mi_option_purge_delay` (mimalloc.h, v2): -1 keeps freed memory for reuse.
@@ -154,6 +157,7 @@ fn main() -> ExitCode {
         Command::Run(args) => cmd::run::run(args),
         Command::Explore(args) => cmd::explore::run(args),
         Command::Merge(args) => cmd::merge::run(args),
+        Command::Export(args) => cmd::nir::run(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

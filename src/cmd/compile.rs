@@ -15,7 +15,7 @@ use crate::stage::{CompileJob, TestSet};
 /// Flags of `ttfs compile`.
 #[derive(Args, Debug)]
 pub struct CompileArgs {
-    /// The trained model file (safetensors, written by `ttfs train`).
+    /// The trained model file (written by `ttfs train`), or a NIR file from another tool.
     model: PathBuf,
     /// Target description: a JSON file, or the name of a shipped one (loihi, truenorth, xylo,
     /// tiny).
@@ -44,6 +44,9 @@ pub struct CompileArgs {
     /// nothing) [default: no limit].
     #[arg(long, value_name = "POINTS", value_parser = points)]
     max_loss: Option<f64>,
+    /// How a NIR model is imported.
+    #[command(flatten)]
+    nir: super::nir::NirArgs,
 }
 
 /// A number of accuracy points: finite, from 0 to 100.
@@ -76,7 +79,7 @@ impl From<PoolLoweringArg> for PoolLowering {
 
 /// Runs `ttfs compile`.
 pub fn run(args: CompileArgs) -> anyhow::Result<()> {
-    let model = read_model(&args.model)?;
+    let model = read_model(&args.model, &args.nir.options()?)?;
     let target = resolve_target(&args.target)?;
     let out = args.out.clone().unwrap_or_else(|| {
         let stem = file_stem(&args.model, "model");

@@ -5,6 +5,7 @@ pub mod compile;
 pub mod explore;
 pub mod inspect;
 pub mod merge;
+pub mod nir;
 pub mod pipeline;
 pub mod run;
 pub mod sweep;
@@ -22,22 +23,28 @@ use ttfs_runtime::decision::EarlyExit;
 /// without a digest). Set once by `main` before any command runs.
 pub static STRICT: AtomicBool = AtomicBool::new(false);
 
-/// Reads `path` as a model, the one-line error naming the file and what was expected. A file
-/// without a digest (written before digests existed) cannot be checked: one line on stderr
-/// says so, or with `--strict` it is refused.
-pub fn read_model(path: &Path) -> anyhow::Result<Model> {
+/// Reads `path` as a model, the one-line error naming the file and what was expected: a
+/// model file written by `ttfs train`, or a NIR file (named `.nir`, or HDF5 by its first
+/// bytes) imported under `nir` (its notes printed on stderr). A model file without a digest
+/// (written before digests existed) cannot be checked: one line on stderr says so, or with
+/// `--strict` it is refused.
+pub fn read_model(path: &Path, nir: &ttfs_nir::ImportOptions) -> anyhow::Result<Model> {
     if !path.exists() {
         bail!(
-            "{}: no such file (expected a model file written by `ttfs train`)",
+            "{}: no such file (expected a model file written by `ttfs train`, or a NIR file)",
             path.display()
         );
     }
     if path.is_dir() {
         bail!("{}: a folder, not a model file", path.display());
     }
+    if self::nir::is_nir(path) {
+        return Ok(self::nir::import_model(path, nir)?.model);
+    }
     let (model, integrity) = ttfs_compiler::model::read_checked(path).with_context(|| {
         format!(
-            "{} is not a model this compiler reads (expected a model file written by `ttfs train`)",
+            "{} is not a model this compiler reads (expected a model file written by `ttfs \
+             train`, or a NIR file)",
             path.display()
         )
     })?;

@@ -53,7 +53,7 @@ pub struct RunArgs {
     /// `.latency.svg`, `.raster.svg`) [default: beside the configuration].
     #[arg(long, short, value_name = "DIR")]
     out: Option<PathBuf>,
-    /// The trained model the configuration was compiled from (safetensors): recompile it for
+    /// The trained model the configuration was compiled from (or its NIR file): recompile it for
     /// the target, run the compiler's golden model on the same images and compare every
     /// neuron's spike times and every decision; any difference fails the run.
     #[arg(long, value_name = "MODEL")]
@@ -66,6 +66,9 @@ pub struct RunArgs {
     /// from the N shard files.
     #[arg(long, value_name = "I/N", value_parser = parse_shard)]
     shard: Option<(usize, usize)>,
+    /// How a NIR model given to --golden is imported.
+    #[command(flatten)]
+    nir: super::nir::NirArgs,
 }
 
 /// Runs `ttfs run`.
@@ -93,6 +96,7 @@ pub fn run(args: RunArgs) -> anyhow::Result<()> {
         shard: args.shard,
     };
     let golden = args.golden;
+    let nir = args.nir.options()?;
     let job = RunJob::new(
         args.config,
         config,
@@ -101,7 +105,7 @@ pub fn run(args: RunArgs) -> anyhow::Result<()> {
         |config, target| {
             golden
                 .as_deref()
-                .map(|model| load_golden(model, config, target))
+                .map(|model| load_golden(model, &nir, config, target))
                 .transpose()
         },
         settings,
@@ -140,8 +144,13 @@ fn shipped_target_of(config: &ChipConfig) -> Result<TargetFile, String> {
 }
 
 /// Reads `model` and prepares its golden model for `config` on `target`.
-fn load_golden(model: &Path, config: &ChipConfig, target: &TargetFile) -> anyhow::Result<Golden> {
-    let parsed = super::read_model(model)?;
+fn load_golden(
+    model: &Path,
+    nir: &ttfs_nir::ImportOptions,
+    config: &ChipConfig,
+    target: &TargetFile,
+) -> anyhow::Result<Golden> {
+    let parsed = super::read_model(model, nir)?;
     let network = ttfs_compiler::crosscheck::prepare(&parsed, config, &target.target)
         .with_context(|| model.display().to_string())?;
     Ok(Golden {

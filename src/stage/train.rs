@@ -6,9 +6,11 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{Context, bail};
 use indicatif::{ProgressBar, ProgressStyle};
+use ttfs_compiler::model::Model;
 use ttfs_runtime::atomic::write_atomic;
 use ttfs_trainer::{
-    EpochRecord, LayerFiring, ObserverError, Progress, RunPaths, TrainConfig, TrainOutcome, train,
+    EpochRecord, LayerFiring, ObserverError, Progress, RunPaths, TrainConfig, TrainOutcome,
+    train_from,
 };
 
 use crate::paths::side_file;
@@ -24,6 +26,8 @@ pub struct TrainJob {
     pub paths: RunPaths,
     /// Continue from the checkpoint.
     pub resume: bool,
+    /// The model of `config.init_from`, read (or imported from NIR) once by the command.
+    pub from: Option<Model>,
 }
 
 impl TrainJob {
@@ -41,6 +45,7 @@ impl TrainJob {
             config,
             paths: RunPaths::for_model(&out),
             resume,
+            from: None,
         })
     }
 }
@@ -78,7 +83,13 @@ pub fn train_model(job: TrainJob) -> anyhow::Result<TrainOutcome> {
     };
     let pruned = job.config.prune.is_some();
     let quantized = job.config.quantize;
-    let outcome = train(job.config, &job.paths, job.resume, &mut bars)?;
+    let outcome = train_from(
+        job.config,
+        job.from.as_ref(),
+        &job.paths,
+        job.resume,
+        &mut bars,
+    )?;
     println!(
         "test accuracy {:.2}% (chip decision rule: earliest output spike; {:.2}% stopped there, with early exit), mean decision step {:.2}, no output spike on {:.2}% of samples",
         100.0 * outcome.test.accuracy,

@@ -414,7 +414,9 @@ fn missing_paths_are_named_as_missing() {
     for (args, expected) in [
         (
             vec!["compile", model.as_str(), "--target", "loihi", "-o", out],
-            format!("error: {model}: no such file (expected a model file written by `ttfs train`)"),
+            format!(
+                "error: {model}: no such file (expected a model file written by `ttfs train`, or a NIR file)"
+            ),
         ),
         (
             vec![

@@ -13,6 +13,7 @@ mod emulator_vs_golden;
 mod explore;
 mod fuzz_shards;
 mod golden_vs_float;
+mod nir;
 mod pipeline;
 mod readme;
 mod shards;

@@ -59,7 +59,7 @@ pub use paths::RunPaths;
 pub use progress::{Progress, Silent};
 pub use qat::integers as qat_integers;
 pub use regularize::{Sparsity, SparsityMethod};
-pub use train::{TrainOutcome, build_network_for, train};
+pub use train::{TrainOutcome, build_network_for, train, train_from};
 pub use warm_start::differences_from;
 
 /// The CPU kernels the benchmarks time against their alternatives (criterion's

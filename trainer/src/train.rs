@@ -28,7 +28,8 @@ use crate::optim::{AdamW, cosine_lr};
 use crate::paths::RunPaths;
 use crate::progress::Progress;
 use crate::regularize::Sparsity;
-use crate::warm_start::{adopt_forms, load_weights};
+use crate::warm_start::{adopt_forms, load_weights, read_model};
+use ttfs_compiler::model::Model;
 use ttfs_data::{Dataset, Split};
 use ttfs_runtime::decision::DecisionRule;
 
@@ -65,7 +66,23 @@ struct Start {
 /// [`TrainError`]: a configuration that breaks a rule, unreadable data or checkpoint, a file
 /// that cannot be written, a tensor error.
 pub fn train(
+    config: TrainConfig,
+    paths: &RunPaths,
+    resume: bool,
+    progress: &mut dyn Progress,
+) -> Result<TrainOutcome, TrainError> {
+    train_from(config, None, paths, resume, progress)
+}
+
+/// [`train`], with the model of `config.init_from` given (`from`) rather than read from its
+/// path: a caller that has the model in hand already (imported from a NIR file, say) hands it
+/// over. Ignored without `init_from`.
+///
+/// # Errors
+/// As [`train`].
+pub fn train_from(
     mut config: TrainConfig,
+    from: Option<&Model>,
     paths: &RunPaths,
     resume: bool,
     progress: &mut dyn Progress,
@@ -82,10 +99,19 @@ pub fn train(
     config.validate()?;
     let train_set = load_split(&config, Split::Train, config.train_limit)?;
     let test_set = load_split(&config, Split::Test, config.test_limit)?;
-    let mut net = build_network(&config, &train_set)?;
-    if let Some(from) = &config.init_from {
+    let read;
+    let initial = match (&config.init_from, from) {
+        (Some(_), Some(model)) => Some(model),
+        (Some(path), None) => {
+            read = read_model(path)?;
+            Some(&read)
+        }
+        (None, _) => None,
+    };
+    let mut net = build_network_with(&config, [1, train_set.rows, train_set.cols], initial)?;
+    if let (Some(from), Some(initial)) = (&config.init_from, initial) {
         if checkpoint.is_none() {
-            load_weights(&net, from)?;
+            load_weights(&net, initial, from)?;
         }
         // The masks are a function of the --from model alone, so a resumed run (whose
         // parameters come from the checkpoint) recomputes the same ones from that model.
@@ -94,8 +120,12 @@ pub fn train(
             net.masks = if checkpoint.is_none() {
                 net.magnitude_masks(&fractions)?
             } else {
-                let source = build_network(&config, &train_set)?;
-                load_weights(&source, from)?;
+                let source = build_network_with(
+                    &config,
+                    [1, train_set.rows, train_set.cols],
+                    Some(initial),
+                )?;
+                load_weights(&source, initial, from)?;
                 source.magnitude_masks(&fractions)?
             };
         }
@@ -365,9 +395,19 @@ pub fn build_network_for(
     config: &TrainConfig,
     input_shape: [usize; 3],
 ) -> Result<Network, TrainError> {
+    let initial = config.init_from.as_deref().map(read_model).transpose()?;
+    build_network_with(config, input_shape, initial.as_ref())
+}
+
+/// [`build_network_for`] with the `init_from` model given, its layers' forms adopted.
+fn build_network_with(
+    config: &TrainConfig,
+    input_shape: [usize; 3],
+    initial: Option<&Model>,
+) -> Result<Network, TrainError> {
     let mut layers = resolve(&config.arch, input_shape, &config.layer_options())?;
-    if let Some(from) = &config.init_from {
-        adopt_forms(&mut layers, config.bias, from)?;
+    if let (Some(from), Some(model)) = (&config.init_from, initial) {
+        adopt_forms(&mut layers, config.bias, model, from)?;
     }
     let mut rng = ChaCha8Rng::seed_from_u64(config.seed);
     let mut net = Network::new(

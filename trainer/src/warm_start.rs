@@ -4,7 +4,7 @@
 use std::path::Path;
 
 use candle_core::{Device, Tensor};
-use ttfs_compiler::model::{InputEncoding, LayerSpec, TieBreak};
+use ttfs_compiler::model::{InputEncoding, LayerSpec, Model, TieBreak};
 
 use crate::config::TrainConfig;
 use crate::error::TrainError;
@@ -18,15 +18,14 @@ use crate::network::Network;
 /// network could build it.
 ///
 /// # Errors
-/// [`TrainError::WarmStart`] naming the file when it cannot be read or its layers are not the
-/// architecture's (their number or kinds).
+/// [`TrainError::WarmStart`] naming the file `path` the model came from when its layers are
+/// not the architecture's (their number or kinds).
 pub(crate) fn adopt_forms(
     layers: &mut [LayerSpec],
     bias: bool,
+    model: &Model,
     path: &Path,
 ) -> Result<(), TrainError> {
-    let model = ttfs_compiler::model::read(path)
-        .map_err(|e| TrainError::WarmStart(format!("--from {}: {e}", path.display())))?;
     let saved = &model.description.layers;
     let kinds = |l: &[LayerSpec]| l.iter().map(LayerSpec::kind_name).collect::<Vec<_>>();
     if kinds(layers) != kinds(saved) {
@@ -121,16 +120,23 @@ pub fn differences_from(
     (!parts.is_empty()).then(|| parts.join(", "))
 }
 
-/// Sets every parameter of `net` from the model file at `path`, which must hold a tensor of
+/// The `--from` model file at `path`.
+///
+/// # Errors
+/// [`TrainError::WarmStart`] naming the file when it cannot be read.
+pub(crate) fn read_model(path: &Path) -> Result<Model, TrainError> {
+    ttfs_compiler::model::read(path)
+        .map_err(|e| TrainError::WarmStart(format!("--from {}: {e}", path.display())))
+}
+
+/// Sets every parameter of `net` from `model` (read from `path`), which must hold a tensor of
 /// the same name and shape for each (a model of the same architecture, the network built with
 /// its layers' forms by [`adopt_forms`]).
 ///
 /// # Errors
 /// [`TrainError::WarmStart`] naming the file and the parameter that is missing or has another
 /// shape; a tensor error from Candle.
-pub fn load_weights(net: &Network, path: &Path) -> Result<(), TrainError> {
-    let model = ttfs_compiler::model::read(path)
-        .map_err(|e| TrainError::WarmStart(format!("--from {}: {e}", path.display())))?;
+pub fn load_weights(net: &Network, model: &Model, path: &Path) -> Result<(), TrainError> {
     for (name, var) in &net.params {
         let saved = model.tensors.get(name).ok_or_else(|| {
             TrainError::WarmStart(format!(

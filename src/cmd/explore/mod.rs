@@ -35,7 +35,7 @@ use ttfs_compiler::model::Model;
 /// Flags of `ttfs explore`.
 #[derive(Args, Debug)]
 pub struct ExploreArgs {
-    /// Trained models (files written by `ttfs train`).
+    /// Trained models (files written by `ttfs train`, or NIR files).
     #[arg(required = true, value_name = "MODEL")]
     models: Vec<PathBuf>,
     /// Targets, comma-separated: JSON files or shipped targets' names.
@@ -62,6 +62,9 @@ pub struct ExploreArgs {
     /// `explore.json` and `explore.svg` of the whole space from the N shard files.
     #[arg(long, value_name = "I/N", value_parser = parse_shard)]
     shard: Option<(usize, usize)>,
+    /// How NIR models among MODEL are imported.
+    #[command(flatten)]
+    nir: crate::cmd::nir::NirArgs,
 }
 
 /// Runs `ttfs explore`.
@@ -73,10 +76,11 @@ pub fn run(args: ExploreArgs) -> anyhow::Result<()> {
         .iter()
         .map(|given| resolve_target(given))
         .collect::<anyhow::Result<_>>()?;
+    let nir = args.nir.options()?;
     let models: Vec<Model> = args
         .models
         .iter()
-        .map(|path| read_model(path))
+        .map(|path| read_model(path, &nir))
         .collect::<anyhow::Result<_>>()?;
     let data_dir = args.data.clone().unwrap_or_else(default_mnist_dir);
     let test = Arc::new(TestSet::load(&data_dir)?);

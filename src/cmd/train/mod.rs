@@ -179,6 +179,13 @@ pub struct TrainArgs {
 /// ([`TrainConfig::with_overrides`]). A run from a model (`--from`) that trains it with another
 /// T, input coding or tie break than it was trained with says so in one line.
 fn config_from(args: &TrainArgs) -> anyhow::Result<TrainConfig> {
+    config_and_model(args).map(|(config, _)| config)
+}
+
+/// [`config_from`], and the `--from` model it read.
+fn config_and_model(
+    args: &TrainArgs,
+) -> anyhow::Result<(TrainConfig, Option<ttfs_compiler::model::Model>)> {
     let saved = from_model(args)?;
     let data_dir = match (&args.data, args.dataset()) {
         (Some(dir), _) => dir.clone(),
@@ -191,7 +198,7 @@ fn config_from(args: &TrainArgs) -> anyhow::Result<TrainConfig> {
     let config =
         TrainConfig::with_overrides(args.dataset(), data_dir, args.arch(), &settings(args)?)?;
     warn_max_pool(args);
-    if let (Some(from), Some(saved)) = (&args.from, saved) {
+    if let (Some(from), Some(saved)) = (&args.from, &saved) {
         if let Some(differences) = ttfs_trainer::differences_from(&config, &saved.description) {
             eprintln!(
                 "warning: this run trains {} with {differences}: give -T, --input or \
@@ -200,7 +207,7 @@ fn config_from(args: &TrainArgs) -> anyhow::Result<TrainConfig> {
             );
         }
     }
-    Ok(config)
+    Ok((config, saved))
 }
 
 /// The `--from` model, read once (a file without a digest is named, or refused with
@@ -209,7 +216,7 @@ fn from_model(args: &TrainArgs) -> anyhow::Result<Option<ttfs_compiler::model::M
     let Some(from) = &args.from else {
         return Ok(None);
     };
-    let model = super::read_model(from)?;
+    let model = super::read_model(from, &nir_options(args))?;
     let forms = [
         ("--weight-norm", args.weight_norm.is_some()),
         ("--affine", args.affine.is_some()),
@@ -224,6 +231,28 @@ fn from_model(args: &TrainArgs) -> anyhow::Result<Option<ttfs_compiler::model::M
         );
     }
     Ok(Some(model))
+}
+
+/// How a `--from` NIR file is imported: under the run's steps, input coding, tie break and
+/// data set, as far as the flags give them.
+fn nir_options(args: &TrainArgs) -> ttfs_nir::ImportOptions {
+    use ttfs_compiler::model::{InputEncoding, TieBreak as ModelTieBreak};
+    ttfs_nir::ImportOptions {
+        steps: args.steps.and_then(|s| u32::try_from(s).ok()),
+        input: match args.input {
+            Some(InputArg::Latency) => Some(InputEncoding::Latency),
+            Some(InputArg::Thermometer) => Some(InputEncoding::Thermometer {
+                levels: args.levels.unwrap_or(4),
+            }),
+            Some(InputArg::Direct) | None => None,
+        },
+        tie_break: args.tie_break.map(|t| match t {
+            TieArg::End => ModelTieBreak::PotentialAtEnd,
+            TieArg::Decision => ModelTieBreak::PotentialAtDecision,
+        }),
+        dataset: args.dataset.clone(),
+        ..ttfs_nir::ImportOptions::default()
+    }
 }
 
 /// The flags as the trainer's overrides, `--quantize-for`'s target resolved.
@@ -247,10 +276,13 @@ fn warn_max_pool(args: &TrainArgs) {
 /// checked against it ([`TrainConfig::resumed`]). `out_flag` names the flag that chose `out`.
 fn job(args: &TrainArgs, out: PathBuf, out_flag: &str) -> anyhow::Result<TrainJob> {
     if !args.resume {
-        return TrainJob::new(config_from(args)?, out, false);
+        let (config, from) = config_and_model(args)?;
+        let mut job = TrainJob::new(config, out, false)?;
+        job.from = from;
+        return Ok(job);
     }
     let checkpoint = checkpoint_to_resume(&out, out_flag)?;
-    from_model(args)?;
+    let from = from_model(args)?;
     let config = ttfs_trainer::checkpoint_config(&checkpoint)?
         .resumed(
             &settings(args)?,
@@ -260,7 +292,9 @@ fn job(args: &TrainArgs, out: PathBuf, out_flag: &str) -> anyhow::Result<TrainJo
         )
         .with_context(|| checkpoint.display().to_string())?;
     warn_max_pool(args);
-    TrainJob::new(config, out, true)
+    let mut job = TrainJob::new(config, out, true)?;
+    job.from = from;
+    Ok(job)
 }
 
 /// The widths quantization-aware training uses: the target's (`--quantize-for`), with `--weight-bits`
