@@ -1,6 +1,7 @@
 //! Every shipped model exported to NIR, written, read back and imported compiles to the same
 //! chip configuration as its safetensors file, byte for byte but the model digest it records,
-//! with its pools lowered either way.
+//! with its pools exported either way (AvgPool2d, or SumPool2d with 1/k^2 in the next layer) and
+//! compiled either way.
 
 use std::path::{Path, PathBuf};
 
@@ -47,8 +48,24 @@ fn config_bytes(model: &Model, target: &Target, lowering: PoolLowering) -> Resul
 fn every_shipped_model_round_trips_to_the_same_configuration() {
     let target = ttfs_runtime::target::load(&repo("fixtures/targets/loihi.json")).unwrap();
     let dir = tempfile::tempdir().unwrap();
-    for (name, model) in shipped() {
-        let file = export_model(&model, ExportOptions::default()).unwrap();
+    for ((name, model), sum_pools) in shipped()
+        .into_iter()
+        .flat_map(|m| [(m.clone(), false), (m, true)])
+    {
+        let file = export_model(&model, ExportOptions { sum_pools }).unwrap();
+        let name = format!("{name} (sum pools {sum_pools})");
+        let pools = model
+            .description
+            .layers
+            .iter()
+            .filter(|l| l.kind_name() == "avg_pool2d")
+            .count();
+        let summary = ttfs_nir::summary::describe(&file);
+        assert_eq!(
+            summary.matches("SumPool2d").count(),
+            if sum_pools { pools } else { 0 },
+            "{name}: {summary}"
+        );
         let path = dir.path().join(format!("{name}.nir"));
         ttfs_nir::hdf5::write(&path, &file, true).unwrap();
         let back = ttfs_nir::hdf5::read(&path).unwrap();
