@@ -6,7 +6,8 @@
 //! The runtime knows no reference model itself: the compiler's golden model plugs in through
 //! the [`Reference`] trait (`ttfs_compiler::crosscheck`).
 
-use std::sync::atomic::{AtomicU32, Ordering};
+use std::ops::ControlFlow;
+use std::sync::atomic::{AtomicU32, AtomicUsize, Ordering};
 use std::time::Instant;
 
 use rayon::prelude::*;
@@ -18,6 +19,18 @@ use crate::report::{
     GoldenCheck, GoldenSummary, Inferences, Record, RunReport, Sources, Timing, summarize,
 };
 use crate::target::Target;
+
+/// Called after each inference (from any worker thread): a progress bar's tick, and the way
+/// a caller stops a run early (Ctrl-C in Python), by answering [`ControlFlow::Break`].
+pub type Progress<'a> = &'a (dyn Fn() -> ControlFlow<()> + Sync);
+
+/// A progress callback that only counts, never stops: `f` after each inference.
+pub fn ticks(f: impl Fn() + Sync) -> impl Fn() -> ControlFlow<()> + Sync {
+    move || {
+        f();
+        ControlFlow::Continue(())
+    }
+}
 
 /// A reference simulation that every emulated inference is compared with.
 pub trait Reference: Sync {
@@ -55,6 +68,14 @@ pub enum BatchError {
         images: usize,
         /// Labels given.
         labels: usize,
+    },
+    /// The progress callback asked the run to stop.
+    #[error("stopped after {done} of {images} inferences")]
+    Stopped {
+        /// Inferences done when it stopped (at least).
+        done: usize,
+        /// Inferences the batch had.
+        images: usize,
     },
     /// The reference model failed on an image.
     #[error("image {image}: the golden model failed: {source}")]
@@ -96,7 +117,7 @@ pub fn run_report<R: Reference>(
     batch: Batch<'_>,
     reference: Option<NamedReference<'_, R>>,
     sources: Sources,
-    progress: &(dyn Fn() + Sync),
+    progress: Progress<'_>,
 ) -> Result<RunReport, BatchError> {
     let (inferences, timing) = run_timed(
         config,
@@ -132,7 +153,7 @@ pub fn run_timed<R: Reference>(
     target: &Target,
     batch: &Batch<'_>,
     reference: Option<&R>,
-    progress: &(dyn Fn() + Sync),
+    progress: Progress<'_>,
 ) -> Result<(Inferences, Timing), BatchError> {
     let started = Instant::now();
     let inferences = run_images(config, target, batch, reference, progress)?;
@@ -161,7 +182,7 @@ fn run_images<R: Reference>(
     target: &Target,
     batch: &Batch<'_>,
     reference: Option<&R>,
-    progress: &(dyn Fn() + Sync),
+    progress: Progress<'_>,
 ) -> Result<Inferences, BatchError> {
     let Batch {
         images,
@@ -182,6 +203,7 @@ fn run_images<R: Reference>(
         .iter()
         .map(|l| (0..l.neurons).map(|_| AtomicU32::new(0)).collect())
         .collect();
+    let finished = AtomicUsize::new(0);
     let records = images
         .par_iter()
         .zip(labels.par_iter())
@@ -209,7 +231,13 @@ fn run_images<R: Reference>(
                     }
                     _ => None,
                 };
-                progress();
+                if progress().is_break() {
+                    return Err(BatchError::Stopped {
+                        done: finished.fetch_add(1, Ordering::Relaxed) + 1,
+                        images: images.len(),
+                    });
+                }
+                finished.fetch_add(1, Ordering::Relaxed);
                 Ok(Record {
                     energy: Energy::of(&inference.counters, target),
                     counters: inference.counters,
@@ -301,7 +329,7 @@ mod tests {
             &target,
             &batch(&refs, &labels, options),
             Some(&Marker),
-            &|| {},
+            &|| ControlFlow::Continue(()),
         )
         .unwrap();
         let mut emulator = Emulator::new(&config, &target).unwrap();
@@ -335,7 +363,7 @@ mod tests {
             &target,
             &batch(&refs, &[0], RunOptions::default()),
             none,
-            &|| {},
+            &|| ControlFlow::Continue(()),
         )
         .unwrap_err();
         assert_eq!(e.to_string(), "16 images but 1 labels");
@@ -345,9 +373,38 @@ mod tests {
             &target,
             &batch(&[&white], &[0], RunOptions::default()),
             Some(&Marker),
-            &|| {},
+            &|| ControlFlow::Continue(()),
         )
         .unwrap_err();
         assert_eq!(e.to_string(), "image 0: the golden model failed: refused");
+    }
+
+    #[test]
+    fn a_progress_that_breaks_stops_the_run_with_an_error() {
+        let (config, target) = (sample(), tiny());
+        let images = images();
+        let refs: Vec<&[u8]> = images.iter().map(Vec::as_slice).collect();
+        let labels = vec![0u8; refs.len()];
+        let none: Option<&Marker> = None;
+        let calls = AtomicUsize::new(0);
+        let e = run_images(
+            &config,
+            &target,
+            &batch(&refs, &labels, RunOptions::default()),
+            none,
+            &|| {
+                if calls.fetch_add(1, Ordering::Relaxed) >= 3 {
+                    ControlFlow::Break(())
+                } else {
+                    ControlFlow::Continue(())
+                }
+            },
+        )
+        .unwrap_err();
+        let BatchError::Stopped { done, images } = e else {
+            panic!("{e}")
+        };
+        assert_eq!(images, 16);
+        assert!((4..=16).contains(&done), "{done}");
     }
 }

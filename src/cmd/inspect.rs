@@ -9,7 +9,8 @@ use clap::Args;
 use ttfs_compiler::model::{InputEncoding, LayerSpec, Model, TieBreak};
 use ttfs_nir::{Imported, Origin};
 
-use super::nir::{NirArgs, is_nir};
+use super::nir::NirArgs;
+use ttfs_nir::read::{is_nir, named};
 
 /// Flags of `ttfs inspect`.
 #[derive(Args, Debug)]
@@ -58,7 +59,7 @@ fn inspect_nir(args: &InspectArgs) -> anyhow::Result<()> {
     }
     let file = ttfs_nir::hdf5::read(&args.config)?;
     print!("{}", ttfs_nir::summary::describe(&file));
-    let options = super::nir::named(&args.config, &args.nir.options()?);
+    let options = named(&args.config, &args.nir.options()?);
     let imported = ttfs_nir::import(&file, &options).with_context(|| {
         format!(
             "{}: cannot run this NIR graph on the chip",

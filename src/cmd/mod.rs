@@ -14,7 +14,7 @@ pub mod train;
 use std::path::Path;
 use std::sync::atomic::{AtomicBool, Ordering};
 
-use anyhow::{Context, bail};
+use anyhow::bail;
 use clap::builder::{PossibleValue, PossibleValuesParser, TypedValueParser};
 use ttfs_compiler::model::{Integrity, Model};
 use ttfs_runtime::decision::EarlyExit;
@@ -29,26 +29,11 @@ pub static STRICT: AtomicBool = AtomicBool::new(false);
 /// (written before digests existed) cannot be checked: one line on stderr says so, or with
 /// `--strict` it is refused.
 pub fn read_model(path: &Path, nir: &ttfs_nir::ImportOptions) -> anyhow::Result<Model> {
-    if !path.exists() {
-        bail!(
-            "{}: no such file (expected a model file written by `ttfs train`, or a NIR file)",
-            path.display()
-        );
+    let file = ttfs_nir::read_model(path, nir)?;
+    for note in &file.notes {
+        eprintln!("note: {}: {note}", path.display());
     }
-    if path.is_dir() {
-        bail!("{}: a folder, not a model file", path.display());
-    }
-    if self::nir::is_nir(path) {
-        return Ok(self::nir::import_model(path, nir)?.model);
-    }
-    let (model, integrity) = ttfs_compiler::model::read_checked(path).with_context(|| {
-        format!(
-            "{} is not a model this compiler reads (expected a model file written by `ttfs \
-             train`, or a NIR file)",
-            path.display()
-        )
-    })?;
-    if integrity == Integrity::Unchecked {
+    if file.integrity == Integrity::Unchecked {
         let what = format!(
             "{}: the file carries no digest, so an edit to it cannot be detected (a model \
              written before digests existed)",
@@ -59,7 +44,7 @@ pub fn read_model(path: &Path, nir: &ttfs_nir::ImportOptions) -> anyhow::Result<
         }
         eprintln!("warning: {what}; --strict refuses such a file");
     }
-    Ok(model)
+    Ok(file.model)
 }
 
 /// The values of every `--early-exit` flag (`auto`, `on`, `off`, each with its line of help),

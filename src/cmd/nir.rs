@@ -2,14 +2,14 @@
 //! network ([`NirArgs`]), and `ttfs export`, a model (or its compiled integer network) out to a
 //! NIR file for another toolchain.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use anyhow::Context;
 use clap::{Args, ValueEnum};
 use ttfs_compiler::compile::quantized;
 use ttfs_compiler::ir::PoolLowering;
 use ttfs_compiler::model::{InputEncoding, TieBreak};
-use ttfs_nir::{ExportOptions, ImportOptions, Imported};
+use ttfs_nir::{ExportOptions, ImportOptions};
 
 use super::read_model;
 use crate::paths::resolve_target;
@@ -89,49 +89,6 @@ impl NirArgs {
             dataset: self.dataset.clone(),
             name: None,
         })
-    }
-}
-
-/// Whether `path` is a NIR file: named `.nir`, or an HDF5 file by its first bytes.
-pub fn is_nir(path: &Path) -> bool {
-    path.extension()
-        .is_some_and(|e| e.eq_ignore_ascii_case("nir"))
-        || hdf5_signature(path)
-}
-
-/// Whether the file starts with the HDF5 signature.
-fn hdf5_signature(path: &Path) -> bool {
-    use std::io::Read;
-    let mut head = [0u8; 8];
-    std::fs::File::open(path)
-        .and_then(|mut f| f.read_exact(&mut head))
-        .is_ok_and(|()| head == *b"\x89HDF\r\n\x1a\n")
-}
-
-/// Imports the NIR file at `path` under `options`; what the import has to say is printed in
-/// one line each on stderr.
-///
-/// # Errors
-/// The file's or the import's error, naming the file, the node and why.
-pub fn import_model(path: &Path, options: &ImportOptions) -> anyhow::Result<Imported> {
-    let file = ttfs_nir::hdf5::read(path)?;
-    let options = named(path, options);
-    let imported = ttfs_nir::import(&file, &options)
-        .with_context(|| format!("{}: cannot run this NIR graph on the chip", path.display()))?;
-    for note in &imported.notes {
-        eprintln!("note: {}: {note}", path.display());
-    }
-    Ok(imported)
-}
-
-/// `options` with the model named after the file's stem where no name is given.
-pub fn named(path: &Path, options: &ImportOptions) -> ImportOptions {
-    ImportOptions {
-        name: options.name.clone().or_else(|| {
-            path.file_stem()
-                .map(|stem| stem.to_string_lossy().into_owned())
-        }),
-        ..options.clone()
     }
 }
 

@@ -19,7 +19,7 @@ use anyhow::{Context, anyhow, bail};
 use indicatif::{ProgressBar, ProgressStyle};
 use ttfs_compiler::crosscheck::GoldenReference;
 use ttfs_compiler::ir::QuantNetwork;
-use ttfs_runtime::batch::{Batch, run_report};
+use ttfs_runtime::batch::{Batch, run_report, ticks};
 use ttfs_runtime::config::{ChipConfig, ConfigError};
 use ttfs_runtime::decision::EarlyExit;
 use ttfs_runtime::emulator::{Emulator, EmulatorError, RunOptions};
@@ -259,7 +259,7 @@ pub fn emulate(job: RunJob) -> anyhow::Result<RunReport> {
         .zip(s.golden.as_ref())
         .map(|(r, g)| (r, g.model.display().to_string()));
     let bar = progress_bar(s.images);
-    let report = run_report(c, target, batch, golden, sources, &|| bar.inc(1));
+    let report = run_report(c, target, batch, golden, sources, &ticks(|| bar.inc(1)));
     bar.finish_and_clear();
     let report = report?;
     println!(
@@ -322,7 +322,8 @@ fn run_shard(
         range.start, range.end, s.images
     );
     let bar = progress_bar(range.len());
-    let run = ttfs_runtime::batch::run_timed(&s.config, target, &batch, reference, &|| bar.inc(1));
+    let run =
+        ttfs_runtime::batch::run_timed(&s.config, target, &batch, reference, &ticks(|| bar.inc(1)));
     bar.finish_and_clear();
     let (inferences, timing) = run?;
     let golden_model = s.golden.as_ref().map(|g| g.model.display().to_string());
