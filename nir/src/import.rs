@@ -53,6 +53,59 @@ pub struct ImportOptions {
     pub name: Option<String>,
 }
 
+/// The input coding of a graph from another tool, as a user names it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum InputChoice {
+    /// One spike per lit pixel, brighter earlier.
+    Latency,
+    /// The grey level as `levels` lines spiking at step 1 (4 unless given).
+    Thermometer,
+}
+
+impl ImportOptions {
+    /// The options a user's settings give, checked: `dt` a positive number, `levels` 1 to 255
+    /// and only with the thermometer input. Each message names the setting as the CLI's flag
+    /// and the Python keyword share it (`dt`, `levels`, `input`), without dashes.
+    ///
+    /// # Errors
+    /// The first setting out of range, in one line.
+    pub fn checked(
+        steps: Option<u32>,
+        dt: f64,
+        input: Option<InputChoice>,
+        levels: Option<u32>,
+        tie_break: Option<TieBreak>,
+        dataset: Option<String>,
+    ) -> Result<ImportOptions, String> {
+        if !(dt.is_finite() && dt > 0.0) {
+            return Err(format!("dt {dt} is not a positive number"));
+        }
+        if steps == Some(0) {
+            return Err("steps must be at least 1".to_string());
+        }
+        let input = match (input, levels) {
+            (Some(InputChoice::Thermometer), levels) => {
+                let levels = levels.unwrap_or(4);
+                if !(1..=255).contains(&levels) {
+                    return Err(format!("levels takes 1 to 255 levels, got {levels}"));
+                }
+                Some(InputEncoding::Thermometer { levels })
+            }
+            (_, Some(_)) => return Err("levels applies to the thermometer input only".to_string()),
+            (Some(InputChoice::Latency), None) => Some(InputEncoding::Latency),
+            (None, None) => None,
+        };
+        Ok(ImportOptions {
+            steps,
+            dt,
+            input,
+            tie_break,
+            dataset,
+            name: None,
+        })
+    }
+}
+
 impl Default for ImportOptions {
     fn default() -> Self {
         ImportOptions {

@@ -8,7 +8,8 @@ use anyhow::Context;
 use clap::{Args, ValueEnum};
 use ttfs_compiler::compile::quantized;
 use ttfs_compiler::ir::PoolLowering;
-use ttfs_compiler::model::{InputEncoding, TieBreak};
+use ttfs_compiler::model::TieBreak;
+use ttfs_nir::import::InputChoice;
 use ttfs_nir::{ExportOptions, ImportOptions};
 
 use super::read_model;
@@ -63,32 +64,21 @@ impl NirArgs {
     /// # Errors
     /// `--dt` not a positive number, `--levels` without thermometer input or out of range.
     pub fn options(&self) -> anyhow::Result<ImportOptions> {
-        if !(self.dt.is_finite() && self.dt > 0.0) {
-            anyhow::bail!("--dt {} is not a positive number", self.dt);
-        }
-        let input = match (self.input, self.levels) {
-            (Some(NirInput::Thermometer), levels) => {
-                let levels = levels.unwrap_or(4);
-                if !(1..=255).contains(&levels) {
-                    anyhow::bail!("--levels takes 1 to 255 levels, got {levels}");
-                }
-                Some(InputEncoding::Thermometer { levels })
-            }
-            (_, Some(_)) => anyhow::bail!("--levels applies to --input thermometer only"),
-            (Some(NirInput::Latency), None) => Some(InputEncoding::Latency),
-            (None, None) => None,
-        };
-        Ok(ImportOptions {
-            steps: self.steps,
-            dt: self.dt,
-            input,
-            tie_break: self.tie_break.map(|t| match t {
+        ImportOptions::checked(
+            self.steps,
+            self.dt,
+            self.input.map(|i| match i {
+                NirInput::Latency => InputChoice::Latency,
+                NirInput::Thermometer => InputChoice::Thermometer,
+            }),
+            self.levels,
+            self.tie_break.map(|t| match t {
                 NirTieBreak::End => TieBreak::PotentialAtEnd,
                 NirTieBreak::Decision => TieBreak::PotentialAtDecision,
             }),
-            dataset: self.dataset.clone(),
-            name: None,
-        })
+            self.dataset.clone(),
+        )
+        .map_err(|e| anyhow::anyhow!("--{e}"))
     }
 }
 

@@ -5,6 +5,7 @@
 //! its stable text form. Nothing here prints or touches files.
 
 mod golden;
+pub mod pareto;
 pub mod shard;
 mod text;
 

@@ -84,16 +84,11 @@ pub fn stem(path: &Path) -> String {
 /// at most as costly in energy, and strictly better in one of the two; every other point,
 /// refused ones included, is marked not dominated.
 pub fn mark_dominated(points: &mut [Point]) {
-    let scored: Vec<Option<(f64, f64)>> =
+    let scores: Vec<Option<(f64, f64)>> =
         points.iter().map(|p| p.accuracy.zip(p.energy_nj)).collect();
-    for (i, point) in points.iter_mut().enumerate() {
-        let Some((acc, energy)) = scored[i] else {
-            point.dominated = Some(false);
-            continue;
-        };
-        point.dominated = Some(scored.iter().enumerate().any(|(j, other)| {
-            j != i && other.is_some_and(|(a, e)| a >= acc && e <= energy && (a > acc || e < energy))
-        }));
+    let dominated = ttfs_runtime::report::pareto::dominated(&scores);
+    for (point, dominated) in points.iter_mut().zip(dominated) {
+        point.dominated = Some(dominated);
     }
 }
 
