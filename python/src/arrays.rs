@@ -125,6 +125,9 @@ pub fn labels(value: &Bound<'_, PyAny>, count: usize) -> PyResult<Vec<u8>> {
         .collect()
 }
 
+/// Images `[N, rows, cols]` and labels `[N]`, as numpy arrays.
+type SplitArrays<'py> = (Bound<'py, PyArray3<u8>>, Bound<'py, PyArray1<u8>>);
+
 /// Reads a split of IDX files (MNIST's layout, optionally gzipped) as numpy arrays.
 ///
 /// Parameters
@@ -143,11 +146,7 @@ pub fn labels(value: &Bound<'_, PyAny>, count: usize) -> PyResult<Vec<u8>> {
 ///     `uint8`, shape `[N]`.
 #[pyfunction]
 #[pyo3(signature = (folder, split = "test"))]
-pub fn load_idx<'py>(
-    py: Python<'py>,
-    folder: PathBuf,
-    split: &str,
-) -> PyResult<(Bound<'py, PyArray3<u8>>, Bound<'py, PyArray1<u8>>)> {
+pub fn load_idx<'py>(py: Python<'py>, folder: PathBuf, split: &str) -> PyResult<SplitArrays<'py>> {
     let split = match split {
         "test" => Split::Test,
         "train" => Split::Train,

@@ -65,10 +65,15 @@ pub fn explore<'py>(
     threads: Option<usize>,
 ) -> PyResult<Vec<Bound<'py, PyDict>>> {
     if models.is_empty() || targets.is_empty() {
-        return Err(input_error("explore needs at least one model and one target"));
+        return Err(input_error(
+            "explore needs at least one model and one target",
+        ));
     }
     let shape = models[0].shape()?;
-    if let Some(other) = models.iter().find(|m| m.model.description.input.shape != shape) {
+    if let Some(other) = models
+        .iter()
+        .find(|m| m.model.description.input.shape != shape)
+    {
         return Err(input_error(format!(
             "{}: input shape {:?}, but {} has {shape:?}: explore models of one input",
             other.origin, other.model.description.input.shape, models[0].origin
@@ -76,7 +81,11 @@ pub fn explore<'py>(
     }
     let images = crate::arrays::images(images, shape, "images")?;
     let labels = crate::arrays::labels(labels, images.count)?;
-    let n = if limit == 0 { images.count } else { limit.min(images.count) };
+    let n = if limit == 0 {
+        images.count
+    } else {
+        limit.min(images.count)
+    };
     let pairs: Vec<(&PyModel, &PyTarget)> = models
         .iter()
         .flat_map(|m| targets.iter().map(move |t| (&**m, &**t)))

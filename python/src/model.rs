@@ -12,7 +12,7 @@ use ttfs_nir::{ImportOptions, read_model};
 use ttfs_runtime::config::PoolLowering;
 
 use crate::compiled::PyCompiled;
-use crate::errors::{self, FitError, format_error, input_error};
+use crate::errors::{self, FitError, input_error};
 use crate::pyjson::to_py;
 use crate::target::PyTarget;
 
@@ -81,9 +81,8 @@ fn read(
 ) -> PyResult<PyModel> {
     let shown = path.display().to_string();
     let origin = origin.unwrap_or_else(|| shown.clone());
-    let file = read_model(&path, options).map_err(|e| {
-        errors::FormatError::new_err(errors::line(&e).replace(&shown, &origin))
-    })?;
+    let file = read_model(&path, options)
+        .map_err(|e| errors::FormatError::new_err(errors::line(&e).replace(&shown, &origin)))?;
     for note in &file.notes {
         PyErr::warn(
             py,
@@ -185,9 +184,9 @@ impl PyModel {
     ) -> PyResult<PyModel> {
         let mut options = import_options(steps, dt, input, levels, tie_break, dataset)?;
         options.name = Some(name.to_string());
-        let nir = py.import("nir").map_err(|_| {
-            input_error("Model.from_nir needs the nir package (pip install nir)")
-        })?;
+        let nir = py
+            .import("nir")
+            .map_err(|_| input_error("Model.from_nir needs the nir package (pip install nir)"))?;
         let dir = tempfile::tempdir()
             .map_err(|e| errors::Error::new_err(format!("no temporary folder: {e}")))?;
         let path = dir.path().join(format!("{name}.nir"));

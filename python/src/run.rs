@@ -138,7 +138,13 @@ pub fn run(
         Some(value) => self::early_exit(value, &setup.config)?,
         None => false,
     };
-    let dims: Vec<usize> = setup.config.input.shape.iter().map(|&d| d as usize).collect();
+    let dims: Vec<usize> = setup
+        .config
+        .input
+        .shape
+        .iter()
+        .map(|&d| d as usize)
+        .collect();
     let shape = <[usize; 3]>::try_from(dims.as_slice()).map_err(|_| {
         errors::FormatError::new_err(format!(
             "{}: the input shape {dims:?} is not [channels, rows, columns]",
@@ -173,20 +179,13 @@ pub fn run(
             first_image: 0,
         };
         let named = reference.as_ref().zip(golden_name.clone());
-        run_report(
-            &setup.config,
-            &setup.target,
-            batch,
-            named,
-            sources,
-            &|| {
-                if stop.load(Ordering::Relaxed) {
-                    ControlFlow::Break(())
-                } else {
-                    ControlFlow::Continue(())
-                }
-            },
-        )
+        run_report(&setup.config, &setup.target, batch, named, sources, &|| {
+            if stop.load(Ordering::Relaxed) {
+                ControlFlow::Break(())
+            } else {
+                ControlFlow::Continue(())
+            }
+        })
     })?;
     let report = report.map_err(|e| match e {
         BatchError::Labels { .. } => input_error(errors::line(&e)),

@@ -15,15 +15,16 @@ REPO = Path(__file__).resolve().parents[2]
 
 
 def _binary() -> Path:
-    """The CLI to compare with: $TTFS_BIN, else the release build, else the tests' build."""
+    """The CLI to compare with: $TTFS_BIN, else the newer of the release build and the tests'
+    build (`cargo test` makes target/debug/ttfs)."""
     given = os.environ.get("TTFS_BIN")
     if given:
         return Path(given)
-    for profile in ("release", "debug"):
-        path = REPO / "target" / profile / "ttfs"
-        if path.exists():
-            return path
-    pytest.exit("no ttfs binary: run `cargo build --release` (or set TTFS_BIN)", returncode=2)
+    built = [REPO / "target" / p / "ttfs" for p in ("release", "debug")]
+    built = [p for p in built if p.exists()]
+    if not built:
+        pytest.exit("no ttfs binary: run `cargo build --release` (or set TTFS_BIN)", returncode=2)
+    return max(built, key=lambda p: p.stat().st_mtime)
 
 
 @pytest.fixture(scope="session")
