@@ -1,5 +1,5 @@
-//! The trainer's hand-written kernels on the MLP's shapes (784-800-10, T = 8, batch 128), one
-//! at a time, to compare a change to one kernel with the kernel before it
+//! The trainer's hand-written kernels on the MLP's shapes (784-800-10, batch 128) at T = 2
+//! (the MNIST recipe's) and T = 8, one at a time, to compare a change to one kernel with the kernel before it
 //! (`cargo bench --bench trainer_kernels -- --save-baseline before`, change, then
 //! `-- --baseline before`). The whole training step is measured by `ttfs train --bench`.
 //!
@@ -15,7 +15,6 @@ use rand_chacha::ChaCha8Rng;
 use ttfs_trainer::FireConfig;
 use ttfs_trainer::kernels::{fire_backward, fire_forward, sparse_forward, sparse_weight_grad};
 
-const STEPS: usize = 8;
 const BATCH: usize = 128;
 const INPUTS: usize = 784;
 const HIDDEN: usize = 800;
@@ -31,37 +30,46 @@ fn uniform(len: usize, range: std::ops::Range<f32>, rng: &mut ChaCha8Rng) -> Vec
 }
 
 fn kernels(c: &mut Criterion) {
-    let mut rng = ChaCha8Rng::seed_from_u64(1);
-    let rows = STEPS * BATCH;
-    let x = spikes(rows, INPUTS, 19.0 / 784.0, &mut rng);
-    let w = uniform(HIDDEN * INPUTS, -0.05..0.05, &mut rng);
-    let grad_out = uniform(rows * HIDDEN, -1e-3..1e-3, &mut rng);
-    let currents = uniform(rows * HIDDEN, -0.1..0.35, &mut rng);
-    let cfg = FireConfig::default();
-    let no_mask = FireConfig {
-        mask_grad: false,
-        ..cfg
-    };
     let mut group = c.benchmark_group("trainer_kernels");
     group
         .sample_size(20)
         .measurement_time(Duration::from_secs(4))
         .warm_up_time(Duration::from_secs(1));
-    group.bench_function("sparse_forward 1024x784 * 784x800", |b| {
-        b.iter(|| sparse_forward(black_box(&x), black_box(&w), rows, INPUTS, HIDDEN))
-    });
-    group.bench_function("sparse_weight_grad 800x784", |b| {
-        b.iter(|| sparse_weight_grad(black_box(&x), black_box(&grad_out), rows, INPUTS, HIDDEN))
-    });
-    group.bench_function("fire_forward 8x102400", |b| {
-        b.iter(|| fire_forward(black_box(&currents), STEPS, &cfg))
-    });
-    group.bench_function("fire_backward 8x102400", |b| {
-        b.iter(|| fire_backward(black_box(&currents), black_box(&grad_out), STEPS, &cfg))
-    });
-    group.bench_function("fire_backward 8x102400 no mask grad", |b| {
-        b.iter(|| fire_backward(black_box(&currents), black_box(&grad_out), STEPS, &no_mask))
-    });
+    for steps in [2, 8] {
+        let mut rng = ChaCha8Rng::seed_from_u64(1);
+        let rows = steps * BATCH;
+        let x = spikes(rows, INPUTS, 19.0 / 784.0, &mut rng);
+        let w = uniform(HIDDEN * INPUTS, -0.05..0.05, &mut rng);
+        let grad_out = uniform(rows * HIDDEN, -1e-3..1e-3, &mut rng);
+        let currents = uniform(rows * HIDDEN, -0.1..0.35, &mut rng);
+        let cfg = FireConfig::default();
+        let no_mask = FireConfig {
+            mask_grad: false,
+            ..cfg
+        };
+        let neurons = BATCH * HIDDEN;
+        group.bench_function(
+            format!("T={steps} sparse_forward {rows}x784 * 784x800"),
+            |b| b.iter(|| sparse_forward(black_box(&x), black_box(&w), rows, INPUTS, HIDDEN)),
+        );
+        group.bench_function(format!("T={steps} sparse_weight_grad 800x784"), |b| {
+            b.iter(|| sparse_weight_grad(black_box(&x), black_box(&grad_out), rows, INPUTS, HIDDEN))
+        });
+        group.bench_function(format!("T={steps} fire_forward {steps}x{neurons}"), |b| {
+            b.iter(|| fire_forward(black_box(&currents), steps, &cfg))
+        });
+        group.bench_function(format!("T={steps} fire_backward {steps}x{neurons}"), |b| {
+            b.iter(|| fire_backward(black_box(&currents), black_box(&grad_out), steps, &cfg))
+        });
+        group.bench_function(
+            format!("T={steps} fire_backward {steps}x{neurons} no mask grad"),
+            |b| {
+                b.iter(|| {
+                    fire_backward(black_box(&currents), black_box(&grad_out), steps, &no_mask)
+                })
+            },
+        );
+    }
     group.finish();
 }
 

@@ -7,6 +7,7 @@
 use std::collections::BTreeMap;
 
 use candle_core::{Result, Tensor, Var, backprop::GradStore};
+use rayon::prelude::*;
 
 /// AdamW hyper-parameters.
 #[derive(Clone, Copy, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
@@ -97,12 +98,28 @@ impl AdamW {
             let (b1, b2) = (c.beta1 as f32, c.beta2 as f32);
             let (inv_bias1, inv_bias2) = ((1.0 / bias1) as f32, (1.0 / bias2) as f32);
             let (lr32, eps, decay) = (lr as f32, c.eps as f32, (1.0 - lr * c.weight_decay) as f32);
-            for i in 0..wv.len() {
-                mv[i] = b1 * mv[i] + (1.0 - b1) * gv[i];
-                vv[i] = b2 * vv[i] + (1.0 - b2) * gv[i] * gv[i];
-                let update = (mv[i] * inv_bias1) / ((vv[i] * inv_bias2).sqrt() + eps);
-                wv[i] = wv[i] * decay - lr32 * update;
+            if gv.len() != wv.len() {
+                candle_core::bail!(
+                    "gradient of {name} has {} values, not {}",
+                    gv.len(),
+                    wv.len()
+                );
             }
+            // Each value on its own, so chunks in parallel give the same bits on any thread
+            // count; zipped slices let the loop run as vector code.
+            const CHUNK: usize = 1 << 14;
+            mv.par_chunks_mut(CHUNK)
+                .zip(vv.par_chunks_mut(CHUNK))
+                .zip(wv.par_chunks_mut(CHUNK))
+                .zip(gv.par_chunks(CHUNK))
+                .for_each(|(((m, v), w), g)| {
+                    for (((m, v), w), &g) in m.iter_mut().zip(v.iter_mut()).zip(w).zip(g) {
+                        *m = b1 * *m + (1.0 - b1) * g;
+                        *v = b2 * *v + (1.0 - b2) * g * g;
+                        let update = (*m * inv_bias1) / ((*v * inv_bias2).sqrt() + eps);
+                        *w = *w * decay - lr32 * update;
+                    }
+                });
             let shape = var.as_tensor().shape().clone();
             let device = var.as_tensor().device().clone();
             *m = Tensor::from_vec(mv, shape.clone(), &device)?;

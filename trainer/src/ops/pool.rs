@@ -42,11 +42,14 @@ impl CustomOp1 for AvgPool {
         out.par_chunks_mut(ho * wo)
             .zip(src.par_chunks(h * w))
             .for_each(|(o, plane)| {
-                for y in 0..ho * k {
-                    let row = &plane[y * w..y * w + wo * k];
+                // Each output adds its window's values row by row, left to right: the
+                // order of the sums is that of a scan over the input.
+                for (y, row) in plane.chunks_exact(w).take(ho * k).enumerate() {
                     let o_row = &mut o[(y / k) * wo..(y / k + 1) * wo];
-                    for (x, v) in row.iter().enumerate() {
-                        o_row[x / k] += v;
+                    for (sum, window) in o_row.iter_mut().zip(row.chunks_exact(k)) {
+                        for v in window {
+                            *sum += v;
+                        }
                     }
                 }
                 o.iter_mut().for_each(|v| *v *= scale);
@@ -64,10 +67,10 @@ impl CustomOp1 for AvgPool {
         gx.par_chunks_mut(h * w)
             .zip(g.par_chunks(ho * wo))
             .for_each(|(plane, g_plane)| {
-                for y in 0..ho * k {
+                for (y, row) in plane.chunks_exact_mut(w).take(ho * k).enumerate() {
                     let g_row = &g_plane[(y / k) * wo..(y / k + 1) * wo];
-                    for (x, dst) in plane[y * w..y * w + wo * k].iter_mut().enumerate() {
-                        *dst = g_row[x / k] * scale;
+                    for (window, g) in row.chunks_exact_mut(k).zip(g_row) {
+                        window.fill(g * scale);
                     }
                 }
             });
