@@ -133,22 +133,8 @@ pub fn export_model(model: &Model, options: ExportOptions) -> Result<NirFile, Ni
                 chain.push(&format!("{name}_pool"), Node::new(kind, params), out_shape);
             }
             LayerSpec::Flatten => {
-                let in_shape: Vec<i64> = chain.shape.iter().map(|&d| d as i64).collect();
-                chain.push(
-                    &format!("{name}_flatten"),
-                    Node::new(
-                        "Flatten",
-                        vec![
-                            ("start_dim", Value::Array(Array::scalar(0))),
-                            ("end_dim", Value::Array(Array::scalar(-1))),
-                            (
-                                "input_type",
-                                Value::Array(Array::i64(vec![in_shape.len()], &in_shape)),
-                            ),
-                        ],
-                    ),
-                    out_shape,
-                );
+                let node = flatten_node(&chain.shape);
+                chain.push(&format!("{name}_flatten"), node, out_shape);
             }
             LayerSpec::MaxPool2d { .. } => {
                 return Err(NirError::Export(format!(
@@ -193,29 +179,8 @@ pub fn export_quantized(
         Chain::new(&[channels])
     };
     if channels == input_values && network.input.shape.len() > 1 {
-        chain.push(
-            "flatten",
-            Node::new(
-                "Flatten",
-                vec![
-                    ("start_dim", Value::Array(Array::scalar(0))),
-                    ("end_dim", Value::Array(Array::scalar(-1))),
-                    (
-                        "input_type",
-                        Value::Array(Array::i64(
-                            vec![network.input.shape.len()],
-                            &network
-                                .input
-                                .shape
-                                .iter()
-                                .map(|&d| d as i64)
-                                .collect::<Vec<_>>(),
-                        )),
-                    ),
-                ],
-            ),
-            &[input_values],
-        );
+        let node = flatten_node(&network.input.shape);
+        chain.push("flatten", node, &[input_values]);
     }
     let mut sources = channels;
     for (index, layer) in network.layers.iter().enumerate() {
@@ -287,6 +252,22 @@ pub fn export_quantized(
 /// A pair parameter with both values `v`.
 fn pair(v: usize) -> Value {
     Value::Array(Array::i64(vec![2], &[v as i64, v as i64]))
+}
+
+/// The `Flatten` node of everything after the batch axis of an input of `shape`.
+fn flatten_node(shape: &[usize]) -> Node {
+    let dims: Vec<i64> = shape.iter().map(|&d| d as i64).collect();
+    Node::new(
+        "Flatten",
+        vec![
+            ("start_dim", Value::Array(Array::scalar(0))),
+            ("end_dim", Value::Array(Array::scalar(-1))),
+            (
+                "input_type",
+                Value::Array(Array::i64(vec![dims.len()], &dims)),
+            ),
+        ],
+    )
 }
 
 /// An `IF` over neurons of `shape` with the thresholds `threshold`, `r` 1, `v_reset` 0.

@@ -1029,28 +1029,25 @@ impl Lowering {
         };
         let r = per_neuron("r")?;
         let v_threshold = per_neuron("v_threshold")?;
-        if let Some((i, v)) = v_threshold
+        // Both per-neuron values must be positive numbers; `why` completes the message.
+        let positive = |key: &str, values: &[f64], why: &str| match values
             .iter()
             .enumerate()
             .find(|(_, v)| !(v.is_finite() && **v > 0.0))
         {
-            return Err(NirError::node(
+            Some((i, v)) => Err(NirError::node(
                 name,
                 kind,
-                format!("neuron {i} has v_threshold {v}; the chip needs a positive threshold"),
-            ));
-        }
-        if let Some((i, v)) = r
-            .iter()
-            .enumerate()
-            .find(|(_, v)| !(v.is_finite() && **v > 0.0))
-        {
-            return Err(NirError::node(
-                name,
-                kind,
-                format!("neuron {i} has r {v}; ttfs imports a positive r"),
-            ));
-        }
+                format!("neuron {i} has {key} {v}; {why}"),
+            )),
+            None => Ok(()),
+        };
+        positive(
+            "v_threshold",
+            &v_threshold,
+            "the chip needs a positive threshold",
+        )?;
+        positive("r", &r, "ttfs imports a positive r")?;
         let factor: Vec<f64> = r
             .iter()
             .zip(&v_threshold)

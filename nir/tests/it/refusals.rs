@@ -260,3 +260,27 @@ fn unknown_versions_and_files_that_are_not_hdf5_are_refused() {
     let err = ttfs_nir::hdf5::read(&dir.path().join("absent.nir")).unwrap_err();
     assert!(matches!(err, NirError::Io { .. }), "{err}");
 }
+
+#[test]
+fn a_neuron_without_a_positive_threshold_or_r_is_named() {
+    let zero_threshold = edited(|g| {
+        let mut t = vec![1.0; 3];
+        t[2] = 0.0;
+        set(g, "if2", "v_threshold", array(&[3], t));
+    });
+    assert_eq!(
+        refusal(&zero_threshold),
+        "node 'if2' (IF): neuron 2 has v_threshold 0; the chip needs a positive threshold"
+    );
+    let negative_r = edited(|g| set(g, "if1", "r", array(&[1], vec![-0.5])));
+    assert_eq!(
+        refusal(&negative_r),
+        "node 'if1' (IF): neuron 0 has r -0.5; ttfs imports a positive r"
+    );
+    // Both wrong: the threshold is named first.
+    let both = edited(|g| {
+        set(g, "if2", "v_threshold", array(&[3], vec![-1.0; 3]));
+        set(g, "if2", "r", array(&[3], vec![0.0; 3]));
+    });
+    assert!(refusal(&both).contains("v_threshold -1"));
+}
