@@ -15,7 +15,7 @@ use ttfs_compiler::model::{LayerSpec, QuantizedFor, WeightNorm};
 use crate::init::uniform_weights;
 use crate::ops::bias::add_bias;
 use crate::ops::conv::conv2d;
-use crate::ops::linear_fire::linear_fire;
+use crate::ops::layer_fire::{conv_fire, linear_fire};
 use crate::ops::neuron::{FireConfig, fire_steps};
 use crate::ops::pool::avg_pool;
 use crate::ops::sparse::sparse_linear;
@@ -50,7 +50,7 @@ pub enum Currents {
     /// Every layer's (a loss term reads the hidden layers' potentials).
     All,
     /// The output layer's only: hidden linear layers of spiking input may then run as one
-    /// fused op ([`crate::ops::linear_fire`]), which keeps its currents to itself.
+    /// fused op ([`crate::ops::layer_fire`]), which keeps its currents to itself.
     OutputOnly,
 }
 
@@ -368,26 +368,29 @@ impl Network {
                         LayerInput::Sparse { needs_grad: !first }
                     };
                     let has_shift = self.params.contains_key(&format!("layers.{i}.shift"));
-                    if let (
-                        LayerSpec::Linear { .. },
-                        LayerInput::Sparse { needs_grad },
-                        true,
-                        Currents::OutputOnly,
-                    ) = (layer, input, has_shift, currents)
+                    if let (LayerInput::Sparse { needs_grad }, true, Currents::OutputOnly) =
+                        (input, has_shift, currents)
                         && Some(i) != output_layer
                     {
                         let (w, shift) = self.weight_and_shift(i)?;
                         let shift = shift.ok_or_else(|| {
                             candle_core::Error::Msg(format!("layer {i} has no shift"))
                         })?;
-                        let spikes = linear_fire(
-                            &x.flatten_from(1)?,
-                            &w,
-                            &shift,
-                            t,
-                            &self.fire,
-                            needs_grad,
-                        )?;
+                        let spikes = match layer {
+                            LayerSpec::Conv2d {
+                                stride, padding, ..
+                            } => conv_fire(
+                                &x, &w, &shift, *stride, *padding, t, &self.fire, needs_grad,
+                            )?,
+                            _ => linear_fire(
+                                &x.flatten_from(1)?,
+                                &w,
+                                &shift,
+                                t,
+                                &self.fire,
+                                needs_grad,
+                            )?,
+                        };
                         layer_spikes.push(spikes.reshape((t, batch, ()))?);
                         layer_currents.push(None);
                         x = spikes;

@@ -13,11 +13,12 @@
 use candle_core::{CpuStorage, CustomOp2, Layout, Result, Shape, Tensor};
 
 use crate::ops::cpu::{f32_slice, with_data};
+use crate::ops::simd::wide_kernel;
 use rayon::prelude::*;
 
 /// Sizes of one convolution.
 #[derive(Clone, Copy, Debug)]
-struct Geometry {
+pub(crate) struct Geometry {
     c: usize,
     h: usize,
     w: usize,
@@ -30,7 +31,9 @@ struct Geometry {
 }
 
 impl Geometry {
-    fn new(x: &Shape, w: &Shape, stride: usize, padding: usize) -> Result<Self> {
+    /// The geometry of `x` `[N, C, H, W]` convolved with `w` `[O, C, kh, kw]`, or why they do
+    /// not fit.
+    pub(crate) fn new(x: &Shape, w: &Shape, stride: usize, padding: usize) -> Result<Self> {
         let (_, c, h, wi) = x.dims4()?;
         let (_, c2, kh, kw) = w.dims4()?;
         if c != c2 || stride == 0 || h + 2 * padding < kh || wi + 2 * padding < kw {
@@ -50,20 +53,26 @@ impl Geometry {
     }
 
     /// Input size per sample.
-    fn input(&self) -> usize {
+    pub(crate) fn input(&self) -> usize {
         self.c * self.h * self.w
     }
 
     /// Kernel size per output channel (`C * kh * kw`), the width of an im2col row.
-    fn patch(&self) -> usize {
+    pub(crate) fn patch(&self) -> usize {
         self.c * self.kh * self.kw
     }
 
+    /// Output height and width.
+    pub(crate) fn output(&self) -> (usize, usize) {
+        (self.ho, self.wo)
+    }
+
     /// Output positions per sample.
-    fn positions(&self) -> usize {
+    pub(crate) fn positions(&self) -> usize {
         self.ho * self.wo
     }
 
+    #[inline(always)]
     /// The input coordinate that kernel offset `d` of output coordinate `o` reads, if inside.
     fn input_at(&self, o: usize, d: usize, size: usize) -> Option<usize> {
         (o * self.stride + d)
@@ -71,6 +80,7 @@ impl Geometry {
             .filter(|&i| i < size)
     }
 
+    #[inline(always)]
     /// The output coordinate that reads input coordinate `i` at kernel offset `d`, if any.
     fn output_at(&self, i: usize, d: usize, size: usize) -> Option<usize> {
         (i + self.padding)
@@ -107,39 +117,211 @@ impl Geometry {
         }
     }
 
+    /// For each input coordinate `i` along an axis of `size` inputs and `out` outputs, the
+    /// kernel offsets `d` and output coordinates `o` that read it (`o * stride + d = i +
+    /// padding`), as runs: `(starts, pairs)` with input `i`'s pairs at
+    /// `pairs[starts[i]..starts[i + 1]]`, in ascending `d`.
+    fn readers(&self, size: usize, out: usize, k: usize) -> (Vec<usize>, Vec<(usize, usize)>) {
+        let mut starts = Vec::with_capacity(size + 1);
+        let mut pairs = Vec::with_capacity(size * k);
+        for i in 0..size {
+            starts.push(pairs.len());
+            pairs.extend((0..k).filter_map(|d| self.output_at(i, d, out).map(|o| (d, o))));
+        }
+        starts.push(pairs.len());
+        (starts, pairs)
+    }
+
     /// Calls `f(v, j, p)` for every non-zero `v = x[c, iy, ix]` of one sample and every output
-    /// position `p = oy * Wo + ox` it reaches through kernel entry `j = (c, dy, dx)`.
-    fn for_each_nonzero(&self, x: &[f32], mut f: impl FnMut(f32, usize, usize)) {
-        for c in 0..self.c {
-            for iy in 0..self.h {
-                for ix in 0..self.w {
-                    let v = x[(c * self.h + iy) * self.w + ix];
+    /// position `p = oy * Wo + ox` it reaches through kernel entry `j = (c, dy, dx)`, in the
+    /// order `c, iy, ix, dy, dx`. `rows` and `cols` are [`Geometry::readers`] of the height
+    /// and the width, computed once per op (no division per value).
+    #[inline(always)]
+    fn for_each_nonzero(
+        &self,
+        x: &[f32],
+        rows: &Readers,
+        cols: &Readers,
+        mut f: impl FnMut(f32, usize, usize),
+    ) {
+        for (c, plane) in x.chunks_exact(self.h * self.w).enumerate() {
+            for (iy, row) in plane.chunks_exact(self.w).enumerate() {
+                let row_readers = &rows.1[rows.0[iy]..rows.0[iy + 1]];
+                for (ix, &v) in row.iter().enumerate() {
                     if v == 0.0 {
                         continue;
                     }
-                    for dy in 0..self.kh {
-                        let Some(oy) = self.output_at(iy, dy, self.ho) else {
-                            continue;
-                        };
-                        for dx in 0..self.kw {
-                            if let Some(ox) = self.output_at(ix, dx, self.wo) {
-                                f(v, (c * self.kh + dy) * self.kw + dx, oy * self.wo + ox);
-                            }
+                    let col_readers = &cols.1[cols.0[ix]..cols.0[ix + 1]];
+                    for &(dy, oy) in row_readers {
+                        let base = (c * self.kh + dy) * self.kw;
+                        for &(dx, ox) in col_readers {
+                            f(v, base + dx, oy * self.wo + ox);
                         }
                     }
                 }
             }
         }
     }
+
+    /// [`Geometry::readers`] of the height and of the width.
+    fn all_readers(&self) -> (Readers, Readers) {
+        (
+            self.readers(self.h, self.ho, self.kh),
+            self.readers(self.w, self.wo, self.kw),
+        )
+    }
 }
 
+/// Per input coordinate, the `(kernel offset, output coordinate)` pairs that read it:
+/// [`Geometry::readers`].
+type Readers = (Vec<usize>, Vec<(usize, usize)>);
+
 /// `[rows, cols]` to `[cols, rows]`.
+#[inline(always)]
 fn transpose_into(src: &[f32], rows: usize, cols: usize, dst: &mut [f32]) {
     for r in 0..rows {
         for c in 0..cols {
             dst[c * rows + r] = src[r * cols + c];
         }
     }
+}
+
+wide_kernel!(
+    /// [`forward_sample`], with AVX2 where the CPU has it.
+    fn forward_sample_wide(
+        g: &Geometry,
+        readers: &(Readers, Readers),
+        x: &[f32],
+        wt: &[f32],
+        acc: &mut [f32],
+        y: &mut [f32],
+    ) = forward_sample
+);
+
+/// The forward of one sample: `x` `[C, H, W]` scattered through `wt` (`[C * kh * kw, O]`) into
+/// `acc` (`[Ho * Wo, O]`, scratch), then transposed into `y` `[O, Ho, Wo]`.
+#[inline(always)]
+fn forward_sample(
+    g: &Geometry,
+    readers: &(Readers, Readers),
+    x: &[f32],
+    wt: &[f32],
+    acc: &mut [f32],
+    y: &mut [f32],
+) {
+    let o = wt.len() / g.patch();
+    acc.fill(0.0);
+    g.for_each_nonzero(x, &readers.0, &readers.1, |v, j, q| {
+        let out = &mut acc[q * o..][..o];
+        for (a, wv) in out.iter_mut().zip(&wt[j * o..][..o]) {
+            *a += v * wv;
+        }
+    });
+    transpose_into(acc, g.positions(), o, y);
+}
+
+wide_kernel!(
+    /// [`weight_grad_samples`], with AVX2 where the CPU has it.
+    fn weight_grad_samples_wide(
+        g: &Geometry,
+        readers: &(Readers, Readers),
+        xs: &[f32],
+        gs: &[f32],
+        acc: &mut [f32],
+    ) = weight_grad_samples
+);
+
+/// Adds the weight gradient of the samples `xs` (`[n, C, H, W]`) with output gradients `gs`
+/// (`[n, O, Ho, Wo]`) to `acc` (`[C * kh * kw, O]`), sample by sample.
+#[inline(always)]
+fn weight_grad_samples(
+    g: &Geometry,
+    readers: &(Readers, Readers),
+    xs: &[f32],
+    gs: &[f32],
+    acc: &mut [f32],
+) {
+    let (o, p) = (acc.len() / g.patch(), g.positions());
+    let mut gt = vec![0f32; p * o];
+    for (xn, gn) in xs.chunks(g.input()).zip(gs.chunks(o * p)) {
+        transpose_into(gn, o, p, &mut gt);
+        g.for_each_nonzero(xn, &readers.0, &readers.1, |v, j, q| {
+            let row = &mut acc[j * o..][..o];
+            for (a, gv) in row.iter_mut().zip(&gt[q * o..][..o]) {
+                *a += v * gv;
+            }
+        });
+    }
+}
+
+/// The convolution `y` `[N, O, Ho, Wo]` of `x` `[N, C, H, W]` with `w` `[O, C, kh, kw]`,
+/// visiting only the non-zeros of `x`; samples in parallel.
+pub(crate) fn forward(g: &Geometry, x: &[f32], w: &[f32]) -> Vec<f32> {
+    let (k, p) = (g.patch(), g.positions());
+    let o = w.len() / k;
+    let n = x.len() / g.input();
+    let mut wt = vec![0f32; k * o];
+    transpose_into(w, o, k, &mut wt);
+    let readers = g.all_readers();
+    let mut y = vec![0f32; n * o * p];
+    y.par_chunks_mut(o * p)
+        .zip(x.par_chunks(g.input()))
+        .for_each_init(
+            || vec![0f32; p * o],
+            |acc, (yn, xn)| forward_sample_wide(g, &readers, xn, &wt, acc, yn),
+        );
+    y
+}
+
+/// The weight gradient `[O, C, kh, kw]` of the convolution of `x` given the gradient `grad`
+/// of its output, from the non-zeros of `x`: tasks of [`SAMPLES_PER_TASK`] samples whose
+/// partial sums are added in task order (the same result on any thread count).
+pub(crate) fn weight_grad(g: &Geometry, x: &[f32], grad: &[f32], o: usize) -> Vec<f32> {
+    let (k, p) = (g.patch(), g.positions());
+    let readers = g.all_readers();
+    let partials: Vec<Vec<f32>> = x
+        .par_chunks(g.input() * SAMPLES_PER_TASK)
+        .zip(grad.par_chunks(o * p * SAMPLES_PER_TASK))
+        .map(|(xs, gs)| {
+            let mut acc = vec![0f32; k * o];
+            weight_grad_samples_wide(g, &readers, xs, gs, &mut acc);
+            acc
+        })
+        .collect();
+    let mut sum = vec![0f32; k * o];
+    for part in &partials {
+        for (s, v) in sum.iter_mut().zip(part) {
+            *s += v;
+        }
+    }
+    let mut gw = vec![0f32; o * k];
+    transpose_into(&sum, k, o, &mut gw);
+    gw
+}
+
+/// The input gradient `[N, C, H, W]` of the convolution with `w` given the gradient `grad`
+/// (`[N, O, Ho, Wo]`) of its output: per sample the transposed im2col columns `W^T g_n`, a
+/// few samples at a time, folded back onto the input (col2im).
+pub(crate) fn input_grad(g: &Geometry, w: &Tensor, grad: &Tensor) -> Result<Tensor> {
+    let (k, p) = (g.patch(), g.positions());
+    let (n, o) = (grad.dim(0)?, w.dim(0)?);
+    let wt = w.detach().reshape((o, k))?.t()?.unsqueeze(0)?;
+    let grad = grad.contiguous()?.reshape((n, o, p))?;
+    let mut gx = Vec::with_capacity(n * g.input());
+    for start in (0..n).step_by(GRAD_CHUNK) {
+        let len = GRAD_CHUNK.min(n - start);
+        let cols = wt
+            .broadcast_as((len, k, o))?
+            .matmul(&grad.narrow(0, start, len)?)?;
+        with_data(&cols, "sparse conv2d", "columns", |cols| {
+            let mut part = vec![0f32; len * g.input()];
+            part.par_chunks_mut(g.input())
+                .zip(cols.par_chunks(k * p))
+                .for_each(|(xn, cn)| g.fold(cn, xn));
+            gx.extend_from_slice(&part);
+        })?;
+    }
+    Tensor::from_vec(gx, (n, g.c, g.h, g.w), w.device())
 }
 
 /// The direct sparse convolution as an op on `x` `[N, C, H, W]` and `w` `[O, C, kh, kw]`.
@@ -172,25 +354,7 @@ impl CustomOp2 for SparseConv2d {
         let (n, o) = (l1.shape().dims()[0], l2.shape().dims()[0]);
         let x = f32_slice(s1, l1, "sparse conv2d", "input")?;
         let w = f32_slice(s2, l2, "sparse conv2d", "weight")?;
-        let (k, p) = (g.patch(), g.positions());
-        let mut wt = vec![0f32; k * o];
-        transpose_into(w, o, k, &mut wt);
-        let mut y = vec![0f32; n * o * p];
-        y.par_chunks_mut(o * p)
-            .zip(x.par_chunks(g.input()))
-            .for_each_init(
-                || vec![0f32; p * o],
-                |acc, (yn, xn)| {
-                    acc.fill(0.0);
-                    g.for_each_nonzero(xn, |v, j, q| {
-                        let out = &mut acc[q * o..][..o];
-                        for (a, wv) in out.iter_mut().zip(&wt[j * o..][..o]) {
-                            *a += v * wv;
-                        }
-                    });
-                    transpose_into(acc, p, o, yn);
-                },
-            );
+        let y = forward(&g, x, w);
         Ok((CpuStorage::F32(y), Shape::from((n, o, g.ho, g.wo))))
     }
 
@@ -202,59 +366,15 @@ impl CustomOp2 for SparseConv2d {
         grad: &Tensor,
     ) -> Result<(Option<Tensor>, Option<Tensor>)> {
         let g = Geometry::new(x.shape(), w.shape(), self.stride, self.padding)?;
-        let (n, o) = (x.dim(0)?, w.dim(0)?);
-        let (k, p) = (g.patch(), g.positions());
+        let o = w.dim(0)?;
         let gw = with_data(x, "sparse conv2d", "input", |xv| {
             with_data(grad, "sparse conv2d", "gradient", |gv| {
-                let partials: Vec<Vec<f32>> = xv
-                    .par_chunks(g.input() * SAMPLES_PER_TASK)
-                    .zip(gv.par_chunks(o * p * SAMPLES_PER_TASK))
-                    .map(|(xs, gs)| {
-                        let mut acc = vec![0f32; k * o];
-                        let mut gt = vec![0f32; p * o];
-                        for (xn, gn) in xs.chunks(g.input()).zip(gs.chunks(o * p)) {
-                            transpose_into(gn, o, p, &mut gt);
-                            g.for_each_nonzero(xn, |v, j, q| {
-                                let row = &mut acc[j * o..][..o];
-                                for (a, gv) in row.iter_mut().zip(&gt[q * o..][..o]) {
-                                    *a += v * gv;
-                                }
-                            });
-                        }
-                        acc
-                    })
-                    .collect();
-                let mut sum = vec![0f32; k * o];
-                for part in &partials {
-                    for (s, v) in sum.iter_mut().zip(part) {
-                        *s += v;
-                    }
-                }
-                let mut gw = vec![0f32; o * k];
-                transpose_into(&sum, k, o, &mut gw);
-                gw
+                weight_grad(&g, xv, gv, o)
             })
         })??;
         let gw = Tensor::from_vec(gw, w.shape(), w.device())?;
         let gx = if self.input_grad {
-            // Per sample, the transposed im2col columns of the gradient, `W^T g_n`.
-            let wt = w.detach().reshape((o, k))?.t()?.unsqueeze(0)?;
-            let grad = grad.contiguous()?.reshape((n, o, p))?;
-            let mut gx = Vec::with_capacity(n * g.input());
-            for start in (0..n).step_by(GRAD_CHUNK) {
-                let len = GRAD_CHUNK.min(n - start);
-                let cols = wt
-                    .broadcast_as((len, k, o))?
-                    .matmul(&grad.narrow(0, start, len)?)?;
-                with_data(&cols, "sparse conv2d", "columns", |cols| {
-                    let mut part = vec![0f32; len * g.input()];
-                    part.par_chunks_mut(g.input())
-                        .zip(cols.par_chunks(k * p))
-                        .for_each(|(xn, cn)| g.fold(cn, xn));
-                    gx.extend_from_slice(&part);
-                })?;
-            }
-            Some(Tensor::from_vec(gx, x.shape(), x.device())?)
+            Some(input_grad(&g, w, grad)?)
         } else {
             None
         };

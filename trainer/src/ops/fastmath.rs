@@ -17,6 +17,9 @@ const MAX_ARG: f32 = 88.376_26;
 const MIN_ARG: f32 = -87.336_55;
 /// `1.5 * 2^23`: adding and subtracting it rounds an `f32` to the nearest integer.
 const ROUND_MAGIC: f32 = 12_582_912.0;
+/// `2^23 + 127`: an integer `n` in `[-126, 127]` added to it is `2^23 + (n + 127)`, whose low
+/// mantissa bits are the biased exponent of `2^n`.
+const EXPONENT_MAGIC: f32 = 8_388_735.0;
 
 /// `e^x`, within 2 ulp of `f32::exp` for `x` in `[-87.3, 88.3]`; clamped outside that range
 /// (so it never returns infinity or zero). Branch-free, so loops over it vectorise.
@@ -35,8 +38,11 @@ pub fn exp(x: f32) -> f32 {
         * z
         + r
         + 1.0;
-    // 2^n from its exponent bits; n is in [-126, 127] after the clamp.
-    let scale = f32::from_bits(((n as i32 + 127) as u32) << 23);
+    // 2^n from its exponent bits; n is in [-126, 127] after the clamp. Adding 2^23 + 127
+    // leaves the biased exponent n + 127 (exact) in the low mantissa bits, and the shift puts
+    // it in the exponent field: the bits of `(n as i32 + 127) << 23`, without the saturating
+    // float-to-integer cast that keeps a loop scalar.
+    let scale = f32::from_bits((n + EXPONENT_MAGIC).to_bits() << 23);
     p * scale
 }
 

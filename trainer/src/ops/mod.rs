@@ -6,16 +6,18 @@
 //! - [`neuron`]: the single-spike IF neuron's firing scan over time, with the surrogate
 //!   gradient ([`neuron::FireOp`]);
 //! - [`sparse`], [`conv`]: linear and convolution layers that skip zero (spike) inputs;
-//! - [`linear_fire`]: a hidden linear layer as one op (product, shift, scan);
+//! - [`layer_fire`]: a hidden layer as one op (product, shift, scan);
 //! - [`bias`], [`pool`], [`weight_norm`]: the shift, average pooling, weight normalisation;
-//! - [`fastmath`]: a vectorisable `exp`; [`cpu`]: access to a CPU tensor's values.
+//! - [`fastmath`]: a vectorisable `exp`; [`simd`]: AVX2 where the CPU has it; [`cpu`]: access
+//!   to a CPU tensor's values.
 
 pub mod bias;
 pub mod conv;
 pub mod cpu;
 pub mod fastmath;
-pub mod linear_fire;
+pub mod layer_fire;
 pub mod neuron;
 pub mod pool;
+pub mod simd;
 pub mod sparse;
 pub mod weight_norm;

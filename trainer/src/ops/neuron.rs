@@ -25,6 +25,7 @@ use rayon::prelude::*;
 
 use crate::ops::cpu::{f32_slice, with_data};
 use crate::ops::fastmath;
+use crate::ops::simd::wide_kernel;
 
 /// The surrogate derivative used for `d step(x) / dx` in the backward pass.
 #[derive(Clone, Copy, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
@@ -44,6 +45,7 @@ pub enum Surrogate {
 
 impl Surrogate {
     /// The smooth function that stands in for `step(x)`.
+    #[inline(always)]
     pub fn value(self, x: f32) -> f32 {
         match self {
             Surrogate::Sigmoid { alpha } => 1.0 / (1.0 + fastmath::exp(-alpha * x)),
@@ -54,6 +56,7 @@ impl Surrogate {
     }
 
     /// The derivative of [`Surrogate::value`].
+    #[inline(always)]
     pub fn derivative(self, x: f32) -> f32 {
         match self {
             Surrogate::Sigmoid { alpha } => {
@@ -101,6 +104,7 @@ impl Default for FireConfig {
 }
 
 impl FireConfig {
+    #[inline(always)]
     fn theta(&self, h: f32) -> f32 {
         if self.soft {
             self.surrogate.value(h - self.threshold)
@@ -140,24 +144,42 @@ pub fn fire_forward(currents: &[f32], steps: usize, cfg: &FireConfig) -> Vec<f32
     column_blocks(&mut spikes, n)
         .into_par_iter()
         .enumerate()
-        .for_each(|(b, mut rows)| {
-            let start = b * SCAN_BLOCK;
-            let width = rows.first().map_or(0, |r| r.len());
-            let mut h = vec![0f32; width];
-            let mut mask = vec![1f32; width];
-            for (t, s_t) in rows.iter_mut().enumerate() {
-                let i_t = &currents[t * n + start..][..width];
-                for (((h, m), &i), s_out) in
-                    h.iter_mut().zip(&mut mask).zip(i_t).zip(s_t.iter_mut())
-                {
-                    *h += i;
-                    let s = cfg.theta(*h) * *m;
-                    *s_out = s;
-                    *m *= 1.0 - s;
-                }
-            }
-        });
+        .for_each(|(b, mut rows)| forward_block_wide(currents, n, b * SCAN_BLOCK, &mut rows, cfg));
     spikes
+}
+
+wide_kernel!(
+    /// [`forward_block`], with AVX2 where the CPU has it.
+    fn forward_block_wide(
+        currents: &[f32],
+        n: usize,
+        start: usize,
+        rows: &mut [&mut [f32]],
+        cfg: &FireConfig,
+    ) = forward_block
+);
+
+/// [`fire_forward`] of the block of columns starting at `start`, into its rows of spikes.
+#[inline(always)]
+fn forward_block(
+    currents: &[f32],
+    n: usize,
+    start: usize,
+    rows: &mut [&mut [f32]],
+    cfg: &FireConfig,
+) {
+    let width = rows.first().map_or(0, |r| r.len());
+    let mut h = vec![0f32; width];
+    let mut mask = vec![1f32; width];
+    for (t, s_t) in rows.iter_mut().enumerate() {
+        let i_t = &currents[t * n + start..][..width];
+        for (((h, m), &i), s_out) in h.iter_mut().zip(&mut mask).zip(i_t).zip(s_t.iter_mut()) {
+            *h += i;
+            let s = cfg.theta(*h) * *m;
+            *s_out = s;
+            *m *= 1.0 - s;
+        }
+    }
 }
 
 /// Backward scan: the gradient of the currents `[T, n]` given the gradient of the spikes.
@@ -176,7 +198,7 @@ pub fn fire_backward(
             let start = b * SCAN_BLOCK;
             let width = rows.first().map_or(0, |r| r.len());
             if !cfg.soft {
-                backward_block_exact(currents, grad_spikes, n, start, &mut rows, cfg);
+                backward_block_wide(currents, grad_spikes, n, start, &mut rows, cfg);
                 return;
             }
             let row = |t: usize| t * n + start..t * n + start + width;
@@ -226,8 +248,20 @@ pub fn fire_backward(
     grad_currents
 }
 
-/// Columns the exact backward scan handles together, as SIMD lanes.
-const LANES: usize = 8;
+wide_kernel!(
+    /// [`backward_block_exact`], with AVX2 where the CPU has it.
+    fn backward_block_wide(
+        currents: &[f32],
+        grad_spikes: &[f32],
+        n: usize,
+        start: usize,
+        rows: &mut [&mut [f32]],
+        cfg: &FireConfig,
+    ) = backward_block_exact
+);
+
+/// Columns whose surrogate slopes are computed or skipped together in the exact backward scan.
+const RUN: usize = 64;
 
 /// [`fire_backward`] of one block of columns for the exact (0/1) neuron.
 ///
@@ -236,9 +270,11 @@ const LANES: usize = 8;
 /// the gradient through the mask only carries, from the steps after `f` where `H` is over the
 /// threshold, the sum of the spike gradients down to `f` and from `f` to the earlier steps. This
 /// computes every product and sum of the general loop in the same order, so the result is
-/// bit-identical to it (tested), without its `[T, width]` buffers of potentials and masks.
-/// Columns go [`LANES`] at a time with selects instead of branches, so the surrogate's `exp`
-/// and the updates run as vector code.
+/// bit-identical to it (tested), without its mask buffers. Each step walks the block's
+/// contiguous columns with selects instead of branches, so the surrogate's `exp` and the
+/// updates run as vector code; the slopes of a run of [`RUN`] columns are skipped once every
+/// column of the run has fired (most steps of a trained network, whose neurons fire early).
+#[inline(always)]
 fn backward_block_exact(
     currents: &[f32],
     grad_spikes: &[f32],
@@ -247,107 +283,134 @@ fn backward_block_exact(
     rows: &mut [&mut [f32]],
     cfg: &FireConfig,
 ) {
+    let steps = rows.len();
     let width = rows.first().map_or(0, |r| r.len());
-    let mut potentials = vec![[0f32; LANES]; rows.len()];
-    let mut k = 0;
-    while k + LANES <= width {
-        backward_lanes::<LANES>(
-            currents,
-            grad_spikes,
-            n,
-            start + k,
-            rows,
-            k,
-            cfg,
-            &mut potentials,
-        );
-        k += LANES;
+    let threshold = cfg.threshold;
+    // Potentials `[T, width]`, and firing steps as f32 (`steps` if never): every column
+    // operation is then an f32 compare or select, which SIMD does on any x86-64.
+    let never = steps as f32;
+    let mut h = vec![0f32; steps * width];
+    let mut fire = vec![never; width];
+    for t in 0..steps {
+        let c = &currents[t * n + start..][..width];
+        let (before, from_t) = h.split_at_mut(t * width);
+        let h_t = &mut from_t[..width];
+        match t.checked_sub(1) {
+            Some(p) => {
+                for ((h, &hp), &c) in h_t.iter_mut().zip(&before[p * width..]).zip(c) {
+                    *h = hp + c;
+                }
+            }
+            None => {
+                for (h, &c) in h_t.iter_mut().zip(c) {
+                    *h = 0.0 + c;
+                }
+            }
+        }
+        let step = t as f32;
+        for (f, &p) in fire.iter_mut().zip(&*h_t) {
+            *f = if *f == never && p >= threshold {
+                step
+            } else {
+                *f
+            };
+        }
     }
-    let mut single = vec![[0f32; 1]; rows.len()];
-    for k in k..width {
-        backward_lanes::<1>(
-            currents,
-            grad_spikes,
-            n,
-            start + k,
-            rows,
-            k,
-            cfg,
-            &mut single,
-        );
+    let mut grad_mask = vec![0f32; width];
+    let mut acc = vec![0f32; width];
+    let mut slope = [0f32; RUN];
+    for t in (0..steps).rev() {
+        let step = t as f32;
+        let gs = &grad_spikes[t * n + start..][..width];
+        let h_t = &h[t * width..][..width];
+        let out = &mut *rows[t];
+        for run in (0..width).step_by(RUN) {
+            let len = RUN.min(width - run);
+            let columns = run..run + len;
+            // The surrogate's slope, needed only up to a column's firing step.
+            if fire[columns.clone()].iter().any(|&f| step <= f) {
+                for (s, &hv) in slope.iter_mut().zip(&h_t[columns.clone()]) {
+                    *s = cfg.surrogate.derivative(hv - threshold);
+                }
+            } else {
+                slope.fill(0.0);
+            }
+            // Every slice cut to the run's length, so the loop has no bounds checks and
+            // vectorises.
+            let fire = &fire[columns.clone()];
+            let h_t = &h_t[columns.clone()];
+            let gs = &gs[columns.clone()];
+            let grad_mask = &mut grad_mask[columns.clone()];
+            let acc = &mut acc[columns.clone()];
+            let out = &mut out[columns];
+            let slope = &slope[..len];
+            let run = Run {
+                step,
+                threshold,
+                fire,
+                h_t,
+                gs,
+                slope,
+            };
+            if cfg.mask_grad {
+                run.update::<true>(grad_mask, acc, out);
+            } else {
+                run.update::<false>(grad_mask, acc, out);
+            }
+        }
     }
 }
 
-/// The exact backward scan of the `L` columns starting at `column` of the `[T, n]` buffers,
-/// written to `rows[t][offset..offset + L]`; `h` holds the potentials `[T][L]`.
-#[allow(clippy::too_many_arguments)]
-#[inline(always)]
-fn backward_lanes<const L: usize>(
-    currents: &[f32],
-    grad_spikes: &[f32],
-    n: usize,
-    column: usize,
-    rows: &mut [&mut [f32]],
-    offset: usize,
-    cfg: &FireConfig,
-    h: &mut [[f32; L]],
-) {
-    let steps = rows.len();
-    let threshold = cfg.threshold;
-    let mut potential = [0f32; L];
-    // Firing steps as f32 (`steps` if never): every lane operation is then an f32 compare or
-    // select, which SIMD does on any x86-64.
-    let never = steps as f32;
-    let mut fire = [never; L];
-    for (t, h_t) in h.iter_mut().enumerate() {
-        let c = &currents[t * n + column..][..L];
-        for l in 0..L {
-            potential[l] += c[l];
-            h_t[l] = potential[l];
-            if fire[l] == never && potential[l] >= threshold {
-                fire[l] = t as f32;
-            }
-        }
-    }
-    let mut grad_mask = [0f32; L];
-    let mut acc = [0f32; L];
-    for t in (0..steps).rev() {
-        let step = t as f32;
-        let gs = &grad_spikes[t * n + column..][..L];
-        let h_t = &h[t];
-        // The surrogate's slope, needed only up to a lane's firing step: skipped once every
-        // lane has fired (most steps of a trained network, whose neurons fire early).
-        let mut slope = [0f32; L];
-        if fire.iter().any(|&f| step <= f) {
-            for l in 0..L {
-                slope[l] = cfg.surrogate.derivative(h_t[l] - threshold);
-            }
-        }
-        let out = &mut rows[t][offset..offset + L];
-        for l in 0..L {
-            let fired_before = step > fire[l];
+/// One step of the exact backward scan over a run of columns (every slice the run's length).
+struct Run<'a> {
+    /// The step `t` and the firing threshold.
+    step: f32,
+    threshold: f32,
+    /// Firing steps, potentials `H[t]`, spike gradients of step `t`, surrogate slopes.
+    fire: &'a [f32],
+    h_t: &'a [f32],
+    gs: &'a [f32],
+    slope: &'a [f32],
+}
+
+impl Run<'_> {
+    /// Updates the mask gradients and accumulated current gradients of the run's columns and
+    /// writes the latter to `out`; `MASK_GRAD` is [`FireConfig::mask_grad`]. Branch-free, so
+    /// it vectorises.
+    #[inline(always)]
+    fn update<const MASK_GRAD: bool>(
+        &self,
+        grad_mask: &mut [f32],
+        acc: &mut [f32],
+        out: &mut [f32],
+    ) {
+        let len = self.fire.len();
+        let (h_t, gs, slope) = (&self.h_t[..len], &self.gs[..len], &self.slope[..len]);
+        let (grad_mask, acc, out) = (&mut grad_mask[..len], &mut acc[..len], &mut out[..len]);
+        for k in 0..len {
+            let fired_before = self.step > self.fire[k];
             // After firing: no gradient; the mask carries the spike gradient of every step
             // over the threshold.
-            let carried = if cfg.mask_grad && h_t[l] >= threshold {
-                grad_mask[l] + gs[l]
+            let carried = if MASK_GRAD && h_t[k] >= self.threshold {
+                grad_mask[k] + gs[k]
             } else {
-                grad_mask[l]
+                grad_mask[k]
             };
             // Up to the firing step: the spike gradient less what the mask carried.
-            let g = if cfg.mask_grad {
-                gs[l] - grad_mask[l]
+            let g = if MASK_GRAD {
+                gs[k] - grad_mask[k]
             } else {
-                gs[l]
+                gs[k]
             };
-            let mask_here = if cfg.mask_grad && step == fire[l] {
+            let mask_here = if MASK_GRAD && self.step == self.fire[k] {
                 g
             } else {
-                grad_mask[l]
+                grad_mask[k]
             };
-            let summed = acc[l] + g * slope[l];
-            grad_mask[l] = if fired_before { carried } else { mask_here };
-            acc[l] = if fired_before { acc[l] } else { summed };
-            out[l] = acc[l];
+            let summed = acc[k] + g * slope[k];
+            grad_mask[k] = if fired_before { carried } else { mask_here };
+            acc[k] = if fired_before { acc[k] } else { summed };
+            out[k] = acc[k];
         }
     }
 }

@@ -8,6 +8,8 @@
 use candle_core::{CpuStorage, CustomOp1, Layout, Result, Shape, Tensor};
 use rayon::prelude::*;
 
+use crate::ops::cpu::with_data;
+
 /// Non-overlapping average pooling of `[N, C, H, W]` with a `k x k` window and stride `k`.
 #[derive(Clone, Copy, Debug)]
 pub struct AvgPool {
@@ -61,19 +63,21 @@ impl CustomOp1 for AvgPool {
         let (_, _, h, w) = arg.dims4()?;
         let k = self.kernel;
         let (ho, wo) = self.out_dims(h, w);
-        let g = grad.flatten_all()?.to_vec1::<f32>()?;
         let scale = 1.0 / (k * k) as f32;
         let mut gx = vec![0f32; arg.elem_count()];
-        gx.par_chunks_mut(h * w)
-            .zip(g.par_chunks(ho * wo))
-            .for_each(|(plane, g_plane)| {
-                for (y, row) in plane.chunks_exact_mut(w).take(ho * k).enumerate() {
-                    let g_row = &g_plane[(y / k) * wo..(y / k + 1) * wo];
-                    for (window, g) in row.chunks_exact_mut(k).zip(g_row) {
-                        window.fill(g * scale);
+        // The gradient borrowed, not copied.
+        with_data(grad, "average pooling", "gradient", |g| {
+            gx.par_chunks_mut(h * w)
+                .zip(g.par_chunks(ho * wo))
+                .for_each(|(plane, g_plane)| {
+                    for (y, row) in plane.chunks_exact_mut(w).take(ho * k).enumerate() {
+                        let g_row = &g_plane[(y / k) * wo..(y / k + 1) * wo];
+                        for (window, g) in row.chunks_exact_mut(k).zip(g_row) {
+                            window.fill(g * scale);
+                        }
                     }
-                }
-            });
+                });
+        })?;
         Ok(Some(Tensor::from_vec(gx, arg.shape(), arg.device())?))
     }
 }

@@ -11,6 +11,7 @@
 use candle_core::{CpuStorage, CustomOp2, Layout, Result, Shape, Tensor};
 
 use crate::ops::cpu::{f32_slice, with_data};
+use crate::ops::simd::wide_kernel;
 use rayon::prelude::*;
 
 /// `y = x W^T` for sparse `x` (`[N, K]`) and dense `W` (`[M, K]`).
@@ -59,19 +60,30 @@ pub fn sparse_forward(x: &[f32], w: &[f32], n: usize, k: usize, m: usize) -> Vec
     y.par_chunks_mut(m * ROWS_PER_TASK)
         .enumerate()
         .for_each(|(chunk, out)| {
-            for (i, y_row) in out.chunks_mut(m).enumerate() {
-                let r = chunk * ROWS_PER_TASK + i;
-                for (kk, &v) in x[r * k..(r + 1) * k].iter().enumerate() {
-                    if v != 0.0 {
-                        let w_row = &wt[kk * m..(kk + 1) * m];
-                        for (o, wv) in y_row.iter_mut().zip(w_row) {
-                            *o += v * wv;
-                        }
-                    }
-                }
-            }
+            let first = chunk * ROWS_PER_TASK;
+            forward_rows_wide(&x[first * k..], &wt, out, k, m);
         });
     y
+}
+
+wide_kernel!(
+    /// [`forward_rows`], with AVX2 where the CPU has it.
+    fn forward_rows_wide(x: &[f32], wt: &[f32], out: &mut [f32], k: usize, m: usize) = forward_rows
+);
+
+/// The rows `out` (`[rows, M]`) of `y = x W^T` from the rows of `x` starting at its first.
+#[inline(always)]
+fn forward_rows(x: &[f32], wt: &[f32], out: &mut [f32], k: usize, m: usize) {
+    for (y_row, x_row) in out.chunks_mut(m).zip(x.chunks(k)) {
+        for (kk, &v) in x_row.iter().enumerate() {
+            if v != 0.0 {
+                let w_row = &wt[kk * m..(kk + 1) * m];
+                for (o, wv) in y_row.iter_mut().zip(w_row) {
+                    *o += v * wv;
+                }
+            }
+        }
+    }
 }
 
 /// Inputs (rows of `dW^T`) per parallel task of [`sparse_weight_grad`]: a task's block of
@@ -89,23 +101,46 @@ pub fn sparse_weight_grad(x: &[f32], g: &[f32], n: usize, k: usize, m: usize) ->
         gwt.par_chunks_mut(m * INPUTS_PER_TASK)
             .enumerate()
             .for_each(|(task, block)| {
-                let k0 = task * INPUTS_PER_TASK;
-                let width = block.len() / m;
-                for r in 0..n {
-                    let inputs = &x[r * k + k0..r * k + k0 + width];
-                    let g_row = &g[r * m..(r + 1) * m];
-                    for (j, &v) in inputs.iter().enumerate() {
-                        if v != 0.0 {
-                            let row = &mut block[j * m..(j + 1) * m];
-                            for (o, gv) in row.iter_mut().zip(g_row) {
-                                *o += v * gv;
-                            }
-                        }
-                    }
-                }
+                weight_grad_band_wide(
+                    &x[..n * k],
+                    &g[..n * m],
+                    block,
+                    task * INPUTS_PER_TASK,
+                    k,
+                    m,
+                );
             });
     }
     transpose(&gwt, k, m)
+}
+
+wide_kernel!(
+    /// [`weight_grad_band`], with AVX2 where the CPU has it.
+    fn weight_grad_band_wide(
+        x: &[f32],
+        g: &[f32],
+        block: &mut [f32],
+        k0: usize,
+        k: usize,
+        m: usize,
+    ) = weight_grad_band
+);
+
+/// The rows `k0..` of `dW^T` in `block`: `x[r, k] * g[r]` added for every row `r` in order.
+#[inline(always)]
+fn weight_grad_band(x: &[f32], g: &[f32], block: &mut [f32], k0: usize, k: usize, m: usize) {
+    let width = block.len() / m;
+    for (x_row, g_row) in x.chunks(k).zip(g.chunks(m)) {
+        let inputs = &x_row[k0..k0 + width];
+        for (j, &v) in inputs.iter().enumerate() {
+            if v != 0.0 {
+                let row = &mut block[j * m..(j + 1) * m];
+                for (o, gv) in row.iter_mut().zip(g_row) {
+                    *o += v * gv;
+                }
+            }
+        }
+    }
 }
 
 impl CustomOp2 for SparseLinear {
