@@ -186,71 +186,50 @@ fn transpose_into(src: &[f32], rows: usize, cols: usize, dst: &mut [f32]) {
     }
 }
 
-wide_kernel!(
-    /// [`forward_sample`], with AVX2 where the CPU has it.
-    fn forward_sample_wide(
+wide_kernel! {
+    /// The forward of one sample: `x` `[C, H, W]` scattered through `wt` (`[C * kh * kw, O]`) into
+    /// `acc` (`[Ho * Wo, O]`, scratch), then transposed into `y` `[O, Ho, Wo]`.
+    fn forward_sample(
         g: &Geometry,
         readers: &(Readers, Readers),
         x: &[f32],
         wt: &[f32],
         acc: &mut [f32],
         y: &mut [f32],
-    ) = forward_sample
-);
-
-/// The forward of one sample: `x` `[C, H, W]` scattered through `wt` (`[C * kh * kw, O]`) into
-/// `acc` (`[Ho * Wo, O]`, scratch), then transposed into `y` `[O, Ho, Wo]`.
-#[inline(always)]
-fn forward_sample(
-    g: &Geometry,
-    readers: &(Readers, Readers),
-    x: &[f32],
-    wt: &[f32],
-    acc: &mut [f32],
-    y: &mut [f32],
-) {
-    let o = wt.len() / g.patch();
-    acc.fill(0.0);
-    g.for_each_nonzero(x, &readers.0, &readers.1, |v, j, q| {
-        let out = &mut acc[q * o..][..o];
-        for (a, wv) in out.iter_mut().zip(&wt[j * o..][..o]) {
-            *a += v * wv;
-        }
-    });
-    transpose_into(acc, g.positions(), o, y);
+    ) {
+        let o = wt.len() / g.patch();
+        acc.fill(0.0);
+        g.for_each_nonzero(x, &readers.0, &readers.1, |v, j, q| {
+            let out = &mut acc[q * o..][..o];
+            for (a, wv) in out.iter_mut().zip(&wt[j * o..][..o]) {
+                *a += v * wv;
+            }
+        });
+        transpose_into(acc, g.positions(), o, y);
+    }
 }
 
-wide_kernel!(
-    /// [`weight_grad_samples`], with AVX2 where the CPU has it.
-    fn weight_grad_samples_wide(
+wide_kernel! {
+    /// Adds the weight gradient of the samples `xs` (`[n, C, H, W]`) with output gradients `gs`
+    /// (`[n, O, Ho, Wo]`) to `acc` (`[C * kh * kw, O]`), sample by sample.
+    fn weight_grad_samples(
         g: &Geometry,
         readers: &(Readers, Readers),
         xs: &[f32],
         gs: &[f32],
         acc: &mut [f32],
-    ) = weight_grad_samples
-);
-
-/// Adds the weight gradient of the samples `xs` (`[n, C, H, W]`) with output gradients `gs`
-/// (`[n, O, Ho, Wo]`) to `acc` (`[C * kh * kw, O]`), sample by sample.
-#[inline(always)]
-fn weight_grad_samples(
-    g: &Geometry,
-    readers: &(Readers, Readers),
-    xs: &[f32],
-    gs: &[f32],
-    acc: &mut [f32],
-) {
-    let (o, p) = (acc.len() / g.patch(), g.positions());
-    let mut gt = vec![0f32; p * o];
-    for (xn, gn) in xs.chunks(g.input()).zip(gs.chunks(o * p)) {
-        transpose_into(gn, o, p, &mut gt);
-        g.for_each_nonzero(xn, &readers.0, &readers.1, |v, j, q| {
-            let row = &mut acc[j * o..][..o];
-            for (a, gv) in row.iter_mut().zip(&gt[q * o..][..o]) {
-                *a += v * gv;
-            }
-        });
+    ) {
+        let (o, p) = (acc.len() / g.patch(), g.positions());
+        let mut gt = vec![0f32; p * o];
+        for (xn, gn) in xs.chunks(g.input()).zip(gs.chunks(o * p)) {
+            transpose_into(gn, o, p, &mut gt);
+            g.for_each_nonzero(xn, &readers.0, &readers.1, |v, j, q| {
+                let row = &mut acc[j * o..][..o];
+                for (a, gv) in row.iter_mut().zip(&gt[q * o..][..o]) {
+                    *a += v * gv;
+                }
+            });
+        }
     }
 }
 
@@ -268,7 +247,7 @@ pub(crate) fn forward(g: &Geometry, x: &[f32], w: &[f32]) -> Vec<f32> {
         .zip(x.par_chunks(g.input()))
         .for_each_init(
             || vec![0f32; p * o],
-            |acc, (yn, xn)| forward_sample_wide(g, &readers, xn, &wt, acc, yn),
+            |acc, (yn, xn)| forward_sample(g, &readers, xn, &wt, acc, yn),
         );
     y
 }
@@ -284,7 +263,7 @@ pub(crate) fn weight_grad(g: &Geometry, x: &[f32], grad: &[f32], o: usize) -> Ve
         .zip(grad.par_chunks(o * p * SAMPLES_PER_TASK))
         .map(|(xs, gs)| {
             let mut acc = vec![0f32; k * o];
-            weight_grad_samples_wide(g, &readers, xs, gs, &mut acc);
+            weight_grad_samples(g, &readers, xs, gs, &mut acc);
             acc
         })
         .collect();

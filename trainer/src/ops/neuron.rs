@@ -144,40 +144,30 @@ pub fn fire_forward(currents: &[f32], steps: usize, cfg: &FireConfig) -> Vec<f32
     column_blocks(&mut spikes, n)
         .into_par_iter()
         .enumerate()
-        .for_each(|(b, mut rows)| forward_block_wide(currents, n, b * SCAN_BLOCK, &mut rows, cfg));
+        .for_each(|(b, mut rows)| forward_block(currents, n, b * SCAN_BLOCK, &mut rows, cfg));
     spikes
 }
 
-wide_kernel!(
-    /// [`forward_block`], with AVX2 where the CPU has it.
-    fn forward_block_wide(
+wide_kernel! {
+    /// [`fire_forward`] of the block of columns starting at `start`, into its rows of spikes.
+    fn forward_block(
         currents: &[f32],
         n: usize,
         start: usize,
         rows: &mut [&mut [f32]],
         cfg: &FireConfig,
-    ) = forward_block
-);
-
-/// [`fire_forward`] of the block of columns starting at `start`, into its rows of spikes.
-#[inline(always)]
-fn forward_block(
-    currents: &[f32],
-    n: usize,
-    start: usize,
-    rows: &mut [&mut [f32]],
-    cfg: &FireConfig,
-) {
-    let width = rows.first().map_or(0, |r| r.len());
-    let mut h = vec![0f32; width];
-    let mut mask = vec![1f32; width];
-    for (t, s_t) in rows.iter_mut().enumerate() {
-        let i_t = &currents[t * n + start..][..width];
-        for (((h, m), &i), s_out) in h.iter_mut().zip(&mut mask).zip(i_t).zip(s_t.iter_mut()) {
-            *h += i;
-            let s = cfg.theta(*h) * *m;
-            *s_out = s;
-            *m *= 1.0 - s;
+    ) {
+        let width = rows.first().map_or(0, |r| r.len());
+        let mut h = vec![0f32; width];
+        let mut mask = vec![1f32; width];
+        for (t, s_t) in rows.iter_mut().enumerate() {
+            let i_t = &currents[t * n + start..][..width];
+            for (((h, m), &i), s_out) in h.iter_mut().zip(&mut mask).zip(i_t).zip(s_t.iter_mut()) {
+                *h += i;
+                let s = cfg.theta(*h) * *m;
+                *s_out = s;
+                *m *= 1.0 - s;
+            }
         }
     }
 }
@@ -198,7 +188,7 @@ pub fn fire_backward(
             let start = b * SCAN_BLOCK;
             let width = rows.first().map_or(0, |r| r.len());
             if !cfg.soft {
-                backward_block_wide(currents, grad_spikes, n, start, &mut rows, cfg);
+                backward_block_exact(currents, grad_spikes, n, start, &mut rows, cfg);
                 return;
             }
             let row = |t: usize| t * n + start..t * n + start + width;
@@ -248,114 +238,104 @@ pub fn fire_backward(
     grad_currents
 }
 
-wide_kernel!(
-    /// [`backward_block_exact`], with AVX2 where the CPU has it.
-    fn backward_block_wide(
+/// Columns whose surrogate slopes are computed or skipped together in the exact backward scan.
+const RUN: usize = 64;
+
+wide_kernel! {
+    /// [`fire_backward`] of one block of columns for the exact (0/1) neuron.
+    ///
+    /// With a 0/1 mask the recurrence has a closed form once the firing step `f` of a column is
+    /// known (the first `t` with `H[t] >= theta`, or none): steps after `f` get no gradient,
+    /// and the gradient through the mask only carries, from the steps after `f` where `H` is
+    /// over the threshold, the sum of the spike gradients down to `f` and from `f` to the
+    /// earlier steps. This computes every product and sum of the general loop in the same
+    /// order, so the result is bit-identical to it (tested), without its mask buffers. Each
+    /// step walks the block's contiguous columns with selects instead of branches, so the
+    /// surrogate's `exp` and the updates run as vector code; the slopes of a run of [`RUN`]
+    /// columns are skipped once every column of the run has fired (most steps of a trained
+    /// network, whose neurons fire early).
+    fn backward_block_exact(
         currents: &[f32],
         grad_spikes: &[f32],
         n: usize,
         start: usize,
         rows: &mut [&mut [f32]],
         cfg: &FireConfig,
-    ) = backward_block_exact
-);
-
-/// Columns whose surrogate slopes are computed or skipped together in the exact backward scan.
-const RUN: usize = 64;
-
-/// [`fire_backward`] of one block of columns for the exact (0/1) neuron.
-///
-/// With a 0/1 mask the recurrence has a closed form once the firing step `f` of a column is
-/// known (the first `t` with `H[t] >= theta`, or none): steps after `f` get no gradient, and
-/// the gradient through the mask only carries, from the steps after `f` where `H` is over the
-/// threshold, the sum of the spike gradients down to `f` and from `f` to the earlier steps. This
-/// computes every product and sum of the general loop in the same order, so the result is
-/// bit-identical to it (tested), without its mask buffers. Each step walks the block's
-/// contiguous columns with selects instead of branches, so the surrogate's `exp` and the
-/// updates run as vector code; the slopes of a run of [`RUN`] columns are skipped once every
-/// column of the run has fired (most steps of a trained network, whose neurons fire early).
-#[inline(always)]
-fn backward_block_exact(
-    currents: &[f32],
-    grad_spikes: &[f32],
-    n: usize,
-    start: usize,
-    rows: &mut [&mut [f32]],
-    cfg: &FireConfig,
-) {
-    let steps = rows.len();
-    let width = rows.first().map_or(0, |r| r.len());
-    let threshold = cfg.threshold;
-    // Potentials `[T, width]`, and firing steps as f32 (`steps` if never): every column
-    // operation is then an f32 compare or select, which SIMD does on any x86-64.
-    let never = steps as f32;
-    let mut h = vec![0f32; steps * width];
-    let mut fire = vec![never; width];
-    for t in 0..steps {
-        let c = &currents[t * n + start..][..width];
-        let (before, from_t) = h.split_at_mut(t * width);
-        let h_t = &mut from_t[..width];
-        match t.checked_sub(1) {
-            Some(p) => {
-                for ((h, &hp), &c) in h_t.iter_mut().zip(&before[p * width..]).zip(c) {
-                    *h = hp + c;
+    ) {
+        let steps = rows.len();
+        let width = rows.first().map_or(0, |r| r.len());
+        let threshold = cfg.threshold;
+        // Potentials `[T, width]`, and firing steps as f32 (`steps` if never): every column
+        // operation is then an f32 compare or select, which SIMD does on any x86-64.
+        let never = steps as f32;
+        let mut h = vec![0f32; steps * width];
+        let mut fire = vec![never; width];
+        for t in 0..steps {
+            let c = &currents[t * n + start..][..width];
+            let (before, from_t) = h.split_at_mut(t * width);
+            let h_t = &mut from_t[..width];
+            match t.checked_sub(1) {
+                Some(p) => {
+                    for ((h, &hp), &c) in h_t.iter_mut().zip(&before[p * width..]).zip(c) {
+                        *h = hp + c;
+                    }
+                }
+                None => {
+                    for (h, &c) in h_t.iter_mut().zip(c) {
+                        *h = 0.0 + c;
+                    }
                 }
             }
-            None => {
-                for (h, &c) in h_t.iter_mut().zip(c) {
-                    *h = 0.0 + c;
-                }
+            let step = t as f32;
+            for (f, &p) in fire.iter_mut().zip(&*h_t) {
+                *f = if *f == never && p >= threshold {
+                    step
+                } else {
+                    *f
+                };
             }
         }
-        let step = t as f32;
-        for (f, &p) in fire.iter_mut().zip(&*h_t) {
-            *f = if *f == never && p >= threshold {
-                step
-            } else {
-                *f
-            };
-        }
-    }
-    let mut grad_mask = vec![0f32; width];
-    let mut acc = vec![0f32; width];
-    let mut slope = [0f32; RUN];
-    for t in (0..steps).rev() {
-        let step = t as f32;
-        let gs = &grad_spikes[t * n + start..][..width];
-        let h_t = &h[t * width..][..width];
-        let out = &mut *rows[t];
-        for run in (0..width).step_by(RUN) {
-            let len = RUN.min(width - run);
-            let columns = run..run + len;
-            // The surrogate's slope, needed only up to a column's firing step.
-            if fire[columns.clone()].iter().any(|&f| step <= f) {
-                for (s, &hv) in slope.iter_mut().zip(&h_t[columns.clone()]) {
-                    *s = cfg.surrogate.derivative(hv - threshold);
+        let mut grad_mask = vec![0f32; width];
+        let mut acc = vec![0f32; width];
+        let mut slope = [0f32; RUN];
+        for t in (0..steps).rev() {
+            let step = t as f32;
+            let gs = &grad_spikes[t * n + start..][..width];
+            let h_t = &h[t * width..][..width];
+            let out = &mut *rows[t];
+            for run in (0..width).step_by(RUN) {
+                let len = RUN.min(width - run);
+                let columns = run..run + len;
+                // The surrogate's slope, needed only up to a column's firing step.
+                if fire[columns.clone()].iter().any(|&f| step <= f) {
+                    for (s, &hv) in slope.iter_mut().zip(&h_t[columns.clone()]) {
+                        *s = cfg.surrogate.derivative(hv - threshold);
+                    }
+                } else {
+                    slope.fill(0.0);
                 }
-            } else {
-                slope.fill(0.0);
-            }
-            // Every slice cut to the run's length, so the loop has no bounds checks and
-            // vectorises.
-            let fire = &fire[columns.clone()];
-            let h_t = &h_t[columns.clone()];
-            let gs = &gs[columns.clone()];
-            let grad_mask = &mut grad_mask[columns.clone()];
-            let acc = &mut acc[columns.clone()];
-            let out = &mut out[columns];
-            let slope = &slope[..len];
-            let run = Run {
-                step,
-                threshold,
-                fire,
-                h_t,
-                gs,
-                slope,
-            };
-            if cfg.mask_grad {
-                run.update::<true>(grad_mask, acc, out);
-            } else {
-                run.update::<false>(grad_mask, acc, out);
+                // Every slice cut to the run's length, so the loop has no bounds checks and
+                // vectorises.
+                let fire = &fire[columns.clone()];
+                let h_t = &h_t[columns.clone()];
+                let gs = &gs[columns.clone()];
+                let grad_mask = &mut grad_mask[columns.clone()];
+                let acc = &mut acc[columns.clone()];
+                let out = &mut out[columns];
+                let slope = &slope[..len];
+                let run = Run {
+                    step,
+                    threshold,
+                    fire,
+                    h_t,
+                    gs,
+                    slope,
+                };
+                if cfg.mask_grad {
+                    run.update::<true>(grad_mask, acc, out);
+                } else {
+                    run.update::<false>(grad_mask, acc, out);
+                }
             }
         }
     }

@@ -61,25 +61,21 @@ pub fn sparse_forward(x: &[f32], w: &[f32], n: usize, k: usize, m: usize) -> Vec
         .enumerate()
         .for_each(|(chunk, out)| {
             let first = chunk * ROWS_PER_TASK;
-            forward_rows_wide(&x[first * k..], &wt, out, k, m);
+            forward_rows(&x[first * k..], &wt, out, k, m);
         });
     y
 }
 
-wide_kernel!(
-    /// [`forward_rows`], with AVX2 where the CPU has it.
-    fn forward_rows_wide(x: &[f32], wt: &[f32], out: &mut [f32], k: usize, m: usize) = forward_rows
-);
-
-/// The rows `out` (`[rows, M]`) of `y = x W^T` from the rows of `x` starting at its first.
-#[inline(always)]
-fn forward_rows(x: &[f32], wt: &[f32], out: &mut [f32], k: usize, m: usize) {
-    for (y_row, x_row) in out.chunks_mut(m).zip(x.chunks(k)) {
-        for (kk, &v) in x_row.iter().enumerate() {
-            if v != 0.0 {
-                let w_row = &wt[kk * m..(kk + 1) * m];
-                for (o, wv) in y_row.iter_mut().zip(w_row) {
-                    *o += v * wv;
+wide_kernel! {
+    /// The rows `out` (`[rows, M]`) of `y = x W^T` from the rows of `x` starting at its first.
+    fn forward_rows(x: &[f32], wt: &[f32], out: &mut [f32], k: usize, m: usize) {
+        for (y_row, x_row) in out.chunks_mut(m).zip(x.chunks(k)) {
+            for (kk, &v) in x_row.iter().enumerate() {
+                if v != 0.0 {
+                    let w_row = &wt[kk * m..(kk + 1) * m];
+                    for (o, wv) in y_row.iter_mut().zip(w_row) {
+                        *o += v * wv;
+                    }
                 }
             }
         }
@@ -101,7 +97,7 @@ pub fn sparse_weight_grad(x: &[f32], g: &[f32], n: usize, k: usize, m: usize) ->
         gwt.par_chunks_mut(m * INPUTS_PER_TASK)
             .enumerate()
             .for_each(|(task, block)| {
-                weight_grad_band_wide(
+                weight_grad_band(
                     &x[..n * k],
                     &g[..n * m],
                     block,
@@ -114,29 +110,18 @@ pub fn sparse_weight_grad(x: &[f32], g: &[f32], n: usize, k: usize, m: usize) ->
     transpose(&gwt, k, m)
 }
 
-wide_kernel!(
-    /// [`weight_grad_band`], with AVX2 where the CPU has it.
-    fn weight_grad_band_wide(
-        x: &[f32],
-        g: &[f32],
-        block: &mut [f32],
-        k0: usize,
-        k: usize,
-        m: usize,
-    ) = weight_grad_band
-);
-
-/// The rows `k0..` of `dW^T` in `block`: `x[r, k] * g[r]` added for every row `r` in order.
-#[inline(always)]
-fn weight_grad_band(x: &[f32], g: &[f32], block: &mut [f32], k0: usize, k: usize, m: usize) {
-    let width = block.len() / m;
-    for (x_row, g_row) in x.chunks(k).zip(g.chunks(m)) {
-        let inputs = &x_row[k0..k0 + width];
-        for (j, &v) in inputs.iter().enumerate() {
-            if v != 0.0 {
-                let row = &mut block[j * m..(j + 1) * m];
-                for (o, gv) in row.iter_mut().zip(g_row) {
-                    *o += v * gv;
+wide_kernel! {
+    /// The rows `k0..` of `dW^T` in `block`: `x[r, k] * g[r]` added for every row `r` in order.
+    fn weight_grad_band(x: &[f32], g: &[f32], block: &mut [f32], k0: usize, k: usize, m: usize) {
+        let width = block.len() / m;
+        for (x_row, g_row) in x.chunks(k).zip(g.chunks(m)) {
+            let inputs = &x_row[k0..k0 + width];
+            for (j, &v) in inputs.iter().enumerate() {
+                if v != 0.0 {
+                    let row = &mut block[j * m..(j + 1) * m];
+                    for (o, gv) in row.iter_mut().zip(g_row) {
+                        *o += v * gv;
+                    }
                 }
             }
         }
