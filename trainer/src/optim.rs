@@ -9,6 +9,8 @@ use std::collections::BTreeMap;
 use candle_core::{Result, Tensor, Var, backprop::GradStore};
 use rayon::prelude::*;
 
+use crate::ops::cpu::{with_data, with_data_mut};
+
 /// AdamW hyper-parameters.
 #[derive(Clone, Copy, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AdamWConfig {
@@ -86,47 +88,73 @@ impl AdamW {
             let Some(g) = grads.get(var.as_tensor()) else {
                 continue;
             };
-            let (Some(m), Some(v)) = (self.m.get_mut(name), self.v.get_mut(name)) else {
+            let (Some(m), Some(v)) = (self.m.get(name), self.v.get(name)) else {
                 candle_core::bail!("optimiser has no state for parameter {name}");
             };
-            // One fused pass over plain vectors instead of a dozen tensor ops, each of which
-            // would allocate a parameter-sized buffer.
-            let mut mv = m.flatten_all()?.to_vec1::<f32>()?;
-            let mut vv = v.flatten_all()?.to_vec1::<f32>()?;
-            let mut wv = var.as_tensor().flatten_all()?.to_vec1::<f32>()?;
-            let gv = g.flatten_all()?.to_vec1::<f32>()?;
-            let (b1, b2) = (c.beta1 as f32, c.beta2 as f32);
-            let (inv_bias1, inv_bias2) = ((1.0 / bias1) as f32, (1.0 / bias2) as f32);
-            let (lr32, eps, decay) = (lr as f32, c.eps as f32, (1.0 - lr * c.weight_decay) as f32);
-            if gv.len() != wv.len() {
-                candle_core::bail!(
-                    "gradient of {name} has {} values, not {}",
-                    gv.len(),
-                    wv.len()
-                );
+            let count = var.as_tensor().elem_count();
+            for (what, len) in [
+                ("gradient", g.elem_count()),
+                ("first moment", m.elem_count()),
+                ("second moment", v.elem_count()),
+            ] {
+                if len != count {
+                    candle_core::bail!("{what} of {name} has {len} values, not {count}");
+                }
             }
-            // Each value on its own, so chunks in parallel give the same bits on any thread
-            // count; zipped slices let the loop run as vector code.
-            const CHUNK: usize = 1 << 14;
-            mv.par_chunks_mut(CHUNK)
-                .zip(vv.par_chunks_mut(CHUNK))
-                .zip(wv.par_chunks_mut(CHUNK))
-                .zip(gv.par_chunks(CHUNK))
-                .for_each(|(((m, v), w), g)| {
-                    for (((m, v), w), &g) in m.iter_mut().zip(v.iter_mut()).zip(w).zip(g) {
-                        *m = b1 * *m + (1.0 - b1) * g;
-                        *v = b2 * *v + (1.0 - b2) * g * g;
-                        let update = (*m * inv_bias1) / ((*v * inv_bias2).sqrt() + eps);
-                        *w = *w * decay - lr32 * update;
-                    }
-                });
-            let shape = var.as_tensor().shape().clone();
-            let device = var.as_tensor().device().clone();
-            *m = Tensor::from_vec(mv, shape.clone(), &device)?;
-            *v = Tensor::from_vec(vv, shape.clone(), &device)?;
-            var.set(&Tensor::from_vec(wv, shape, &device)?)?;
+            let update = Update {
+                b1: c.beta1 as f32,
+                b2: c.beta2 as f32,
+                inv_bias1: (1.0 / bias1) as f32,
+                inv_bias2: (1.0 / bias2) as f32,
+                lr: lr as f32,
+                eps: c.eps as f32,
+                decay: (1.0 - lr * c.weight_decay) as f32,
+            };
+            // The moments and the weights changed in place, in one pass (no copies in or
+            // out, no parameter-sized buffer per tensor op).
+            with_data(g, "adamw", name, |g| {
+                with_data_mut(m, "adamw", name, |m| {
+                    with_data_mut(v, "adamw", name, |v| {
+                        with_data_mut(var.as_tensor(), "adamw", name, |w| update.apply(m, v, w, g))
+                    })
+                })
+            })????;
         }
         Ok(())
+    }
+}
+
+/// The scalars of one AdamW update, bias corrections folded in.
+#[derive(Clone, Copy, Debug)]
+struct Update {
+    b1: f32,
+    b2: f32,
+    inv_bias1: f32,
+    inv_bias2: f32,
+    lr: f32,
+    eps: f32,
+    decay: f32,
+}
+
+impl Update {
+    /// Updates the moments `m`, `v` and the weights `w` with the gradient `g`. Each value on its
+    /// own, so chunks in parallel give the same bits on any thread count; zipped slices let the
+    /// loop run as vector code.
+    fn apply(&self, m: &mut [f32], v: &mut [f32], w: &mut [f32], g: &[f32]) {
+        const CHUNK: usize = 1 << 14;
+        let u = *self;
+        m.par_chunks_mut(CHUNK)
+            .zip(v.par_chunks_mut(CHUNK))
+            .zip(w.par_chunks_mut(CHUNK))
+            .zip(g.par_chunks(CHUNK))
+            .for_each(|(((m, v), w), g)| {
+                for (((m, v), w), &g) in m.iter_mut().zip(v.iter_mut()).zip(w).zip(g) {
+                    *m = u.b1 * *m + (1.0 - u.b1) * g;
+                    *v = u.b2 * *v + (1.0 - u.b2) * g * g;
+                    let step = (*m * u.inv_bias1) / ((*v * u.inv_bias2).sqrt() + u.eps);
+                    *w = *w * u.decay - u.lr * step;
+                }
+            });
     }
 }
 
