@@ -39,7 +39,8 @@ fn kernels(c: &mut Criterion) {
         let mut rng = ChaCha8Rng::seed_from_u64(1);
         let rows = steps * BATCH;
         let x = spikes(rows, INPUTS, 19.0 / 784.0, &mut rng);
-        let w = uniform(HIDDEN * INPUTS, -0.05..0.05, &mut rng);
+        // The weights as the sparse product takes them: transposed, [784, 800].
+        let wt = uniform(INPUTS * HIDDEN, -0.05..0.05, &mut rng);
         let grad_out = uniform(rows * HIDDEN, -1e-3..1e-3, &mut rng);
         let currents = uniform(rows * HIDDEN, -0.1..0.35, &mut rng);
         let cfg = FireConfig::default();
@@ -50,9 +51,9 @@ fn kernels(c: &mut Criterion) {
         let neurons = BATCH * HIDDEN;
         group.bench_function(
             format!("T={steps} sparse_forward {rows}x784 * 784x800"),
-            |b| b.iter(|| sparse_forward(black_box(&x), black_box(&w), rows, INPUTS, HIDDEN)),
+            |b| b.iter(|| sparse_forward(black_box(&x), black_box(&wt), rows, INPUTS, HIDDEN)),
         );
-        group.bench_function(format!("T={steps} sparse_weight_grad 800x784"), |b| {
+        group.bench_function(format!("T={steps} sparse_weight_grad 784x800"), |b| {
             b.iter(|| sparse_weight_grad(black_box(&x), black_box(&grad_out), rows, INPUTS, HIDDEN))
         });
         group.bench_function(format!("T={steps} fire_forward {steps}x{neurons}"), |b| {

@@ -8,7 +8,7 @@
 
 use std::collections::BTreeMap;
 
-use candle_core::{DType, Device, Result, Tensor, Var};
+use candle_core::{DType, Device, Result, Shape, Tensor, Var};
 use rand_chacha::ChaCha8Rng;
 use ttfs_compiler::model::{LayerSpec, QuantizedFor, WeightNorm};
 
@@ -19,7 +19,7 @@ use crate::ops::layer_fire::{conv_fire, linear_fire};
 use crate::ops::neuron::{FireConfig, fire_steps};
 use crate::ops::pool::avg_pool;
 use crate::ops::sparse::sparse_linear;
-use crate::ops::weight_norm::weight_norm;
+use crate::ops::weight_norm::{weight_norm, weight_norm_transposed};
 use crate::qat::Margin;
 
 /// How the input reaches the first layer.
@@ -194,15 +194,14 @@ impl Network {
         }
     }
 
-    /// The effective weight of layer `index`: weight normalisation and affine scale applied.
-    pub fn effective_weight(&self, index: usize) -> Result<Tensor> {
-        let layer = &self.layers[index];
-        let (wn, scale, _) = norm_options(layer);
+    /// The raw weight of layer `index` flattened to `[out, fan-in]`, its shape, and its scale
+    /// (`None` without the affine scale).
+    fn raw_weight(&self, index: usize) -> Result<(Tensor, Shape, Option<Tensor>)> {
+        let (_, scale, _) = norm_options(&self.layers[index]);
         let w = self.param(&format!("layers.{index}.weight"))?.as_tensor();
         let shape = w.shape().clone();
         let out = shape.dims()[0];
-        let n_in = shape.elem_count() / out;
-        let flat = w.reshape((out, n_in))?;
+        let flat = w.reshape((out, shape.elem_count() / out))?;
         let scale = if scale {
             Some(
                 self.param(&format!("layers.{index}.scale"))?
@@ -212,6 +211,14 @@ impl Network {
         } else {
             None
         };
+        Ok((flat, shape, scale))
+    }
+
+    /// The effective weight of layer `index`: weight normalisation and affine scale applied.
+    pub fn effective_weight(&self, index: usize) -> Result<Tensor> {
+        let (wn, _, _) = norm_options(&self.layers[index]);
+        let (flat, shape, scale) = self.raw_weight(index)?;
+        let out = shape.dims()[0];
         let flat = match (wn, scale) {
             (Some(WeightNorm { gain, eps }), Some(s)) => weight_norm(&flat, &s, gain, eps)?,
             (Some(WeightNorm { gain, eps }), None) => {
@@ -226,6 +233,29 @@ impl Network {
             Some(mask) => w.mul(mask),
             None => Ok(w),
         }
+    }
+
+    /// [`Network::weight_and_shift`] for a linear layer with the weight transposed (`[K, M]`),
+    /// the operand of the sparse product. With weight normalisation and neither a pruning mask
+    /// nor quantization-aware training (the usual case) the normalisation writes the
+    /// transpose itself; otherwise the effective weight is transposed after.
+    pub fn weight_transposed_and_shift(&self, index: usize) -> Result<(Tensor, Option<Tensor>)> {
+        let (wn, _, _) = norm_options(&self.layers[index]);
+        let direct = self.quantize.is_none() && !self.masks.contains_key(&index);
+        let Some(WeightNorm { gain, eps }) = wn.filter(|_| direct) else {
+            let (w, shift) = self.weight_and_shift(index)?;
+            return Ok((w.t()?.contiguous()?, shift));
+        };
+        let (flat, shape, scale) = self.raw_weight(index)?;
+        let scale = match scale {
+            Some(s) => s,
+            None => Tensor::ones(shape.dims()[0], DType::F32, &Device::Cpu)?,
+        };
+        let shift = self
+            .params
+            .get(&format!("layers.{index}.shift"))
+            .map(|v| v.as_tensor().clone());
+        Ok((weight_norm_transposed(&flat, &scale, gain, eps)?, shift))
     }
 
     /// The indices of the hidden-input layers: every weighted layer but the output one, the
@@ -372,24 +402,30 @@ impl Network {
                         (input, has_shift, currents)
                         && Some(i) != output_layer
                     {
-                        let (w, shift) = self.weight_and_shift(i)?;
-                        let shift = shift.ok_or_else(|| {
-                            candle_core::Error::Msg(format!("layer {i} has no shift"))
-                        })?;
+                        let no_shift =
+                            || candle_core::Error::Msg(format!("layer {i} has no shift"));
                         let spikes = match layer {
                             LayerSpec::Conv2d {
                                 stride, padding, ..
-                            } => conv_fire(
-                                &x, &w, &shift, *stride, *padding, t, &self.fire, needs_grad,
-                            )?,
-                            _ => linear_fire(
-                                &x.flatten_from(1)?,
-                                &w,
-                                &shift,
-                                t,
-                                &self.fire,
-                                needs_grad,
-                            )?,
+                            } => {
+                                let (w, shift) = self.weight_and_shift(i)?;
+                                let shift = shift.ok_or_else(no_shift)?;
+                                conv_fire(
+                                    &x, &w, &shift, *stride, *padding, t, &self.fire, needs_grad,
+                                )?
+                            }
+                            _ => {
+                                let (wt, shift) = self.weight_transposed_and_shift(i)?;
+                                let shift = shift.ok_or_else(no_shift)?;
+                                linear_fire(
+                                    &x.flatten_from(1)?,
+                                    &wt,
+                                    &shift,
+                                    t,
+                                    &self.fire,
+                                    needs_grad,
+                                )?
+                            }
                         };
                         layer_spikes.push(spikes.reshape((t, batch, ()))?);
                         layer_currents.push(None);
@@ -434,13 +470,18 @@ impl Network {
 
     /// Input current of weighted layer `index` for input `x` (`[N, ...]`): `W_eff x + shift`.
     pub fn layer_current(&self, index: usize, x: &Tensor, input: LayerInput) -> Result<Tensor> {
-        let (w, shift) = self.weight_and_shift(index)?;
         match &self.layers[index] {
             LayerSpec::Linear { .. } => {
                 let x = x.flatten_from(1)?;
-                let y = match input {
-                    LayerInput::Dense => x.matmul(&w.t()?)?,
-                    LayerInput::Sparse { needs_grad } => sparse_linear(&x, &w, needs_grad)?,
+                let (y, shift) = match input {
+                    LayerInput::Dense => {
+                        let (w, shift) = self.weight_and_shift(index)?;
+                        (x.matmul(&w.t()?)?, shift)
+                    }
+                    LayerInput::Sparse { needs_grad } => {
+                        let (wt, shift) = self.weight_transposed_and_shift(index)?;
+                        (sparse_linear(&x, &wt, needs_grad)?, shift)
+                    }
                 };
                 match &shift {
                     Some(b) => add_bias(&y, b),
@@ -450,6 +491,7 @@ impl Network {
             LayerSpec::Conv2d {
                 stride, padding, ..
             } => {
+                let (w, shift) = self.weight_and_shift(index)?;
                 let y = match input {
                     LayerInput::Dense => x.conv2d(&w, *padding, *stride, 1, 1)?,
                     LayerInput::Sparse { needs_grad } => {

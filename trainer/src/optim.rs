@@ -10,6 +10,7 @@ use candle_core::{Result, Tensor, Var, backprop::GradStore};
 use rayon::prelude::*;
 
 use crate::ops::cpu::{with_data, with_data_mut};
+use crate::ops::simd::wide_kernel;
 
 /// AdamW hyper-parameters.
 #[derive(Clone, Copy, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
@@ -147,14 +148,19 @@ impl Update {
             .zip(v.par_chunks_mut(CHUNK))
             .zip(w.par_chunks_mut(CHUNK))
             .zip(g.par_chunks(CHUNK))
-            .for_each(|(((m, v), w), g)| {
-                for (((m, v), w), &g) in m.iter_mut().zip(v.iter_mut()).zip(w).zip(g) {
-                    *m = u.b1 * *m + (1.0 - u.b1) * g;
-                    *v = u.b2 * *v + (1.0 - u.b2) * g * g;
-                    let step = (*m * u.inv_bias1) / ((*v * u.inv_bias2).sqrt() + u.eps);
-                    *w = *w * u.decay - u.lr * step;
-                }
-            });
+            .for_each(|(((m, v), w), g)| update_chunk(u, m, v, w, g));
+    }
+}
+
+wide_kernel! {
+    /// [`Update::apply`] on one chunk.
+    fn update_chunk(u: Update, m: &mut [f32], v: &mut [f32], w: &mut [f32], g: &[f32]) {
+        for (((m, v), w), &g) in m.iter_mut().zip(v.iter_mut()).zip(w).zip(g) {
+            *m = u.b1 * *m + (1.0 - u.b1) * g;
+            *v = u.b2 * *v + (1.0 - u.b2) * g * g;
+            let step = (*m * u.inv_bias1) / ((*v * u.inv_bias2).sqrt() + u.eps);
+            *w = *w * u.decay - u.lr * step;
+        }
     }
 }
 

@@ -23,7 +23,7 @@ use crate::ops::sparse::{sparse_forward, sparse_weight_grad};
 /// The layer's product of its input with its weights.
 #[derive(Clone, Copy, Debug)]
 enum Product {
-    /// `x W^T` for `x` `[N, K]` and `W` `[M, K]`.
+    /// `x W^T` for `x` `[N, K]` and `W` given as `W^T` (`[K, M]`, see [`super::sparse`]).
     Linear,
     /// The 2-D convolution of `x` `[N, C, H, W]` with `W` `[O, C, kh, kw]`.
     Conv { stride: usize, padding: usize },
@@ -88,7 +88,7 @@ impl LayerFire {
         let operands = match self.product {
             Product::Linear => {
                 let (n, k) = x.dims2()?;
-                let (m, k2) = w.dims2()?;
+                let (k2, m) = w.dims2()?;
                 if k != k2 {
                     candle_core::bail!("linear layer: input has {k} features, weights expect {k2}");
                 }
@@ -185,7 +185,7 @@ impl CustomOp3 for LayerFire {
         let gx = if self.input_grad {
             let g = Tensor::from_vec(grad_currents, operands.output(), x.device())?;
             Some(match operands {
-                Operands::Linear { .. } => g.matmul(&w.detach())?,
+                Operands::Linear { .. } => g.matmul(&w.detach().t()?)?,
                 Operands::Conv { g: geometry, .. } => conv::input_grad(&geometry, w, &g)?,
             })
         } else {
@@ -206,11 +206,11 @@ fn apply(x: &Tensor, w: &Tensor, b: &Tensor, op: LayerFire) -> Result<Tensor> {
 }
 
 /// Spikes `[T * B, M]` of a layer of `M` neurons fed `x` (`[T * B, K]`, mostly zero) through
-/// weights `w` (`[M, K]`) and shift `b` (`[M]`); differentiable in all three (in `x` only when
-/// `input_grad`).
+/// weights given transposed, `wt` (`W^T`, `[K, M]`), and shift `b` (`[M]`); differentiable in
+/// all three (in `x` only when `input_grad`).
 pub fn linear_fire(
     x: &Tensor,
-    w: &Tensor,
+    wt: &Tensor,
     b: &Tensor,
     steps: usize,
     fire: &FireConfig,
@@ -223,7 +223,7 @@ pub fn linear_fire(
         input_grad,
         currents: Mutex::new(None),
     };
-    apply(x, w, b, op)
+    apply(x, wt, b, op)
 }
 
 /// Spikes `[T * B, O, Ho, Wo]` of a convolutional layer fed `x` (`[T * B, C, H, W]`, mostly
@@ -284,11 +284,11 @@ mod tests {
         let x: Vec<f32> = (0..n * k)
             .map(|_| if rng.gen_bool(0.3) { 1.0 } else { 0.0 })
             .collect();
-        let w: Vec<f32> = (0..m * k).map(|_| rng.gen_range(-0.2..0.5)).collect();
+        let w: Vec<f32> = (0..k * m).map(|_| rng.gen_range(-0.2..0.5)).collect();
         let b: Vec<f32> = (0..m).map(|_| rng.gen_range(-0.1..0.1)).collect();
         let weights_out: Vec<f32> = (0..n * m).map(|_| rng.gen_range(-1.0..1.0)).collect();
         let x = Var::from_tensor(&Tensor::from_vec(x, (n, k), &dev).unwrap()).unwrap();
-        let w = Var::from_tensor(&Tensor::from_vec(w, (m, k), &dev).unwrap()).unwrap();
+        let w = Var::from_tensor(&Tensor::from_vec(w, (k, m), &dev).unwrap()).unwrap();
         let b = Var::from_tensor(&Tensor::from_vec(b, m, &dev).unwrap()).unwrap();
         let weights_out = Tensor::from_vec(weights_out, (n, m), &dev).unwrap();
         for mask_grad in [true, false] {
@@ -429,7 +429,7 @@ mod tests {
     fn refuses_mismatched_operands() {
         let dev = Device::Cpu;
         let x = Tensor::zeros((8, 5), candle_core::DType::F32, &dev).unwrap();
-        let w = Tensor::zeros((3, 4), candle_core::DType::F32, &dev).unwrap();
+        let w = Tensor::zeros((4, 3), candle_core::DType::F32, &dev).unwrap();
         let b = Tensor::zeros(3, candle_core::DType::F32, &dev).unwrap();
         let fire = FireConfig::default();
         let err = linear_fire(&x, &w, &b, 4, &fire, false).unwrap_err();
@@ -437,7 +437,7 @@ mod tests {
             err.to_string().contains("5 features, weights expect 4"),
             "{err}"
         );
-        let w = Tensor::zeros((3, 5), candle_core::DType::F32, &dev).unwrap();
+        let w = Tensor::zeros((5, 3), candle_core::DType::F32, &dev).unwrap();
         let err = linear_fire(&x, &w, &b, 3, &fire, false).unwrap_err();
         assert!(
             err.to_string().contains("8 rows do not split into 3"),

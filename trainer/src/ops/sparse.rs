@@ -4,7 +4,9 @@
 //! steps, a neuron at most once. Time-parallel training feeds `[T * B, n_in]` such rows to
 //! each linear layer, so a dense product spends almost all of its work on zeros. This op
 //! computes `y = x W^T` by adding, for every non-zero `x[r, k]`, the row `x[r, k] * W^T[k]`
-//! to `y[r]`, and the weight gradient the same way from the column lists of `x`. Both are
+//! to `y[r]`, and the weight gradient the same way from the column lists of `x`. It takes the
+//! weights transposed, `W^T` (`[K, M]`), the layout both passes walk, so that nothing is
+//! transposed per step (the weight normalisation writes `W^T` directly). Both are
 //! exact (each output sums its terms in a fixed order, independent of the thread count); the
 //! gradient with respect to `x`, needed below the first layer, is a dense product.
 
@@ -14,54 +16,24 @@ use crate::ops::cpu::{f32_slice, with_data};
 use crate::ops::simd::wide_kernel;
 use rayon::prelude::*;
 
-/// `y = x W^T` for sparse `x` (`[N, K]`) and dense `W` (`[M, K]`).
+/// `y = x W^T` for sparse `x` (`[N, K]`) and dense `W`, given as `W^T` (`[K, M]`).
 #[derive(Clone, Copy, Debug)]
 pub struct SparseLinear {
     /// Whether `x` needs a gradient (false for the network's input).
     pub input_grad: bool,
 }
 
-/// Side of the square tiles [`transpose`] copies, so that both the rows read and the rows
-/// written stay in cache.
-const TILE: usize = 32;
-
-/// The transpose `[cols, rows]` of a row-major `[rows, cols]` matrix, tile by tile, bands of
-/// output rows in parallel.
-fn transpose(src: &[f32], rows: usize, cols: usize) -> Vec<f32> {
-    let mut dst = vec![0f32; src.len()];
-    if rows == 0 || cols == 0 {
-        return dst;
-    }
-    dst.par_chunks_mut(rows * TILE)
-        .enumerate()
-        .for_each(|(band, out)| {
-            let c0 = band * TILE;
-            let band_cols = out.len() / rows;
-            for r0 in (0..rows).step_by(TILE) {
-                let r1 = (r0 + TILE).min(rows);
-                for c in 0..band_cols {
-                    let column = &mut out[c * rows + r0..c * rows + r1];
-                    for (i, v) in column.iter_mut().enumerate() {
-                        *v = src[(r0 + i) * cols + c0 + c];
-                    }
-                }
-            }
-        });
-    dst
-}
-
 /// Rows per parallel task, so small products stay on one thread.
 const ROWS_PER_TASK: usize = 64;
 
-/// `y[N, M] = x[N, K] * w[M, K]^T`, skipping zeros of `x`.
-pub fn sparse_forward(x: &[f32], w: &[f32], n: usize, k: usize, m: usize) -> Vec<f32> {
-    let wt = transpose(w, m, k);
+/// `y[N, M] = x[N, K] * wt[K, M]`, skipping zeros of `x`.
+pub fn sparse_forward(x: &[f32], wt: &[f32], n: usize, k: usize, m: usize) -> Vec<f32> {
     let mut y = vec![0f32; n * m];
     y.par_chunks_mut(m * ROWS_PER_TASK)
         .enumerate()
         .for_each(|(chunk, out)| {
             let first = chunk * ROWS_PER_TASK;
-            forward_rows(&x[first * k..], &wt, out, k, m);
+            forward_rows(&x[first * k..], wt, out, k, m);
         });
     y
 }
@@ -86,11 +58,12 @@ wide_kernel! {
 /// `dW^T` (`8 x M`) stays in cache while it walks the rows of `x`.
 const INPUTS_PER_TASK: usize = 8;
 
-/// `dW[M, K] = g[N, M]^T * x[N, K]`, visiting only non-zeros of `x`.
+/// `dW^T[K, M] = x[N, K]^T * g[N, M]`, visiting only non-zeros of `x`: the weight gradient in
+/// the layout of the op's weight operand.
 ///
 /// Each task owns a band of inputs `k` and adds `x[r, k] * g[r]` to row `k` of `dW^T` for the
 /// rows `r` in ascending order, so every value sums its terms in one fixed order whatever the
-/// thread count; `dW^T` is then transposed.
+/// thread count.
 pub fn sparse_weight_grad(x: &[f32], g: &[f32], n: usize, k: usize, m: usize) -> Vec<f32> {
     let mut gwt = vec![0f32; k * m];
     if m > 0 {
@@ -107,7 +80,7 @@ pub fn sparse_weight_grad(x: &[f32], g: &[f32], n: usize, k: usize, m: usize) ->
                 );
             });
     }
-    transpose(&gwt, k, m)
+    gwt
 }
 
 wide_kernel! {
@@ -141,33 +114,33 @@ impl CustomOp2 for SparseLinear {
         l2: &Layout,
     ) -> Result<(CpuStorage, Shape)> {
         let (n, k) = l1.shape().dims2()?;
-        let (m, k2) = l2.shape().dims2()?;
+        let (k2, m) = l2.shape().dims2()?;
         if k != k2 {
             candle_core::bail!("sparse linear: input has {k} features, weights expect {k2}");
         }
         let x = f32_slice(s1, l1, "sparse linear", "input")?;
-        let w = f32_slice(s2, l2, "sparse linear", "weight")?;
-        let y = sparse_forward(x, w, n, k, m);
+        let wt = f32_slice(s2, l2, "sparse linear", "weight")?;
+        let y = sparse_forward(x, wt, n, k, m);
         Ok((CpuStorage::F32(y), Shape::from((n, m))))
     }
 
     fn bwd(
         &self,
         x: &Tensor,
-        w: &Tensor,
+        wt: &Tensor,
         _res: &Tensor,
         grad: &Tensor,
     ) -> Result<(Option<Tensor>, Option<Tensor>)> {
         let (n, k) = x.dims2()?;
-        let m = w.dim(0)?;
-        let gw = with_data(x, "sparse linear", "input", |xv| {
+        let m = wt.dim(1)?;
+        let gwt = with_data(x, "sparse linear", "input", |xv| {
             with_data(grad, "sparse linear", "output gradient", |gv| {
                 sparse_weight_grad(xv, gv, n, k, m)
             })
         })??;
-        let gw = Tensor::from_vec(gw, (m, k), w.device())?;
+        let gw = Tensor::from_vec(gwt, (k, m), wt.device())?;
         let gx = if self.input_grad {
-            Some(grad.matmul(&w.detach())?)
+            Some(grad.matmul(&wt.detach().t()?)?)
         } else {
             None
         };
@@ -175,10 +148,10 @@ impl CustomOp2 for SparseLinear {
     }
 }
 
-/// `x W^T` with the sparse product; `x`: `[N, K]`, `w`: `[M, K]`.
-pub fn sparse_linear(x: &Tensor, w: &Tensor, input_grad: bool) -> Result<Tensor> {
+/// `x W^T` with the sparse product; `x`: `[N, K]`, `wt`: `W^T`, `[K, M]`.
+pub fn sparse_linear(x: &Tensor, wt: &Tensor, input_grad: bool) -> Result<Tensor> {
     x.contiguous()?
-        .apply_op2(&w.contiguous()?, SparseLinear { input_grad })
+        .apply_op2(&wt.contiguous()?, SparseLinear { input_grad })
 }
 
 #[cfg(test)]
@@ -202,34 +175,27 @@ mod tests {
             .collect()
     }
 
-    /// The banded weight gradient and the tiled transposes against plain loops that sum in the
-    /// same order (rows ascending), bit for bit, on shapes that leave partial bands and tiles.
+    /// The banded weight gradient against a plain loop that sums in the same order (rows
+    /// ascending), bit for bit, on a shape that leaves a partial band.
     #[test]
     fn weight_gradient_over_bands_equals_the_plain_loop_bit_for_bit() {
         let mut rng = ChaCha8Rng::seed_from_u64(5);
         let (n, k, m) = (45, 37, 41);
         let x = sparse_values(n * k, 0.3, &mut rng);
         let g: Vec<f32> = (0..n * m).map(|_| rng.gen_range(-1.0..1.0)).collect();
-        let mut plain = vec![0f32; m * k];
+        let mut plain = vec![0f32; k * m];
         for mm in 0..m {
             for kk in 0..k {
                 for r in 0..n {
                     let v = x[r * k + kk];
                     if v != 0.0 {
-                        plain[mm * k + kk] += v * g[r * m + mm];
+                        plain[kk * m + mm] += v * g[r * m + mm];
                     }
                 }
             }
         }
         let banded = sparse_weight_grad(&x, &g, n, k, m);
         assert_eq!(banded, plain);
-        let t = transpose(&g, n, m);
-        for r in 0..n {
-            for c in 0..m {
-                assert_eq!(t[c * n + r], g[r * m + c]);
-            }
-        }
-        assert!(transpose(&[], 0, 5).is_empty());
     }
 
     #[test]
@@ -240,7 +206,7 @@ mod tests {
         let w: Vec<f32> = (0..m * k).map(|_| rng.gen_range(-1.0..1.0)).collect();
         let dev = Device::Cpu;
         let xs = Var::from_tensor(&Tensor::from_vec(x, (n, k), &dev).unwrap()).unwrap();
-        let ws = Var::from_tensor(&Tensor::from_vec(w, (m, k), &dev).unwrap()).unwrap();
+        let ws = Var::from_tensor(&Tensor::from_vec(w, (k, m), &dev).unwrap()).unwrap();
         let weights_out = Tensor::from_vec(
             (0..n * m).map(|i| (i % 7) as f32 - 3.0).collect::<Vec<_>>(),
             (n, m),
@@ -248,7 +214,7 @@ mod tests {
         )
         .unwrap();
         let sparse = sparse_linear(xs.as_tensor(), ws.as_tensor(), true).unwrap();
-        let dense = xs.as_tensor().matmul(&ws.as_tensor().t().unwrap()).unwrap();
+        let dense = xs.as_tensor().matmul(ws.as_tensor()).unwrap();
         let close = |a: &Tensor, b: &Tensor| {
             let a = a.flatten_all().unwrap().to_vec1::<f32>().unwrap();
             let b = b.flatten_all().unwrap().to_vec1::<f32>().unwrap();

@@ -19,6 +19,7 @@
 use candle_core::{CpuStorage, CustomOp2, Layout, Result, Shape, Tensor};
 
 use crate::ops::cpu::{f32_slice, with_data};
+use crate::ops::simd::wide_kernel;
 use rayon::prelude::*;
 
 /// The fused op: `(w [M, n], gamma [M]) -> W_eff [M, n]`.
@@ -28,7 +29,14 @@ pub struct WeightNormOp {
     pub gain: f32,
     /// Variance guard.
     pub eps: f32,
+    /// Whether the output is the transpose `W_eff^T` (`[n, M]`), the layout the sparse
+    /// product reads, written straight from `w` instead of transposed after.
+    pub transposed: bool,
 }
+
+/// Output rows (fan-in values) per task of the transposed forward, and weight rows per task of
+/// the transposed backward: 16 floats, one cache line of each row read across.
+const BAND: usize = 16;
 
 /// Partial sums of [`lane_sum`]: enough independent chains for the loop to vectorise.
 const SUM_LANES: usize = 8;
@@ -36,6 +44,7 @@ const SUM_LANES: usize = 8;
 /// The sum of `term(a[k], b[k])` in f64, as [`SUM_LANES`] interleaved partial sums added at
 /// the end: a fixed order (the same result on every run), without one long chain of
 /// dependent additions.
+#[inline(always)]
 fn lane_sum(a: &[f32], b: &[f32], term: impl Fn(f32, f32) -> f64) -> f64 {
     let mut acc = [0f64; SUM_LANES];
     let (a_chunks, b_chunks) = (a.chunks_exact(SUM_LANES), b.chunks_exact(SUM_LANES));
@@ -53,26 +62,86 @@ fn lane_sum(a: &[f32], b: &[f32], term: impl Fn(f32, f32) -> f64) -> f64 {
 }
 
 /// Mean and `1 / sqrt(var + eps)` of one row, in f64 for stability.
-fn row_stats(row: &[f32], eps: f32) -> (f32, f32) {
+#[inline(always)]
+fn row_stats_inline(row: &[f32], eps: f32) -> (f32, f32) {
     let n = row.len() as f64;
     let mean = lane_sum(row, row, |v, _| f64::from(v)) / n;
     let var = lane_sum(row, row, |v, _| (f64::from(v) - mean).powi(2)) / n;
     (mean as f32, (1.0 / (var + eps as f64).sqrt()) as f32)
 }
 
+wide_kernel! {
+    /// [`row_stats_inline`], with AVX2 where the CPU has it.
+    fn row_stats(row: &[f32], eps: f32) -> (f32, f32) {
+        row_stats_inline(row, eps)
+    }
+}
+
+wide_kernel! {
+    /// The gradients of one row `w_o` (into `gw_row`) and of `gamma_o` (returned) given
+    /// `d = dL/dW_eff_o`; `base` is `sqrt(g / n)`.
+    fn backward_row(row: &[f32], gamma_o: f32, d_row: &[f32], gw_row: &mut [f32], base: f32, eps: f32) -> f32 {
+        let n = row.len();
+        let (mean, inv_std) = row_stats_inline(row, eps);
+        let sum_d = lane_sum(d_row, d_row, |dv, _| f64::from(dv));
+        let sum_dw = lane_sum(row, d_row, |v, dv| f64::from(dv * ((v - mean) * inv_std)));
+        let a = base * gamma_o * inv_std;
+        let (mean_d, mean_dw) = ((sum_d / n as f64) as f32, (sum_dw / n as f64) as f32);
+        for ((dst, &v), &dv) in gw_row.iter_mut().zip(row).zip(d_row) {
+            let w_hat = (v - mean) * inv_std;
+            *dst = a * (dv - mean_d - w_hat * mean_dw);
+        }
+        base * sum_dw as f32
+    }
+}
+
 impl WeightNormOp {
+    /// `sqrt(g / n) * gamma_o * inv_std_o` and the mean of every row of `w` (`[m, n]`).
+    fn row_scales(&self, w: &[f32], gamma: &[f32], n: usize) -> Vec<(f32, f32)> {
+        let base = (self.gain / n as f32).sqrt();
+        w.par_chunks(n)
+            .zip(gamma.par_iter())
+            .map(|(row, &g)| {
+                let (mean, inv_std) = row_stats(row, self.eps);
+                (base * g * inv_std, mean)
+            })
+            .collect()
+    }
+
     /// Forward on plain slices: `w` is `[m, n]`, `gamma` is `[m]`.
     pub fn forward(&self, w: &[f32], gamma: &[f32], n: usize) -> Vec<f32> {
-        let base = (self.gain / n as f32).sqrt();
+        let scales = self.row_scales(w, gamma, n);
         let mut out = vec![0f32; w.len()];
         out.par_chunks_mut(n)
             .zip(w.par_chunks(n))
-            .zip(gamma.par_iter())
-            .for_each(|((o, row), &g)| {
-                let (mean, inv_std) = row_stats(row, self.eps);
-                let a = base * g * inv_std;
+            .zip(scales.par_iter())
+            .for_each(|((o, row), &(a, mean))| {
                 for (dst, &v) in o.iter_mut().zip(row) {
                     *dst = a * (v - mean);
+                }
+            });
+        out
+    }
+
+    /// [`WeightNormOp::forward`] written transposed: `W_eff^T` (`[n, m]`), the same values.
+    /// Each task writes a band of output rows, reading one cache line of every weight row.
+    pub fn forward_transposed(&self, w: &[f32], gamma: &[f32], n: usize) -> Vec<f32> {
+        let m = gamma.len();
+        let scales = self.row_scales(w, gamma, n);
+        let mut out = vec![0f32; w.len()];
+        if m == 0 {
+            return out;
+        }
+        out.par_chunks_mut(m * BAND)
+            .enumerate()
+            .for_each(|(band, o)| {
+                let k0 = band * BAND;
+                let width = o.len() / m;
+                for (r, &(a, mean)) in scales.iter().enumerate() {
+                    let row = &w[r * n + k0..r * n + k0 + width];
+                    for (j, &v) in row.iter().enumerate() {
+                        o[j * m + r] = a * (v - mean);
+                    }
                 }
             });
         out
@@ -89,15 +158,49 @@ impl WeightNormOp {
             .for_each(|(o, (gw_row, gg_o))| {
                 let row = &w[o * n..(o + 1) * n];
                 let d_row = &d[o * n..(o + 1) * n];
-                let (mean, inv_std) = row_stats(row, self.eps);
-                let sum_d = lane_sum(d_row, d_row, |dv, _| f64::from(dv));
-                let sum_dw = lane_sum(row, d_row, |v, dv| f64::from(dv * ((v - mean) * inv_std)));
-                *gg_o = base * sum_dw as f32;
-                let a = base * gamma[o] * inv_std;
-                let (mean_d, mean_dw) = ((sum_d / n as f64) as f32, (sum_dw / n as f64) as f32);
-                for ((dst, &v), &dv) in gw_row.iter_mut().zip(row).zip(d_row) {
-                    let w_hat = (v - mean) * inv_std;
-                    *dst = a * (dv - mean_d - w_hat * mean_dw);
+                *gg_o = backward_row(row, gamma[o], d_row, gw_row, base, self.eps);
+            });
+        (gw, gg)
+    }
+
+    /// [`WeightNormOp::backward`] given the transposed gradient `d^T` (`[n, m]`): the same
+    /// values. Each task gathers its band of gradient rows into a small buffer that stays in
+    /// cache, then runs the row code of the untransposed backward on it.
+    pub fn backward_transposed(
+        &self,
+        w: &[f32],
+        gamma: &[f32],
+        dt: &[f32],
+        n: usize,
+    ) -> (Vec<f32>, Vec<f32>) {
+        let m = gamma.len();
+        let base = (self.gain / n as f32).sqrt();
+        let mut gw = vec![0f32; w.len()];
+        let mut gg = vec![0f32; m];
+        if n == 0 {
+            return (gw, gg);
+        }
+        gw.par_chunks_mut(n * BAND)
+            .zip(gg.par_chunks_mut(BAND))
+            .enumerate()
+            .for_each(|(band, (gw_band, gg_band))| {
+                let m0 = band * BAND;
+                let rows = gg_band.len();
+                let mut d = vec![0f32; rows * n];
+                for (k, dt_row) in dt.chunks_exact(m).enumerate() {
+                    for (r, &v) in dt_row[m0..m0 + rows].iter().enumerate() {
+                        d[r * n + k] = v;
+                    }
+                }
+                for (r, ((gw_row, gg_o), d_row)) in gw_band
+                    .chunks_mut(n)
+                    .zip(gg_band.iter_mut())
+                    .zip(d.chunks(n))
+                    .enumerate()
+                {
+                    let o = m0 + r;
+                    let row = &w[o * n..(o + 1) * n];
+                    *gg_o = backward_row(row, gamma[o], d_row, gw_row, base, self.eps);
                 }
             });
         (gw, gg)
@@ -120,12 +223,19 @@ impl CustomOp2 for WeightNormOp {
         if l2.shape().dims() != [m] {
             candle_core::bail!("weight norm: gamma must have {m} values");
         }
-        let out = self.forward(
+        let (w, gamma) = (
             f32_slice(s1, l1, "weight norm", "weight")?,
             f32_slice(s2, l2, "weight norm", "gamma")?,
-            n,
         );
-        Ok((CpuStorage::F32(out), Shape::from((m, n))))
+        Ok(if self.transposed {
+            let out = self.forward_transposed(w, gamma, n);
+            (CpuStorage::F32(out), Shape::from((n, m)))
+        } else {
+            (
+                CpuStorage::F32(self.forward(w, gamma, n)),
+                Shape::from((m, n)),
+            )
+        })
     }
 
     fn bwd(
@@ -139,7 +249,11 @@ impl CustomOp2 for WeightNormOp {
         let (gw, gg) = with_data(w, "weight norm", "weight", |wv| {
             with_data(gamma, "weight norm", "gamma", |gv| {
                 with_data(grad, "weight norm", "gradient", |dv| {
-                    self.backward(wv, gv, dv, n)
+                    if self.transposed {
+                        self.backward_transposed(wv, gv, dv, n)
+                    } else {
+                        self.backward(wv, gv, dv, n)
+                    }
                 })
             })
         })???;
@@ -152,8 +266,22 @@ impl CustomOp2 for WeightNormOp {
 
 /// `sqrt(g / n) * gamma_o * standardise(w_o)` for `w` of shape `[M, n]` and `gamma` `[M]`.
 pub fn weight_norm(w: &Tensor, gamma: &Tensor, gain: f32, eps: f32) -> Result<Tensor> {
-    w.contiguous()?
-        .apply_op2(&gamma.contiguous()?, WeightNormOp { gain, eps })
+    apply(w, gamma, gain, eps, false)
+}
+
+/// The transpose (`[n, M]`) of [`weight_norm`], computed in that layout: the operand the
+/// sparse product takes.
+pub fn weight_norm_transposed(w: &Tensor, gamma: &Tensor, gain: f32, eps: f32) -> Result<Tensor> {
+    apply(w, gamma, gain, eps, true)
+}
+
+fn apply(w: &Tensor, gamma: &Tensor, gain: f32, eps: f32, transposed: bool) -> Result<Tensor> {
+    let op = WeightNormOp {
+        gain,
+        eps,
+        transposed,
+    };
+    w.contiguous()?.apply_op2(&gamma.contiguous()?, op)
 }
 
 #[cfg(test)]
@@ -208,6 +336,49 @@ mod tests {
             let a = vec(gf.get(v.as_tensor()).unwrap());
             let b = vec(gr.get(v.as_tensor()).unwrap());
             assert!(close(&a, &b), "{a:?} vs {b:?}");
+        }
+    }
+
+    fn bits(t: &Tensor) -> Vec<u32> {
+        let v = t.flatten_all().unwrap().to_vec1::<f32>().unwrap();
+        v.iter().map(|x| x.to_bits()).collect()
+    }
+
+    /// The transposed op against the transpose of the plain one: the same values and the same
+    /// gradients, bit for bit, on shapes that leave a partial band both ways.
+    #[test]
+    fn transposed_op_equals_the_transpose_of_the_plain_one_bit_for_bit() {
+        let mut rng = ChaCha8Rng::seed_from_u64(9);
+        let (m, n) = (37, 21);
+        let dev = Device::Cpu;
+        let w: Vec<f32> = (0..m * n).map(|_| rng.gen_range(-1.0..1.0)).collect();
+        let g: Vec<f32> = (0..m).map(|_| rng.gen_range(0.5..1.5)).collect();
+        let up: Vec<f32> = (0..m * n).map(|_| rng.gen_range(-1.0..1.0)).collect();
+        let w = Var::from_tensor(&Tensor::from_vec(w, (m, n), &dev).unwrap()).unwrap();
+        let g = Var::from_tensor(&Tensor::from_vec(g, m, &dev).unwrap()).unwrap();
+        let up = Tensor::from_vec(up, (m, n), &dev).unwrap();
+        let plain = weight_norm(w.as_tensor(), g.as_tensor(), 2.0, 1e-5).unwrap();
+        let transposed = weight_norm_transposed(w.as_tensor(), g.as_tensor(), 2.0, 1e-5).unwrap();
+        assert_eq!(transposed.dims(), [n, m]);
+        assert_eq!(bits(&transposed.t().unwrap()), bits(&plain));
+        let gp = (plain * &up)
+            .unwrap()
+            .sum_all()
+            .unwrap()
+            .backward()
+            .unwrap();
+        let up_t = up.t().unwrap().contiguous().unwrap();
+        let gt = (transposed * &up_t)
+            .unwrap()
+            .sum_all()
+            .unwrap()
+            .backward()
+            .unwrap();
+        for v in [&w, &g] {
+            assert_eq!(
+                bits(gt.get(v.as_tensor()).unwrap()),
+                bits(gp.get(v.as_tensor()).unwrap())
+            );
         }
     }
 }
