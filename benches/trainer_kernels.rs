@@ -13,7 +13,9 @@ use criterion::{Criterion, criterion_main};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use ttfs_trainer::FireConfig;
-use ttfs_trainer::kernels::{fire_backward, fire_forward, sparse_forward, sparse_weight_grad};
+use ttfs_trainer::kernels::{
+    WeightNormOp, fire_backward, fire_forward, sparse_forward, sparse_weight_grad,
+};
 
 const BATCH: usize = 128;
 const INPUTS: usize = 784;
@@ -71,6 +73,24 @@ fn kernels(c: &mut Criterion) {
             },
         );
     }
+    // The per-step work on the hidden layer's weights, the same at every T.
+    let mut rng = ChaCha8Rng::seed_from_u64(2);
+    let v = uniform(HIDDEN * INPUTS, -0.05..0.05, &mut rng);
+    let gamma = uniform(HIDDEN, 0.5..1.5, &mut rng);
+    let dt = uniform(INPUTS * HIDDEN, -1e-3..1e-3, &mut rng);
+    let norm = WeightNormOp {
+        gain: 2.0,
+        eps: 1e-5,
+        transposed: true,
+    };
+    group.bench_function("weight_norm forward 800x784 -> transposed", |b| {
+        b.iter(|| norm.forward_transposed(black_box(&v), black_box(&gamma), INPUTS))
+    });
+    group.bench_function("weight_norm backward from transposed 784x800", |b| {
+        b.iter(|| {
+            norm.backward_transposed(black_box(&v), black_box(&gamma), black_box(&dt), INPUTS)
+        })
+    });
     group.finish();
 }
 

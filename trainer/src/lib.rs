@@ -63,10 +63,11 @@ pub use train::{TrainOutcome, build_network_for, train, train_from};
 pub use warm_start::differences_from;
 
 /// The CPU kernels the benchmarks time against their alternatives (criterion's
-/// `trainer_kernels`, the `conv_bench` example): the firing scan, the sparse product and the
-/// sparse convolution.
+/// `trainer_kernels`, the `conv_bench` example): the firing scan, the sparse product, the
+/// weight normalisation and the sparse convolution.
 pub mod kernels {
     pub use crate::ops::conv::conv2d;
     pub use crate::ops::neuron::{fire_backward, fire_forward};
     pub use crate::ops::sparse::{sparse_forward, sparse_weight_grad};
+    pub use crate::ops::weight_norm::WeightNormOp;
 }

@@ -77,6 +77,38 @@ wide_kernel! {
     }
 }
 
+/// Weight rows per group of [`transposed_band`]: one vector of eight lanes per output row.
+const GROUP: usize = 8;
+
+wide_kernel! {
+    /// Rows `k0..` of `W_eff^T` into `o` (`[width, m]`) from the raw weights `w` (`[m, n]`)
+    /// and every row's `(scale, mean)`: `o[j][r] = scale_r * (w[r][k0 + j] - mean_r)`, eight
+    /// rows `r` at a time so that each output row is written eight values at once.
+    fn transposed_band(w: &[f32], n: usize, k0: usize, scales: &[(f32, f32)], o: &mut [f32]) {
+        let m = scales.len();
+        let width = o.len() / m;
+        let full = m - m % GROUP;
+        for r0 in (0..full).step_by(GROUP) {
+            let a: [f32; GROUP] = std::array::from_fn(|i| scales[r0 + i].0);
+            let mean: [f32; GROUP] = std::array::from_fn(|i| scales[r0 + i].1);
+            let rows: [&[f32]; GROUP] =
+                std::array::from_fn(|i| &w[(r0 + i) * n + k0..(r0 + i) * n + k0 + width]);
+            for (j, out_row) in o.chunks_exact_mut(m).enumerate() {
+                let dst = &mut out_row[r0..r0 + GROUP];
+                for i in 0..GROUP {
+                    dst[i] = a[i] * (rows[i][j] - mean[i]);
+                }
+            }
+        }
+        for (r, &(a, mean)) in scales.iter().enumerate().skip(full) {
+            let row = &w[r * n + k0..r * n + k0 + width];
+            for (j, &v) in row.iter().enumerate() {
+                o[j * m + r] = a * (v - mean);
+            }
+        }
+    }
+}
+
 wide_kernel! {
     /// The gradients of one row `w_o` (into `gw_row`) and of `gamma_o` (returned) given
     /// `d = dL/dW_eff_o`; `base` is `sqrt(g / n)`.
@@ -134,16 +166,7 @@ impl WeightNormOp {
         }
         out.par_chunks_mut(m * BAND)
             .enumerate()
-            .for_each(|(band, o)| {
-                let k0 = band * BAND;
-                let width = o.len() / m;
-                for (r, &(a, mean)) in scales.iter().enumerate() {
-                    let row = &w[r * n + k0..r * n + k0 + width];
-                    for (j, &v) in row.iter().enumerate() {
-                        o[j * m + r] = a * (v - mean);
-                    }
-                }
-            });
+            .for_each(|(band, o)| transposed_band(w, n, band * BAND, &scales, o));
         out
     }
 
