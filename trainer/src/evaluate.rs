@@ -99,7 +99,8 @@ pub struct LayerFiring {
 }
 
 /// Firing statistics per layer of neurons on up to 256 samples of `ds` (the ETTFS paper
-/// asks for 20-70% fired and under 30% firing at step 1 at initialisation).
+/// asks for 20-70% fired and under 30% firing at step 1 at initialisation), counted on the
+/// full-size spikes (no pooling fused into a layer).
 ///
 /// # Errors
 /// A tensor error from Candle.
@@ -114,7 +115,7 @@ pub fn firing_stats(
     }
     let mut buffer = Vec::new();
     let (input, mode) = batch_input(ds, &indices, config.encoding, config.steps, &mut buffer)?;
-    let out = net.forward_with(&input, mode, Currents::OutputOnly)?;
+    let out = net.forward_with(&input, mode, Currents::All)?;
     out.layer_spikes
         .iter()
         .map(|s| {

@@ -49,8 +49,10 @@ pub enum LayerInput {
 pub enum Currents {
     /// Every layer's (a loss term reads the hidden layers' potentials).
     All,
-    /// The output layer's only: hidden linear layers of spiking input may then run as one
-    /// fused op ([`crate::ops::layer_fire`]), which keeps its currents to itself.
+    /// The output layer's only: hidden layers of spiking input may then run as one fused op
+    /// ([`crate::ops::layer_fire`]), which keeps its currents to itself, and a convolution
+    /// takes the average pooling after it into the op (its `layer_spikes` entry is then
+    /// pooled).
     OutputOnly,
 }
 
@@ -60,7 +62,9 @@ pub struct Forward {
     pub out_spikes: Tensor,
     /// Output layer input currents `[T, B, K]` (so `H[t]` is their running sum).
     pub out_currents: Tensor,
-    /// Spikes of every layer of neurons, `[T, B, n]` with `n` the layer's neuron count.
+    /// Spikes of every layer of neurons, `[T, B, n]` with `n` the layer's neuron count; for a
+    /// convolution that ran fused with the average pooling after it (under
+    /// [`Currents::OutputOnly`]), its pooled spikes.
     pub layer_spikes: Vec<Tensor>,
     /// Input currents of every layer of neurons, `[T, B, n]` (`H[t]` is their running sum);
     /// `None` for a layer that ran fused under [`Currents::OutputOnly`].
@@ -373,7 +377,12 @@ impl Network {
         let mut layer_currents = Vec::new();
         let mut last_currents = None;
         let output_layer = self.layers.iter().rposition(|l| fan_in(l).is_some());
+        // Set when a convolution ran fused with the average pooling that follows it.
+        let mut pooled_already = false;
         for (i, layer) in self.layers.iter().enumerate() {
+            if std::mem::take(&mut pooled_already) {
+                continue;
+            }
             match layer {
                 LayerSpec::Flatten => {
                     let n = x.dim(0)?;
@@ -410,8 +419,19 @@ impl Network {
                             } => {
                                 let (w, shift) = self.weight_and_shift(i)?;
                                 let shift = shift.ok_or_else(no_shift)?;
+                                // An average pooling right after runs inside the op too.
+                                let pool = match self.layers.get(i + 1) {
+                                    Some(LayerSpec::AvgPool2d { kernel, stride })
+                                        if kernel == stride =>
+                                    {
+                                        pooled_already = true;
+                                        *kernel
+                                    }
+                                    _ => 1,
+                                };
                                 conv_fire(
-                                    &x, &w, &shift, *stride, *padding, t, &self.fire, needs_grad,
+                                    &x, &w, &shift, *stride, *padding, pool, t, &self.fire,
+                                    needs_grad,
                                 )?
                             }
                             _ => {

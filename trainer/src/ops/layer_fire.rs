@@ -1,5 +1,5 @@
 //! A hidden layer of spiking neurons as one op: product (sparse linear or convolution),
-//! shift, firing scan.
+//! shift, firing scan, and for a convolution the average pooling after it.
 //!
 //! Composed of three ops ([`super::sparse`] or [`super::conv`], [`super::bias`],
 //! [`super::neuron`]), a layer leaves two `[T * B, ...]` tensors in Candle's graph besides its
@@ -8,7 +8,9 @@
 //! currents), this op computes the layer in one pass and keeps its currents inside the op for
 //! the backward, which runs the three backward kernels in turn. Both the spikes and every
 //! gradient are bit-identical to the composed ops (tested): the same kernels run on the same
-//! values in the same order.
+//! values in the same order. A convolution followed by an average pooling can take the pooling
+//! in too ([`conv_fire`] with a pool): its full-size spikes then live only inside the op, and neither
+//! they nor their gradient become Candle tensors (a zeroed buffer and an add each).
 
 use std::sync::{Mutex, PoisonError};
 
@@ -18,6 +20,7 @@ use crate::ops::bias::{add_in_place, channel_sums};
 use crate::ops::conv::{self, Geometry};
 use crate::ops::cpu::{f32_slice, with_data};
 use crate::ops::neuron::{FireConfig, fire_backward, fire_forward};
+use crate::ops::pool::{pool_backward, pool_forward};
 use crate::ops::sparse::{sparse_forward, sparse_weight_grad};
 
 /// The layer's product of its input with its weights.
@@ -40,6 +43,8 @@ struct LayerFire {
     fire: FireConfig,
     /// Whether `x` needs a gradient (false for the network's input).
     input_grad: bool,
+    /// Window and stride of the average pooling applied to the spikes; 1 for none.
+    pool: usize,
     /// The currents `x * W + b` of the forward pass, kept for the backward (which recomputes
     /// them if they are gone).
     currents: Mutex<Option<Vec<f32>>>,
@@ -70,7 +75,7 @@ impl Operands {
         }
     }
 
-    /// The shape of the currents and spikes.
+    /// The shape of the currents and spikes (before any pooling).
     fn output(&self) -> Shape {
         match *self {
             Operands::Linear { n, m, .. } => Shape::from((n, m)),
@@ -83,6 +88,24 @@ impl Operands {
 }
 
 impl LayerFire {
+    /// The shape of the op's output: the spikes, pooled if the op pools.
+    fn output(&self, operands: Operands) -> Result<Shape> {
+        let k = self.pool;
+        match operands {
+            _ if k == 1 => Ok(operands.output()),
+            Operands::Conv { n, o, g } => {
+                let (ho, wo) = g.output();
+                if k == 0 || ho < k || wo < k {
+                    candle_core::bail!(
+                        "layer: pooling window {k} does not fit the {ho}x{wo} spike maps"
+                    );
+                }
+                Ok(Shape::from((n, o, ho / k, wo / k)))
+            }
+            Operands::Linear { .. } => candle_core::bail!("layer: only a convolution pools"),
+        }
+    }
+
     /// The operands' shapes for `x`, `w` and `b`, or why they do not fit.
     fn operands(&self, x: &Shape, w: &Shape, b: &Shape) -> Result<Operands> {
         let operands = match self.product {
@@ -144,10 +167,15 @@ impl CustomOp3 for LayerFire {
         let x = f32_slice(s1, l1, "layer", "input")?;
         let w = f32_slice(s2, l2, "layer", "weight")?;
         let b = f32_slice(s3, l3, "layer", "shift")?;
+        let shape = self.output(operands)?;
         let y = currents(x, w, b, operands);
-        let spikes = fire_forward(&y, self.steps, &self.fire);
+        let mut spikes = fire_forward(&y, self.steps, &self.fire);
+        if let (Operands::Conv { g, .. }, true) = (operands, self.pool > 1) {
+            let (ho, wo) = g.output();
+            spikes = pool_forward(&spikes, ho, wo, self.pool);
+        }
         *self.currents.lock().unwrap_or_else(PoisonError::into_inner) = Some(y);
-        Ok((CpuStorage::F32(spikes), operands.output()))
+        Ok((CpuStorage::F32(spikes), shape))
     }
 
     fn bwd(
@@ -173,7 +201,14 @@ impl CustomOp3 for LayerFire {
             })???,
         };
         let grad_currents = with_data(grad, "layer", "spike gradient", |g| {
-            fire_backward(&y, g, self.steps, &self.fire)
+            match (operands, self.pool > 1) {
+                (Operands::Conv { g: geometry, .. }, true) => {
+                    let (ho, wo) = geometry.output();
+                    let g = pool_backward(g, ho, wo, self.pool);
+                    fire_backward(&y, &g, self.steps, &self.fire)
+                }
+                _ => fire_backward(&y, g, self.steps, &self.fire),
+            }
         })?;
         drop(y);
         let (c, p) = operands.channels();
@@ -221,14 +256,16 @@ pub fn linear_fire(
         steps,
         fire: *fire,
         input_grad,
+        pool: 1,
         currents: Mutex::new(None),
     };
     apply(x, wt, b, op)
 }
 
 /// Spikes `[T * B, O, Ho, Wo]` of a convolutional layer fed `x` (`[T * B, C, H, W]`, mostly
-/// zero) through kernels `w` (`[O, C, kh, kw]`, zero padding, stride) and shift `b` (`[O]`);
-/// differentiable in all three (in `x` only when `input_grad`).
+/// zero) through kernels `w` (`[O, C, kh, kw]`, zero padding, stride) and shift `b` (`[O]`),
+/// then average-pooled with window and stride `pool` (1: none) to `[T * B, O, Ho / pool,
+/// Wo / pool]`; differentiable in all three (in `x` only when `input_grad`).
 #[allow(clippy::too_many_arguments)]
 pub fn conv_fire(
     x: &Tensor,
@@ -236,6 +273,7 @@ pub fn conv_fire(
     b: &Tensor,
     stride: usize,
     padding: usize,
+    pool: usize,
     steps: usize,
     fire: &FireConfig,
     input_grad: bool,
@@ -245,6 +283,7 @@ pub fn conv_fire(
         steps,
         fire: *fire,
         input_grad,
+        pool,
         currents: Mutex::new(None),
     };
     apply(x, w, b, op)
@@ -332,6 +371,7 @@ mod tests {
                 steps,
                 fire,
                 input_grad: true,
+                pool: 1,
                 currents: Mutex::new(None),
             };
             let g = (Tensor::ones((n, m), candle_core::DType::F32, &dev).unwrap() * &weights_out)
@@ -384,6 +424,7 @@ mod tests {
                     b.as_tensor(),
                     stride,
                     padding,
+                    1,
                     steps,
                     &fire,
                     true,
@@ -407,6 +448,7 @@ mod tests {
                     steps,
                     fire,
                     input_grad: true,
+                    pool: 1,
                     currents: Mutex::new(None),
                 };
                 let (gx, gw, gb) = op
@@ -423,6 +465,81 @@ mod tests {
                 assert_eq!(bits(&gb.unwrap()), bits(gc.get(b.as_tensor()).unwrap()));
             }
         }
+    }
+
+    /// The convolution fused with the average pooling after it against the fused convolution
+    /// and the pooling op composed: the same pooled spikes and the same gradients of input,
+    /// weights and shift (equal values: only a zero's sign could differ, where Candle's
+    /// gradient sum turns `-0` into `0` between the two composed ops).
+    #[test]
+    fn conv_with_pooling_equals_conv_then_pooling() {
+        let (steps, batch, c, h, wd, o) = (2, 4, 2, 10, 9, 5);
+        let n = steps * batch;
+        let mut rng = ChaCha8Rng::seed_from_u64(13);
+        let dev = Device::Cpu;
+        let x: Vec<f32> = (0..n * c * h * wd)
+            .map(|_| if rng.gen_bool(0.3) { 1.0 } else { 0.0 })
+            .collect();
+        let w: Vec<f32> = (0..o * c * 9).map(|_| rng.gen_range(-0.2..0.6)).collect();
+        let b: Vec<f32> = (0..o).map(|_| rng.gen_range(-0.1..0.1)).collect();
+        let x = Var::from_tensor(&Tensor::from_vec(x, (n, c, h, wd), &dev).unwrap()).unwrap();
+        let w = Var::from_tensor(&Tensor::from_vec(w, (o, c, 3, 3), &dev).unwrap()).unwrap();
+        let b = Var::from_tensor(&Tensor::from_vec(b, o, &dev).unwrap()).unwrap();
+        let fire = FireConfig::default();
+        let layer = |pool| {
+            conv_fire(
+                x.as_tensor(),
+                w.as_tensor(),
+                b.as_tensor(),
+                1,
+                1,
+                pool,
+                steps,
+                &fire,
+                true,
+            )
+            .unwrap()
+        };
+        for k in [2, 3] {
+            let composed = crate::ops::pool::avg_pool(&layer(1), k).unwrap();
+            let fused = layer(k);
+            assert_eq!(fused.dims(), [n, o, h / k, wd / k]);
+            let values = |t: &Tensor| t.flatten_all().unwrap().to_vec1::<f32>().unwrap();
+            assert_eq!(values(&fused), values(&composed));
+            assert!(values(&fused).iter().any(|&v| v > 0.0), "nothing fired");
+            let weights_out = composed.rand_like(-1.0, 1.0).unwrap();
+            let grads = |s: &Tensor| (s * &weights_out).unwrap().sum_all().unwrap().backward();
+            let (gc, gf) = (grads(&composed).unwrap(), grads(&fused).unwrap());
+            for v in [&x, &w, &b] {
+                let (c, f) = (
+                    values(gc.get(v.as_tensor()).unwrap()),
+                    values(gf.get(v.as_tensor()).unwrap()),
+                );
+                assert_eq!(f, c);
+                assert!(
+                    c.iter().any(|&g| g != 0.0),
+                    "a zero gradient proves nothing"
+                );
+            }
+        }
+        // A window larger than the spike maps is refused.
+        let err = conv_fire(
+            x.as_tensor(),
+            w.as_tensor(),
+            b.as_tensor(),
+            1,
+            1,
+            11,
+            steps,
+            &fire,
+            true,
+        )
+        .unwrap_err();
+        assert!(
+            err.to_string()
+                .contains("pooling window 11 does not fit the 10x9"),
+            "{err}"
+        );
     }
 
     #[test]

@@ -39,47 +39,70 @@ impl CustomOp1 for AvgPool {
             (CpuStorage::F32(d), Some((a, b))) => &d[a..b],
             _ => candle_core::bail!("average pooling: contiguous f32 input only"),
         };
-        let scale = 1.0 / (k * k) as f32;
-        let mut out = vec![0f32; n * c * ho * wo];
-        out.par_chunks_mut(ho * wo)
-            .zip(src.par_chunks(h * w))
-            .for_each(|(o, plane)| {
-                // Each output adds its window's values row by row, left to right: the
-                // order of the sums is that of a scan over the input.
-                for (y, row) in plane.chunks_exact(w).take(ho * k).enumerate() {
-                    let o_row = &mut o[(y / k) * wo..(y / k + 1) * wo];
-                    for (sum, window) in o_row.iter_mut().zip(row.chunks_exact(k)) {
-                        for v in window {
-                            *sum += v;
-                        }
-                    }
-                }
-                o.iter_mut().for_each(|v| *v *= scale);
-            });
+        let out = pool_forward(src, h, w, k);
         Ok((CpuStorage::F32(out), Shape::from((n, c, ho, wo))))
     }
 
     fn bwd(&self, arg: &Tensor, _res: &Tensor, grad: &Tensor) -> Result<Option<Tensor>> {
         let (_, _, h, w) = arg.dims4()?;
         let k = self.kernel;
-        let (ho, wo) = self.out_dims(h, w);
-        let scale = 1.0 / (k * k) as f32;
-        let mut gx = vec![0f32; arg.elem_count()];
         // The gradient borrowed, not copied.
-        with_data(grad, "average pooling", "gradient", |g| {
-            gx.par_chunks_mut(h * w)
-                .zip(g.par_chunks(ho * wo))
-                .for_each(|(plane, g_plane)| {
-                    for (y, row) in plane.chunks_exact_mut(w).take(ho * k).enumerate() {
-                        let g_row = &g_plane[(y / k) * wo..(y / k + 1) * wo];
-                        for (window, g) in row.chunks_exact_mut(k).zip(g_row) {
-                            window.fill(g * scale);
-                        }
-                    }
-                });
+        let gx = with_data(grad, "average pooling", "gradient", |g| {
+            pool_backward(g, h, w, k)
         })?;
         Ok(Some(Tensor::from_vec(gx, arg.shape(), arg.device())?))
     }
+}
+
+/// The average of each `k x k` window of every `h x w` plane of `src`, planes of
+/// `(h / k) x (w / k)` out (edge rows and columns no window covers are left out).
+pub fn pool_forward(src: &[f32], h: usize, w: usize, k: usize) -> Vec<f32> {
+    let (ho, wo) = (h.checked_div(k).unwrap_or(0), w.checked_div(k).unwrap_or(0));
+    let scale = 1.0 / (k * k) as f32;
+    let planes = if h * w == 0 { 0 } else { src.len() / (h * w) };
+    let mut out = vec![0f32; planes * ho * wo];
+    if ho * wo == 0 {
+        return out;
+    }
+    out.par_chunks_mut(ho * wo)
+        .zip(src.par_chunks(h * w))
+        .for_each(|(o, plane)| {
+            // Each output adds its window's values row by row, left to right: the order of
+            // the sums is that of a scan over the input.
+            for (y, row) in plane.chunks_exact(w).take(ho * k).enumerate() {
+                let o_row = &mut o[(y / k) * wo..(y / k + 1) * wo];
+                for (sum, window) in o_row.iter_mut().zip(row.chunks_exact(k)) {
+                    for v in window {
+                        *sum += v;
+                    }
+                }
+            }
+            o.iter_mut().for_each(|v| *v *= scale);
+        });
+    out
+}
+
+/// The gradient of [`pool_forward`]: each output gradient `g` (planes of `(h / k) x (w / k)`)
+/// spread evenly over its window of an `h x w` plane; uncovered edges get 0.
+pub fn pool_backward(g: &[f32], h: usize, w: usize, k: usize) -> Vec<f32> {
+    let (ho, wo) = (h.checked_div(k).unwrap_or(0), w.checked_div(k).unwrap_or(0));
+    let scale = 1.0 / (k * k) as f32;
+    let planes = if ho * wo == 0 { 0 } else { g.len() / (ho * wo) };
+    let mut gx = vec![0f32; planes * h * w];
+    if ho * wo == 0 {
+        return gx;
+    }
+    gx.par_chunks_mut(h * w)
+        .zip(g.par_chunks(ho * wo))
+        .for_each(|(plane, g_plane)| {
+            for (y, row) in plane.chunks_exact_mut(w).take(ho * k).enumerate() {
+                let g_row = &g_plane[(y / k) * wo..(y / k + 1) * wo];
+                for (window, g) in row.chunks_exact_mut(k).zip(g_row) {
+                    window.fill(g * scale);
+                }
+            }
+        });
+    gx
 }
 
 /// Average pooling with window and stride `kernel`; `x` is `[N, C, H, W]`.
