@@ -59,7 +59,7 @@ impl CustomOp1 for AvgPool {
 pub fn pool_forward(src: &[f32], h: usize, w: usize, k: usize) -> Vec<f32> {
     let (ho, wo) = (h.checked_div(k).unwrap_or(0), w.checked_div(k).unwrap_or(0));
     let scale = 1.0 / (k * k) as f32;
-    let planes = if h * w == 0 { 0 } else { src.len() / (h * w) };
+    let planes = src.len().checked_div(h * w).unwrap_or(0);
     let mut out = vec![0f32; planes * ho * wo];
     if ho * wo == 0 {
         return out;
@@ -87,7 +87,7 @@ pub fn pool_forward(src: &[f32], h: usize, w: usize, k: usize) -> Vec<f32> {
 pub fn pool_backward(g: &[f32], h: usize, w: usize, k: usize) -> Vec<f32> {
     let (ho, wo) = (h.checked_div(k).unwrap_or(0), w.checked_div(k).unwrap_or(0));
     let scale = 1.0 / (k * k) as f32;
-    let planes = if ho * wo == 0 { 0 } else { g.len() / (ho * wo) };
+    let planes = g.len().checked_div(ho * wo).unwrap_or(0);
     let mut gx = vec![0f32; planes * h * w];
     if ho * wo == 0 {
         return gx;
