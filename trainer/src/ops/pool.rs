@@ -9,6 +9,7 @@ use candle_core::{CpuStorage, CustomOp1, Layout, Result, Shape, Tensor};
 use rayon::prelude::*;
 
 use crate::ops::cpu::with_data;
+use crate::ops::simd::wide_kernel;
 
 /// Non-overlapping average pooling of `[N, C, H, W]` with a `k x k` window and stride `k`.
 #[derive(Clone, Copy, Debug)]
@@ -67,15 +68,10 @@ pub fn pool_forward(src: &[f32], h: usize, w: usize, k: usize) -> Vec<f32> {
     out.par_chunks_mut(ho * wo)
         .zip(src.par_chunks(h * w))
         .for_each(|(o, plane)| {
-            // Each output adds its window's values row by row, left to right: the order of
-            // the sums is that of a scan over the input.
-            for (y, row) in plane.chunks_exact(w).take(ho * k).enumerate() {
-                let o_row = &mut o[(y / k) * wo..(y / k + 1) * wo];
-                for (sum, window) in o_row.iter_mut().zip(row.chunks_exact(k)) {
-                    for v in window {
-                        *sum += v;
-                    }
-                }
+            if k == 2 {
+                pool_plane_2(plane, o, w, wo);
+            } else {
+                pool_plane(plane, o, w, wo, k);
             }
             o.iter_mut().for_each(|v| *v *= scale);
         });
@@ -95,14 +91,69 @@ pub fn pool_backward(g: &[f32], h: usize, w: usize, k: usize) -> Vec<f32> {
     gx.par_chunks_mut(h * w)
         .zip(g.par_chunks(ho * wo))
         .for_each(|(plane, g_plane)| {
-            for (y, row) in plane.chunks_exact_mut(w).take(ho * k).enumerate() {
-                let g_row = &g_plane[(y / k) * wo..(y / k + 1) * wo];
-                for (window, g) in row.chunks_exact_mut(k).zip(g_row) {
-                    window.fill(g * scale);
-                }
+            if k == 2 {
+                unpool_plane_2(plane, g_plane, w, wo, scale);
+            } else {
+                unpool_plane(plane, g_plane, w, wo, k, scale);
             }
         });
     gx
+}
+
+/// The window sums of one plane (`o`: `ho x wo`, zeroed) of an `h x w` plane of width `w`.
+/// Each output adds its window's values row by row, left to right: the order of the sums is
+/// that of a scan over the input.
+fn pool_plane(plane: &[f32], o: &mut [f32], w: usize, wo: usize, k: usize) {
+    let ho = o.len() / wo;
+    for (y, row) in plane.chunks_exact(w).take(ho * k).enumerate() {
+        let o_row = &mut o[(y / k) * wo..(y / k + 1) * wo];
+        for (sum, window) in o_row.iter_mut().zip(row.chunks_exact(k)) {
+            for v in window {
+                *sum += v;
+            }
+        }
+    }
+}
+
+wide_kernel! {
+    /// [`pool_plane`] for 2 x 2 windows, the CNN's: the same sums in the same order, written
+    /// so that they run as vector code.
+    fn pool_plane_2(plane: &[f32], o: &mut [f32], w: usize, wo: usize) {
+        let ho = o.len() / wo;
+        for (y, row) in plane.chunks_exact(w).take(ho * 2).enumerate() {
+            let o_row = &mut o[(y / 2) * wo..(y / 2 + 1) * wo];
+            for (sum, pair) in o_row.iter_mut().zip(row.chunks_exact(2)) {
+                *sum += pair[0];
+                *sum += pair[1];
+            }
+        }
+    }
+}
+
+/// One plane of [`pool_backward`]: each output gradient times `scale` into its window.
+fn unpool_plane(plane: &mut [f32], g_plane: &[f32], w: usize, wo: usize, k: usize, scale: f32) {
+    let ho = g_plane.len() / wo;
+    for (y, row) in plane.chunks_exact_mut(w).take(ho * k).enumerate() {
+        let g_row = &g_plane[(y / k) * wo..(y / k + 1) * wo];
+        for (window, g) in row.chunks_exact_mut(k).zip(g_row) {
+            window.fill(g * scale);
+        }
+    }
+}
+
+wide_kernel! {
+    /// [`unpool_plane`] for 2 x 2 windows, as vector code.
+    fn unpool_plane_2(plane: &mut [f32], g_plane: &[f32], w: usize, wo: usize, scale: f32) {
+        let ho = g_plane.len() / wo;
+        for (y, row) in plane.chunks_exact_mut(w).take(ho * 2).enumerate() {
+            let g_row = &g_plane[(y / 2) * wo..(y / 2 + 1) * wo];
+            for (pair, g) in row.chunks_exact_mut(2).zip(g_row) {
+                let v = g * scale;
+                pair[0] = v;
+                pair[1] = v;
+            }
+        }
+    }
 }
 
 /// Average pooling with window and stride `kernel`; `x` is `[N, C, H, W]`.
