@@ -3,8 +3,8 @@
 //! (`cargo bench --bench trainer_kernels -- --save-baseline before`, change, then
 //! `-- --baseline before`). The whole training step is measured by `ttfs train --bench`.
 //!
-//! Inputs are synthetic with the MLP's activity on MNIST: about 19 of 784 input spikes per
-//! row of `[T * B, 784]`, and hidden currents with which about half of the neurons fire.
+//! Inputs are synthetic with the MLP's activity on MNIST: about 150 of 784 input spikes per
+//! image, spread over the `T` rows of `[T * B, 784]` (75 per row at T = 2, 19 at T = 8), and hidden currents with which about half of the neurons fire.
 
 use std::hint::black_box;
 use std::time::Duration;
@@ -40,7 +40,8 @@ fn kernels(c: &mut Criterion) {
     for steps in [2, 8] {
         let mut rng = ChaCha8Rng::seed_from_u64(1);
         let rows = steps * BATCH;
-        let x = spikes(rows, INPUTS, 19.0 / 784.0, &mut rng);
+        // About 150 of an MNIST image's 784 pixels spike, each at one of the T steps.
+        let x = spikes(rows, INPUTS, 150.0 / 784.0 / steps as f64, &mut rng);
         // The weights as the sparse product takes them: transposed, [784, 800].
         let wt = uniform(INPUTS * HIDDEN, -0.05..0.05, &mut rng);
         let grad_out = uniform(rows * HIDDEN, -1e-3..1e-3, &mut rng);
