@@ -134,6 +134,24 @@ impl Dataset {
         &self.images[index * size..(index + 1) * size]
     }
 
+    /// The first `n` samples and the rest (`n` capped at the length): a validation split held
+    /// out of a training set.
+    pub fn split_at(&self, n: usize) -> (Dataset, Dataset) {
+        let n = n.min(self.len());
+        let cut = n * self.pixels_per_image();
+        let part = |images: &[u8], labels: &[u8]| Dataset {
+            images: images.to_vec(),
+            labels: labels.to_vec(),
+            rows: self.rows,
+            cols: self.cols,
+            num_classes: self.num_classes,
+        };
+        (
+            part(&self.images[..cut], &self.labels[..n]),
+            part(&self.images[cut..], &self.labels[n..]),
+        )
+    }
+
     /// The first `n` samples (all of them if there are fewer), for `--limit`.
     pub fn take(&self, n: usize) -> Dataset {
         let n = n.min(self.len());
@@ -182,6 +200,25 @@ mod tests {
             "t10k-labels-idx1-ubyte",
             &idx_bytes(LABELS_MAGIC, &[labels.len() as u32], labels),
         );
+    }
+
+    #[test]
+    fn split_at_cuts_images_and_labels_at_the_same_sample() {
+        let ds = Dataset {
+            images: (0u8..12).collect(),
+            labels: vec![0, 1, 2],
+            rows: 2,
+            cols: 2,
+            num_classes: 10,
+        };
+        let (head, rest) = ds.split_at(2);
+        assert_eq!(
+            (head.labels, head.images),
+            (vec![0, 1], (0u8..8).collect::<Vec<_>>())
+        );
+        assert_eq!((rest.labels, rest.images), (vec![2], vec![8, 9, 10, 11]));
+        let (all, none) = ds.split_at(7);
+        assert_eq!((all.len(), none.len()), (3, 0));
     }
 
     #[test]

@@ -151,6 +151,7 @@ mod tests {
             train_accuracy: 0.8 + 0.05 * f64::from(epoch),
             test_accuracy,
             mean_decision_step: Some(3.25),
+            validation_accuracy: None,
             learning_rate: 1e-3,
             samples_per_second: 1234.5,
             wall_seconds: 48.6,

@@ -125,6 +125,22 @@ pub fn train_model(job: TrainJob) -> anyhow::Result<TrainOutcome> {
         );
     }
     println!("model      {}", outcome.paths.model.display());
+    // The first epoch of the best validation score, the one the best model holds.
+    let best = outcome
+        .records
+        .iter()
+        .filter_map(|r| r.validation_accuracy.map(|v| (r.epoch, v)))
+        .fold(None, |best: Option<(u32, f64)>, (e, v)| match best {
+            Some((_, b)) if b >= v => best,
+            _ => Some((e, v)),
+        });
+    if let Some((epoch, score)) = best {
+        println!(
+            "best       {} (epoch {epoch}: {:.2}% on the validation split)",
+            outcome.paths.best.display(),
+            100.0 * score
+        );
+    }
     println!("checkpoint {}", outcome.paths.checkpoint.display());
     println!("log        {}", outcome.paths.log.display());
     println!("curves     {}", curves.display());
@@ -236,8 +252,12 @@ impl Progress for Bars {
         let Some(r) = records.last() else {
             return Ok(());
         };
+        let validation = r
+            .validation_accuracy
+            .map(|v| format!("  validation {:.2}%", 100.0 * v))
+            .unwrap_or_default();
         eprintln!(
-            "epoch {:>3}: loss {:.4}  train {:.2}%  test {:.2}%  decision step {:.2}  lr {:.2e}  {:.0} samples/s  {:.0} s",
+            "epoch {:>3}: loss {:.4}  train {:.2}%  test {:.2}%{validation}  decision step {:.2}  lr {:.2e}  {:.0} samples/s  {:.0} s",
             r.epoch,
             r.train_loss,
             100.0 * r.train_accuracy,

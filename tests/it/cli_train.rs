@@ -45,6 +45,10 @@ fn a_resume_refuses_flags_that_contradict_the_checkpoint_and_names_them() {
             vec!["--lr", "0.5"],
             "--resume: --lr gives 0.5, but the checkpoint was trained with 0.01",
         ),
+        (
+            vec!["--validation", "32"],
+            "--resume: --validation gives 32, but the checkpoint was trained with 0",
+        ),
     ] {
         let mut args = vec!["train", "--resume", "-o", model];
         args.extend(flags.iter().copied());
@@ -155,4 +159,68 @@ fn a_fine_tune_under_other_rules_than_the_model_was_trained_with_says_so() {
     );
     let (ok, _, stderr) = tune(&["-T", "8", "--tie-break", "end"]);
     assert!(ok && !stderr.contains("warning"), "{stderr}");
+}
+
+/// With `--validation N` the last N training images are held out, each epoch is scored on
+/// them, and the model of the first best-scoring epoch is written beside the model: its
+/// recorded epoch count and test accuracy are that epoch's in the log.
+#[test]
+fn a_validation_split_scores_every_epoch_and_keeps_the_best_one() {
+    let dir = tempfile::tempdir().unwrap();
+    let model = dir.path().join("m.safetensors");
+    let model = model.to_str().unwrap();
+    let mut args = vec!["--threads", "1", "train"];
+    args.extend(TINY[..6].iter().copied());
+    args.extend([
+        "--epochs",
+        "4",
+        "--validation",
+        "48",
+        "--lr",
+        "0.05",
+        "-o",
+        model,
+    ]);
+    let (ok, stdout, stderr) = ttfs(&args);
+    assert!(ok, "{stdout}{stderr}");
+    let log = std::fs::read_to_string(dir.path().join("m.train.jsonl")).unwrap();
+    let records: Vec<serde_json::Value> = log
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(records.len(), 4);
+    let scores: Vec<f64> = records
+        .iter()
+        .map(|r| r["validation_accuracy"].as_f64().expect("scored"))
+        .collect();
+    let best = (0..4).fold(0, |b, i| if scores[i] > scores[b] { i } else { b });
+    let best_path = dir.path().join("m.best.safetensors");
+    assert!(
+        stdout.contains(&format!(
+            "best       {} (epoch {}: {:.2}% on the validation split)",
+            best_path.display(),
+            best + 1,
+            100.0 * scores[best]
+        )),
+        "{stdout}"
+    );
+    let kept = ttfs_compiler::model::read(&best_path).unwrap();
+    assert_eq!(kept.description.training.epochs, best as u32 + 1);
+    assert_eq!(
+        kept.description.training.test_accuracy,
+        records[best]["test_accuracy"].as_f64().map(|a| a as f32)
+    );
+    assert!(stderr.contains("validation "), "{stderr}");
+    // Holding out every training image is refused, naming the flag.
+    let mut args = vec!["--threads", "1", "train"];
+    args.extend(TINY);
+    args.extend(["--validation", "128", "-o", model]);
+    let (ok, _, stderr) = ttfs(&args);
+    assert!(!ok);
+    assert!(
+        stderr.contains(
+            "--validation holds out 128 of the 128 training images and leaves none to train on"
+        ),
+        "{stderr}"
+    );
 }

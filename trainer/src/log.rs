@@ -30,6 +30,10 @@ pub struct EpochRecord {
     pub test_accuracy: Option<f64>,
     /// Mean step (1-based) at which the network decided on the test set, if measured.
     pub mean_decision_step: Option<f64>,
+    /// Fraction of the validation split classified correctly after the epoch, when the run
+    /// holds one out.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub validation_accuracy: Option<f64>,
     /// Learning rate at the end of the epoch.
     #[serde(deserialize_with = "null_as_nan")]
     pub learning_rate: f64,
@@ -171,6 +175,7 @@ mod tests {
             train_accuracy: 0.8 + 0.05 * f64::from(epoch),
             test_accuracy,
             mean_decision_step: Some(3.25),
+            validation_accuracy: None,
             learning_rate: 1e-3,
             samples_per_second: 1234.5,
             wall_seconds: 48.6,

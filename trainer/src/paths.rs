@@ -12,11 +12,13 @@ pub struct RunPaths {
     pub checkpoint: PathBuf,
     /// The per-epoch JSON-lines log.
     pub log: PathBuf,
+    /// The model of the best epoch on the validation split, when the run holds one out.
+    pub best: PathBuf,
 }
 
 impl RunPaths {
     /// Derives the side files from the model path (`X.safetensors` -> `X.ckpt.safetensors`,
-    /// `X.train.jsonl`).
+    /// `X.train.jsonl`, `X.best.safetensors`).
     pub fn for_model(model: &Path) -> RunPaths {
         let stem = model.with_extension("");
         let side = |suffix: &str| {
@@ -28,6 +30,7 @@ impl RunPaths {
             model: model.to_path_buf(),
             checkpoint: side(".ckpt.safetensors"),
             log: side(".train.jsonl"),
+            best: side(".best.safetensors"),
         }
     }
 }

@@ -16,7 +16,7 @@ use rand_chacha::ChaCha8Rng;
 
 use crate::arch::resolve;
 use crate::checkpoint::{CHECKPOINT_VERSION, Checkpoint, CheckpointError, CheckpointState};
-use crate::config::TrainConfig;
+use crate::config::{ConfigError, TrainConfig};
 use crate::decode::Loss;
 use crate::error::TrainError;
 use crate::evaluate::{Evaluation, LayerFiring, decisions_of, evaluate, firing_stats};
@@ -97,7 +97,10 @@ pub fn train_from(
         None
     };
     config.validate()?;
-    let train_set = load_split(&config, Split::Train, config.train_limit)?;
+    let (train_set, validation_set) = hold_out(
+        load_split(&config, Split::Train, config.train_limit)?,
+        config.validation,
+    )?;
     let test_set = load_split(&config, Split::Test, config.test_limit)?;
     let read;
     let initial = match (&config.init_from, from) {
@@ -168,6 +171,10 @@ pub fn train_from(
         let train_seconds = epoch_start.elapsed().as_secs_f64();
         let test = evaluate(&net, &test_set, &config)?;
         last_test = Some(test);
+        let validation = match &validation_set {
+            Some(set) => Some(evaluate(&net, set, &config)?.accuracy),
+            None => None,
+        };
         let seen = stats.seen.max(1) as f64;
         let record = EpochRecord {
             epoch: epoch + 1,
@@ -175,10 +182,31 @@ pub fn train_from(
             train_accuracy: stats.correct as f64 / seen,
             test_accuracy: Some(test.accuracy),
             mean_decision_step: Some(test.mean_decision_step),
+            validation_accuracy: validation,
             learning_rate: stats.lr,
             samples_per_second: stats.seen as f64 / train_seconds.max(1e-9),
             wall_seconds: start.wall_seconds + started.elapsed().as_secs_f64(),
         };
+        // The best epoch so far on the validation split (the first of equals) is written
+        // beside the model, before the checkpoint that records its score.
+        if let Some(score) = validation
+            && records
+                .iter()
+                .filter_map(|r| r.validation_accuracy)
+                .all(|earlier| score > earlier)
+        {
+            let at_epoch = TrainConfig {
+                epochs: record.epoch,
+                ..config.clone()
+            };
+            export_model(
+                &net,
+                &at_epoch,
+                test.accuracy,
+                record.wall_seconds,
+                &paths.best,
+            )?;
+        }
         save_epoch(&config, &net, &optimizer, &records, &record, paths)?;
         records.push(record);
         progress.epoch_end(&records).map_err(TrainError::Progress)?;
@@ -368,6 +396,26 @@ fn save_epoch(
 }
 
 /// The training or test split of `config`'s data, its first `limit` images if given.
+/// Splits the last `count` images off `train` as the validation split (none for 0); refuses
+/// a split that leaves no image to train on.
+fn hold_out(train: Dataset, count: usize) -> Result<(Dataset, Option<Dataset>), TrainError> {
+    if count == 0 {
+        return Ok((train, None));
+    }
+    if count >= train.len() {
+        return Err(ConfigError::Invalid {
+            setting: "--validation",
+            rule: format!(
+                "holds out {count} of the {} training images and leaves none to train on",
+                train.len()
+            ),
+        }
+        .into());
+    }
+    let (kept, held) = train.split_at(train.len() - count);
+    Ok((kept, Some(held)))
+}
+
 pub(crate) fn load_split(
     config: &TrainConfig,
     split: Split,

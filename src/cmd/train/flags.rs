@@ -150,6 +150,7 @@ pub(super) fn overrides(args: &TrainArgs) -> Overrides {
         crop_pad: args.crop_pad,
         train_limit: args.train_limit,
         test_limit: args.test_limit,
+        validation: args.validation,
         init_from: args.from.clone(),
         prune: args.prune.clone(),
         quantize: None,

@@ -141,6 +141,11 @@ pub struct TrainArgs {
     /// Evaluate on the first N test images only.
     #[arg(long)]
     test_limit: Option<usize>,
+    /// Hold out the last N training images (after --train-limit) as a validation split: each
+    /// epoch is scored on it, and the model of the best-scoring epoch is written beside
+    /// --out as X.best.safetensors [default: 0, none].
+    #[arg(long, value_name = "N")]
+    validation: Option<usize>,
     /// Model file to write; the checkpoint, log and curves go beside it
     /// [default: runs/<dataset>-<arch>/model.safetensors].
     #[arg(long, short = 'o')]

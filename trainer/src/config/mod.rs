@@ -130,6 +130,11 @@ pub struct TrainConfig {
     pub train_limit: Option<usize>,
     /// Evaluate on the first N test images only.
     pub test_limit: Option<usize>,
+    /// Training images held out as a validation split (the last N of the training set, after
+    /// `train_limit`), on which each epoch is scored to pick the best one; 0: none (and in
+    /// runs written before it existed).
+    #[serde(default)]
+    pub validation: usize,
     /// Sparse-firing regularization of the hidden layers (none by default; absent in
     /// checkpoints written before it existed).
     #[serde(default)]

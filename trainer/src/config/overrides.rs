@@ -125,6 +125,7 @@ impl TrainConfig {
         if some(&o.test_limit) {
             c.test_limit = o.test_limit;
         }
+        set(&mut c.validation, o.validation);
         if o.init_from.is_some() {
             c.init_from.clone_from(&o.init_from);
         }
@@ -254,6 +255,8 @@ pub struct Overrides {
     pub train_limit: Option<usize>,
     /// Evaluate on the first N test images only.
     pub test_limit: Option<usize>,
+    /// Hold out the last N training images as a validation split.
+    pub validation: Option<usize>,
     /// Start from this trained model's weights.
     pub init_from: Option<PathBuf>,
     /// Prune this fraction of each hidden-input layer's weights before fine-tuning.

@@ -72,6 +72,7 @@ impl TrainConfig {
             // pad 2 on Fashion-MNIST (the ETTFS paper's augmentation).
             crop_pad: Some(if fashion { 2 } else { 1 }),
             train_limit: None,
+            validation: 0,
             test_limit: None,
             sparsity: Sparsity::default(),
             init_from: None,

@@ -57,6 +57,7 @@ fn differences(
     check("--crop-pad", &k.crop_pad, &a.crop_pad);
     check("--train-limit", &k.train_limit, &a.train_limit);
     check("--test-limit", &k.test_limit, &a.test_limit);
+    check("--validation", &k.validation, &a.validation);
     check(
         "--sparsity (or --gamma, --xi, --margin, --target-rate)",
         &k.sparsity,
