@@ -15,11 +15,12 @@ use ttfs_compiler::model::{LayerSpec, QuantizedFor, WeightNorm};
 use crate::init::uniform_weights;
 use crate::ops::bias::add_bias;
 use crate::ops::conv::conv2d;
-use crate::ops::layer_fire::{conv_fire, linear_fire};
+use crate::ops::cpu::with_data;
+use crate::ops::layer_fire::{WeightGradSlot, conv_fire, linear_fire, linear_fire_direct};
 use crate::ops::neuron::{FireConfig, fire_steps};
 use crate::ops::pool::avg_pool;
 use crate::ops::sparse::sparse_linear;
-use crate::ops::weight_norm::{weight_norm, weight_norm_transposed};
+use crate::ops::weight_norm::{WeightNormOp, weight_norm, weight_norm_transposed};
 use crate::qat::Margin;
 
 /// How the input reaches the first layer.
@@ -69,6 +70,15 @@ pub struct Forward {
     /// Input currents of every layer of neurons, `[T, B, n]` (`H[t]` is their running sum);
     /// `None` for a layer that ran fused under [`Currents::OutputOnly`].
     pub layer_currents: Vec<Option<Tensor>>,
+}
+
+/// A layer that ran with its weights outside Candle's graph ([`Network::forward_for_step`]):
+/// its index, and where its backward leaves `dW^T`.
+pub struct DirectLayer {
+    /// The layer's index.
+    pub index: usize,
+    /// `dW^T`, once the backward pass has run.
+    pub slot: WeightGradSlot,
 }
 
 /// A TTFS spiking network: a layer list (the model format's) and its Candle parameters.
@@ -239,14 +249,66 @@ impl Network {
         }
     }
 
+    /// Layer `index`'s weight norm when its effective weight is that norm of its raw weight and
+    /// nothing else (no pruning mask, no quantization-aware training): the case whose `W^T`
+    /// the weight norm writes directly, and whose gradient can bypass Candle's graph.
+    fn plain_weight_norm(&self, index: usize) -> Option<WeightNorm> {
+        let (wn, _, _) = norm_options(&self.layers[index]);
+        wn.filter(|_| self.quantize.is_none() && !self.masks.contains_key(&index))
+    }
+
+    /// The gradients of the raw weight and scale of each layer that ran with its weights
+    /// outside the graph ([`Network::forward_for_step`]), from the `dW^T` its op left: the
+    /// weight norm's backward, keyed by parameter name. Call once, after the backward pass.
+    ///
+    /// # Errors
+    /// A layer whose backward did not run, or a tensor error.
+    pub fn direct_gradients(&self, layers: &[DirectLayer]) -> Result<BTreeMap<String, Vec<f32>>> {
+        let mut out = BTreeMap::new();
+        for layer in layers {
+            let index = layer.index;
+            let Some(WeightNorm { gain, eps }) = self.plain_weight_norm(index) else {
+                candle_core::bail!("layer {index} has no plain weight norm");
+            };
+            let dwt = layer
+                .slot
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner)
+                .take()
+                .ok_or_else(|| {
+                    candle_core::Error::Msg(format!("layer {index}: no weight gradient left"))
+                })?;
+            let (flat, shape, scale) = self.raw_weight(index)?;
+            let out_features = shape.dims()[0];
+            let n = shape.elem_count() / out_features.max(1);
+            let scale = match &scale {
+                Some(s) => s.clone(),
+                None => Tensor::ones(out_features, DType::F32, &Device::Cpu)?,
+            };
+            let op = WeightNormOp {
+                gain,
+                eps,
+                transposed: true,
+            };
+            let (gw, gg) = with_data(&flat, "weight norm", "weight", |w| {
+                with_data(&scale, "weight norm", "scale", |s| {
+                    op.backward_transposed(w, s, &dwt, n)
+                })
+            })??;
+            out.insert(format!("layers.{index}.weight"), gw);
+            if norm_options(&self.layers[index]).1 {
+                out.insert(format!("layers.{index}.scale"), gg);
+            }
+        }
+        Ok(out)
+    }
+
     /// [`Network::weight_and_shift`] for a linear layer with the weight transposed (`[K, M]`),
     /// the operand of the sparse product. With weight normalisation and neither a pruning mask
     /// nor quantization-aware training (the usual case) the normalisation writes the
     /// transpose itself; otherwise the effective weight is transposed after.
     pub fn weight_transposed_and_shift(&self, index: usize) -> Result<(Tensor, Option<Tensor>)> {
-        let (wn, _, _) = norm_options(&self.layers[index]);
-        let direct = self.quantize.is_none() && !self.masks.contains_key(&index);
-        let Some(WeightNorm { gain, eps }) = wn.filter(|_| direct) else {
+        let Some(WeightNorm { gain, eps }) = self.plain_weight_norm(index) else {
             let (w, shift) = self.weight_and_shift(index)?;
             return Ok((w.t()?.contiguous()?, shift));
         };
@@ -359,6 +421,31 @@ impl Network {
         mode: InputMode,
         currents: Currents,
     ) -> Result<Forward> {
+        Ok(self.forward_impl(input, mode, currents, false)?.0)
+    }
+
+    /// [`Network::forward_with`] for a training step: a fused hidden linear layer with a plain
+    /// weight norm computes `W^T` outside Candle's graph, and its backward leaves `dW^T` in a
+    /// slot ([`DirectLayer`]) instead of Candle's gradient store; [`Network::direct_gradients`]
+    /// turns those into the gradients of the raw weights and scales, which Candle's store then
+    /// lacks. Spikes and the other gradients are the same.
+    pub fn forward_for_step(
+        &self,
+        input: &Tensor,
+        mode: InputMode,
+        currents: Currents,
+    ) -> Result<(Forward, Vec<DirectLayer>)> {
+        self.forward_impl(input, mode, currents, true)
+    }
+
+    fn forward_impl(
+        &self,
+        input: &Tensor,
+        mode: InputMode,
+        currents: Currents,
+        direct: bool,
+    ) -> Result<(Forward, Vec<DirectLayer>)> {
+        let mut direct_layers = Vec::new();
         let t = self.steps;
         let [c, h, w] = self.input_shape;
         // `x` holds the current layer's input with time folded into the batch, except for
@@ -437,14 +524,21 @@ impl Network {
                             _ => {
                                 let (wt, shift) = self.weight_transposed_and_shift(i)?;
                                 let shift = shift.ok_or_else(no_shift)?;
-                                linear_fire(
-                                    &x.flatten_from(1)?,
-                                    &wt,
-                                    &shift,
-                                    t,
-                                    &self.fire,
-                                    needs_grad,
-                                )?
+                                let x = x.flatten_from(1)?;
+                                if direct && self.plain_weight_norm(i).is_some() {
+                                    let (spikes, slot) = linear_fire_direct(
+                                        &x,
+                                        &wt.detach(),
+                                        &shift,
+                                        t,
+                                        &self.fire,
+                                        needs_grad,
+                                    )?;
+                                    direct_layers.push(DirectLayer { index: i, slot });
+                                    spikes
+                                } else {
+                                    linear_fire(&x, &wt, &shift, t, &self.fire, needs_grad)?
+                                }
                             }
                         };
                         layer_spikes.push(spikes.reshape((t, batch, ()))?);
@@ -480,12 +574,13 @@ impl Network {
             .last()
             .cloned()
             .ok_or_else(|| candle_core::Error::Msg("network has no layer of neurons".into()))?;
-        Ok(Forward {
+        let forward = Forward {
             out_spikes,
             out_currents,
             layer_spikes,
             layer_currents,
-        })
+        };
+        Ok((forward, direct_layers))
     }
 
     /// Input current of weighted layer `index` for input `x` (`[N, ...]`): `W_eff x + shift`.

@@ -74,11 +74,14 @@ impl AdamW {
         })
     }
 
-    /// One update at learning rate `lr` with the gradients in `grads`.
+    /// One update at learning rate `lr` with the gradients in `grads`, except that the
+    /// parameters named in `direct` take theirs from there (computed outside Candle's graph,
+    /// [`crate::network::Network::direct_gradients`]); `grads` must not have one for them.
     pub fn step(
         &mut self,
         params: &BTreeMap<String, Var>,
         grads: &GradStore,
+        direct: &BTreeMap<String, Vec<f32>>,
         lr: f64,
     ) -> Result<()> {
         self.step += 1;
@@ -86,15 +89,25 @@ impl AdamW {
         let bias1 = 1.0 - c.beta1.powi(self.step as i32);
         let bias2 = 1.0 - c.beta2.powi(self.step as i32);
         for (name, var) in params {
-            let Some(g) = grads.get(var.as_tensor()) else {
+            let from_graph = grads.get(var.as_tensor());
+            let from_direct = direct.get(name);
+            if from_graph.is_some() && from_direct.is_some() {
+                candle_core::bail!("parameter {name} has a gradient both in and outside the graph");
+            }
+            if from_graph.is_none() && from_direct.is_none() {
                 continue;
-            };
+            }
             let (Some(m), Some(v)) = (self.m.get(name), self.v.get(name)) else {
                 candle_core::bail!("optimiser has no state for parameter {name}");
             };
             let count = var.as_tensor().elem_count();
+            let g_len = match (from_graph, from_direct) {
+                (Some(g), _) => g.elem_count(),
+                (None, Some(g)) => g.len(),
+                (None, None) => 0,
+            };
             for (what, len) in [
-                ("gradient", g.elem_count()),
+                ("gradient", g_len),
                 ("first moment", m.elem_count()),
                 ("second moment", v.elem_count()),
             ] {
@@ -113,13 +126,18 @@ impl AdamW {
             };
             // The moments and the weights changed in place, in one pass (no copies in or
             // out, no parameter-sized buffer per tensor op).
-            with_data(g, "adamw", name, |g| {
+            let apply = |g: &[f32]| {
                 with_data_mut(m, "adamw", name, |m| {
                     with_data_mut(v, "adamw", name, |v| {
                         with_data_mut(var.as_tensor(), "adamw", name, |w| update.apply(m, v, w, g))
                     })
                 })
-            })????;
+            };
+            match (from_graph, from_direct) {
+                (Some(g), _) => with_data(g, "adamw", name, apply)????,
+                (None, Some(g)) => apply(g)???,
+                (None, None) => {}
+            }
         }
         Ok(())
     }
@@ -183,7 +201,7 @@ mod tests {
             ..AdamWConfig::default()
         };
         let mut opt = AdamW::new(cfg, &params).unwrap();
-        opt.step(&params, &grads, 0.1).unwrap();
+        opt.step(&params, &grads, &BTreeMap::new(), 0.1).unwrap();
         let after = w.as_tensor().to_vec1::<f32>().unwrap();
         assert!((after[0] - 0.9).abs() < 1e-6 && (after[1] + 2.1).abs() < 1e-6);
     }

@@ -496,7 +496,7 @@ pub(crate) fn train_step(
     } else {
         Currents::OutputOnly
     };
-    let out = net.forward_with(input, mode, currents)?;
+    let (out, direct) = net.forward_for_step(input, mode, currents)?;
     let mut loss = objective
         .loss
         .compute(&out.out_spikes, &out.out_currents, targets)?;
@@ -516,6 +516,7 @@ pub(crate) fn train_step(
         }
     }
     let grads = loss.backward()?;
-    optimizer.step(&net.params, &grads, lr)?;
+    let direct = net.direct_gradients(&direct)?;
+    optimizer.step(&net.params, &grads, &direct, lr)?;
     Ok((out, loss))
 }

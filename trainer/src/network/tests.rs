@@ -119,6 +119,53 @@ fn fused_hidden_layers_give_the_same_spikes_and_gradients() {
     }
 }
 
+/// The training step's forward, with the fused hidden linear layers' weights outside the
+/// graph, gives every parameter the gradient Candle's backward gives through the graph: the
+/// raw weights and scales from [`Network::direct_gradients`], the rest from the store, bit for
+/// bit; and the same output spikes.
+#[test]
+fn weights_outside_the_graph_get_the_graphs_gradients() {
+    for (seed, arch, shape) in [
+        (31u64, "48-40-30-10", [3, 4, 4]),
+        (32, "c6k3-a2-f20-10", [2, 8, 8]),
+    ] {
+        let t = 4;
+        let net = net(arch, shape, t, seed);
+        let mut rng = ChaCha8Rng::seed_from_u64(seed + 1);
+        let x = random_spikes(t, 7, shape.iter().product(), &mut rng);
+        let loss_of = |out: &Forward| {
+            let h = out.out_currents.cumsum(0).unwrap();
+            (out.out_spikes.sum_all().unwrap() + h.sqr().unwrap().sum_all().unwrap()).unwrap()
+        };
+        let values = |t: &Tensor| t.flatten_all().unwrap().to_vec1::<f32>().unwrap();
+        let reference = net
+            .forward_with(&x, InputMode::Spikes, Currents::OutputOnly)
+            .unwrap();
+        let graph = loss_of(&reference).backward().unwrap();
+        let (out, layers) = net
+            .forward_for_step(&x, InputMode::Spikes, Currents::OutputOnly)
+            .unwrap();
+        assert!(!layers.is_empty(), "{arch}: no layer ran outside the graph");
+        assert_eq!(values(&out.out_spikes), values(&reference.out_spikes));
+        let store = loss_of(&out).backward().unwrap();
+        let direct = net.direct_gradients(&layers).unwrap();
+        for (name, var) in &net.params {
+            let expected = values(graph.get(var.as_tensor()).expect("graph gradient"));
+            let got = match (direct.get(name), store.get(var.as_tensor())) {
+                (Some(g), None) => g.clone(),
+                (None, Some(g)) => values(g),
+                other => panic!(
+                    "{arch} {name}: gradients {:?}",
+                    (other.0.is_some(), other.1.is_some())
+                ),
+            };
+            assert_eq!(got, expected, "{arch} {name}");
+        }
+        // The slots are taken: asking again is an error, not a silent zero.
+        assert!(net.direct_gradients(&layers).is_err());
+    }
+}
+
 #[test]
 fn max_pooling_breaks_the_single_spike_property() {
     // Two inputs of one pooling window spiking at different steps make the pooled unit

@@ -12,7 +12,7 @@
 //! in too ([`conv_fire`] with a pool): its full-size spikes then live only inside the op, and neither
 //! they nor their gradient become Candle tensors (a zeroed buffer and an add each).
 
-use std::sync::{Mutex, PoisonError};
+use std::sync::{Arc, Mutex, PoisonError};
 
 use candle_core::{CpuStorage, CustomOp3, Layout, Result, Shape, Tensor};
 
@@ -45,6 +45,10 @@ struct LayerFire {
     input_grad: bool,
     /// Window and stride of the average pooling applied to the spikes; 1 for none.
     pool: usize,
+    /// Where the backward puts the weight gradient instead of handing it to Candle (whose
+    /// gradient store would zero a buffer and add it in), for a weight operand outside the
+    /// graph; see [`linear_fire_direct`].
+    weight_grad: Option<WeightGradSlot>,
     /// The currents `x * W + b` of the forward pass, kept for the backward (which recomputes
     /// them if they are gone).
     currents: Mutex<Option<Vec<f32>>>,
@@ -226,11 +230,14 @@ impl CustomOp3 for LayerFire {
         } else {
             None
         };
-        Ok((
-            gx,
-            Some(Tensor::from_vec(gw, w.shape(), w.device())?),
-            Some(Tensor::from_vec(gb, c, b.device())?),
-        ))
+        let gw = match &self.weight_grad {
+            Some(slot) => {
+                *slot.lock().unwrap_or_else(PoisonError::into_inner) = Some(gw);
+                None
+            }
+            None => Some(Tensor::from_vec(gw, w.shape(), w.device())?),
+        };
+        Ok((gx, gw, Some(Tensor::from_vec(gb, c, b.device())?)))
     }
 }
 
@@ -257,9 +264,42 @@ pub fn linear_fire(
         fire: *fire,
         input_grad,
         pool: 1,
+        weight_grad: None,
         currents: Mutex::new(None),
     };
     apply(x, wt, b, op)
+}
+
+/// Where [`linear_fire_direct`]'s backward leaves the weight gradient `dW^T` (`[K, M]`, the
+/// weight operand's layout).
+pub type WeightGradSlot = Arc<Mutex<Option<Vec<f32>>>>;
+
+/// [`linear_fire`] with the weights outside Candle's graph: `wt` must not track a gradient
+/// (detach it), and the backward leaves `dW^T` in the returned slot instead, for the caller to
+/// take on to the parameters the weights came from (the weight norm's backward, then the
+/// optimiser), without a gradient tensor of their size in Candle's store.
+pub fn linear_fire_direct(
+    x: &Tensor,
+    wt: &Tensor,
+    b: &Tensor,
+    steps: usize,
+    fire: &FireConfig,
+    input_grad: bool,
+) -> Result<(Tensor, WeightGradSlot)> {
+    if wt.track_op() {
+        candle_core::bail!("layer: direct weights must be outside the graph (detached)");
+    }
+    let slot = WeightGradSlot::default();
+    let op = LayerFire {
+        product: Product::Linear,
+        steps,
+        fire: *fire,
+        input_grad,
+        pool: 1,
+        weight_grad: Some(slot.clone()),
+        currents: Mutex::new(None),
+    };
+    Ok((apply(x, wt, b, op)?, slot))
 }
 
 /// Spikes `[T * B, O, Ho, Wo]` of a convolutional layer fed `x` (`[T * B, C, H, W]`, mostly
@@ -284,6 +324,7 @@ pub fn conv_fire(
         fire: *fire,
         input_grad,
         pool,
+        weight_grad: None,
         currents: Mutex::new(None),
     };
     apply(x, w, b, op)
@@ -372,6 +413,7 @@ mod tests {
                 fire,
                 input_grad: true,
                 pool: 1,
+                weight_grad: None,
                 currents: Mutex::new(None),
             };
             let g = (Tensor::ones((n, m), candle_core::DType::F32, &dev).unwrap() * &weights_out)
@@ -449,6 +491,7 @@ mod tests {
                     fire,
                     input_grad: true,
                     pool: 1,
+                    weight_grad: None,
                     currents: Mutex::new(None),
                 };
                 let (gx, gw, gb) = op
@@ -563,5 +606,13 @@ mod tests {
         let b = Tensor::zeros(2, candle_core::DType::F32, &dev).unwrap();
         let err = linear_fire(&x, &w, &b, 4, &fire, false).unwrap_err();
         assert!(err.to_string().contains("3 neurons but a shift"), "{err}");
+        // Weights that track a gradient cannot leave it in a slot instead.
+        let tracked = Var::from_tensor(&w).unwrap();
+        let b = Tensor::zeros(3, candle_core::DType::F32, &dev).unwrap();
+        let err = linear_fire_direct(&x, tracked.as_tensor(), &b, 4, &fire, false).unwrap_err();
+        assert!(
+            err.to_string().contains("must be outside the graph"),
+            "{err}"
+        );
     }
 }
