@@ -421,7 +421,7 @@ impl Network {
         mode: InputMode,
         currents: Currents,
     ) -> Result<Forward> {
-        Ok(self.forward_impl(input, mode, currents, false)?.0)
+        Ok(self.forward_impl(input, mode, currents, None)?.0)
     }
 
     /// [`Network::forward_with`] for a training step: a fused hidden linear layer with a plain
@@ -429,13 +429,42 @@ impl Network {
     /// slot ([`DirectLayer`]) instead of Candle's gradient store; [`Network::direct_gradients`]
     /// turns those into the gradients of the raw weights and scales, which Candle's store then
     /// lacks. Spikes and the other gradients are the same.
+    ///
+    /// `shared` holds such layers' `W^T` by layer index ([`Network::step_weights`]), computed
+    /// once for the parts of a batch that run on their own; a layer not in it computes its own.
     pub fn forward_for_step(
         &self,
         input: &Tensor,
         mode: InputMode,
         currents: Currents,
+        shared: &BTreeMap<usize, Tensor>,
     ) -> Result<(Forward, Vec<DirectLayer>)> {
-        self.forward_impl(input, mode, currents, true)
+        self.forward_impl(input, mode, currents, Some(shared))
+    }
+
+    /// The `W^T` (outside the graph) of every layer [`Network::forward_for_step`] runs with its
+    /// weights outside the graph, by layer index, for `mode` and `currents`.
+    pub fn step_weights(
+        &self,
+        mode: InputMode,
+        currents: Currents,
+    ) -> Result<BTreeMap<usize, Tensor>> {
+        let mut out = BTreeMap::new();
+        let output_layer = self.layers.iter().rposition(|l| fan_in(l).is_some());
+        let first = self.layers.iter().position(|l| fan_in(l).is_some());
+        for (i, layer) in self.layers.iter().enumerate() {
+            let sparse_input = mode == InputMode::Spikes || Some(i) != first;
+            if matches!(layer, LayerSpec::Linear { .. })
+                && sparse_input
+                && currents == Currents::OutputOnly
+                && Some(i) != output_layer
+                && self.params.contains_key(&format!("layers.{i}.shift"))
+                && self.plain_weight_norm(i).is_some()
+            {
+                out.insert(i, self.weight_transposed_and_shift(i)?.0.detach());
+            }
+        }
+        Ok(out)
     }
 
     fn forward_impl(
@@ -443,8 +472,9 @@ impl Network {
         input: &Tensor,
         mode: InputMode,
         currents: Currents,
-        direct: bool,
+        shared: Option<&BTreeMap<usize, Tensor>>,
     ) -> Result<(Forward, Vec<DirectLayer>)> {
+        let direct = shared.is_some();
         let mut direct_layers = Vec::new();
         let t = self.steps;
         let [c, h, w] = self.input_shape;
@@ -522,9 +552,17 @@ impl Network {
                                 )?
                             }
                             _ => {
-                                let (wt, shift) = self.weight_transposed_and_shift(i)?;
-                                let shift = shift.ok_or_else(no_shift)?;
                                 let x = x.flatten_from(1)?;
+                                let (wt, shift) = match shared.and_then(|s| s.get(&i)) {
+                                    Some(wt) => (
+                                        wt.clone(),
+                                        self.params
+                                            .get(&format!("layers.{i}.shift"))
+                                            .map(|v| v.as_tensor().clone()),
+                                    ),
+                                    None => self.weight_transposed_and_shift(i)?,
+                                };
+                                let shift = shift.ok_or_else(no_shift)?;
                                 if direct && self.plain_weight_norm(i).is_some() {
                                     let (spikes, slot) = linear_fire_direct(
                                         &x,

@@ -8,9 +8,10 @@
 //! the resumed run is bit-identical to an uninterrupted one (on one thread; several threads may
 //! sum in another order inside the matrix products).
 
+use std::collections::BTreeMap;
 use std::time::Instant;
 
-use candle_core::{Device, Tensor};
+use candle_core::{Device, Tensor, backprop::GradStore};
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 
@@ -23,7 +24,8 @@ use crate::evaluate::{Evaluation, LayerFiring, decisions_of, evaluate, firing_st
 use crate::export::export_model;
 use crate::input::{self, batch_input, images_input};
 use crate::log::{self, EpochRecord, LogError};
-use crate::network::{Currents, Forward, InputMode, Network};
+use crate::network::{Currents, DirectLayer, Forward, InputMode, Network};
+use crate::ops::layer_fire::WeightGradSlot;
 use crate::optim::{AdamW, cosine_lr};
 use crate::paths::RunPaths;
 use crate::progress::Progress;
@@ -478,8 +480,8 @@ pub(crate) struct Objective<'a> {
     pub sparsity: &'a Sparsity,
 }
 
-/// One optimisation step on a batch: forward, loss, backward, AdamW update at rate `lr`.
-/// Returns the forward pass (for accuracy) and the loss before the update.
+/// One optimisation step on a batch: forward, loss, backward ([`step_gradients`]), AdamW
+/// update at rate `lr`. Returns the forward pass (for accuracy) and the loss before the update.
 pub(crate) fn train_step(
     net: &Network,
     objective: &Objective<'_>,
@@ -489,6 +491,36 @@ pub(crate) fn train_step(
     targets: &Tensor,
     lr: f64,
 ) -> Result<(Forward, Tensor), TrainError> {
+    let step = step_gradients(net, objective, input, mode, targets)?;
+    optimizer.step(&net.params, &step.graph, &step.direct, lr)?;
+    Ok((step.out, step.loss))
+}
+
+/// A batch's forward pass, loss and gradients: those in Candle's store (`graph`) and those
+/// computed outside it (`direct`, by parameter name); a parameter has one or the other.
+pub(crate) struct StepGradients {
+    /// The forward pass (output spikes and currents).
+    pub out: Forward,
+    /// The batch's loss.
+    pub loss: Tensor,
+    /// Gradients from Candle's backward.
+    pub graph: GradStore,
+    /// Gradients computed outside Candle's graph.
+    pub direct: BTreeMap<String, Vec<f32>>,
+}
+
+/// The forward pass, loss and gradients of a batch. The batch runs as two halves at once,
+/// one per thread (each half's ops still share the pool), their losses weighed by their share
+/// of the batch so that their gradients add up to the batch's; the halves are the same on any
+/// thread count, so one thread gives the same bits as two would in order. A sparse-firing
+/// term, which reads the whole batch's firing, keeps the batch whole.
+pub(crate) fn step_gradients(
+    net: &Network,
+    objective: &Objective<'_>,
+    input: &Tensor,
+    mode: InputMode,
+    targets: &Tensor,
+) -> Result<StepGradients, TrainError> {
     // The hidden layers' currents join the graph only when the sparse-firing term reads them.
     let active = objective.sparsity.is_active();
     let currents = if active {
@@ -496,27 +528,186 @@ pub(crate) fn train_step(
     } else {
         Currents::OutputOnly
     };
-    let (out, direct) = net.forward_for_step(input, mode, currents)?;
-    let mut loss = objective
-        .loss
-        .compute(&out.out_spikes, &out.out_currents, targets)?;
-    if active {
-        let hidden = out
-            .layer_currents
-            .iter()
-            .cloned()
-            .collect::<Option<Vec<Tensor>>>()
-            .ok_or_else(|| candle_core::Error::Msg("a layer's currents were not kept".into()))?;
-        if let Some(term) =
-            objective
-                .sparsity
-                .term(&out.layer_spikes, &hidden, net.fire.threshold)?
-        {
-            loss = (loss + term)?;
+    let shared = net.step_weights(mode, currents)?;
+    let batch = targets.dim(0)?;
+    let batch_dim = match mode {
+        InputMode::Spikes => 1,
+        InputMode::Direct => 0,
+    };
+    // The forward and backward of samples `start..start + len`, its loss weighed by its share
+    // of the batch (so the parts' gradients add up to the batch's).
+    let part = |start: usize, len: usize| -> Result<Part, TrainError> {
+        let (input, targets) = if len == batch {
+            (input.clone(), targets.clone())
+        } else {
+            (
+                input.narrow(batch_dim, start, len)?.contiguous()?,
+                targets.narrow(0, start, len)?,
+            )
+        };
+        let (out, direct) = net.forward_for_step(&input, mode, currents, &shared)?;
+        let mut loss = objective
+            .loss
+            .compute(&out.out_spikes, &out.out_currents, &targets)?;
+        if active {
+            let hidden = out
+                .layer_currents
+                .iter()
+                .cloned()
+                .collect::<Option<Vec<Tensor>>>()
+                .ok_or_else(|| {
+                    candle_core::Error::Msg("a layer's currents were not kept".into())
+                })?;
+            if let Some(term) =
+                objective
+                    .sparsity
+                    .term(&out.layer_spikes, &hidden, net.fire.threshold)?
+            {
+                loss = (loss + term)?;
+            }
+        }
+        if len != batch {
+            loss = (loss * (len as f64 / batch as f64))?;
+        }
+        let grads = loss.backward()?;
+        Ok(Part {
+            out,
+            loss,
+            grads,
+            direct,
+        })
+    };
+    if active || batch < 2 {
+        let Part {
+            out,
+            loss,
+            grads,
+            direct,
+        } = part(0, batch)?;
+        return Ok(StepGradients {
+            out,
+            loss,
+            graph: grads,
+            direct: net.direct_gradients(&direct)?,
+        });
+    }
+    let half = batch / 2;
+    let (a, b) = rayon::join(|| part(0, half), || part(half, batch - half));
+    let (a, b) = (a?, b?);
+    // dW^T of the two halves added, then one weight-norm backward.
+    let mut direct = Vec::new();
+    for (da, db) in a.direct.iter().zip(&b.direct) {
+        let take = |slot: &WeightGradSlot| {
+            slot.lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner)
+                .take()
+                .ok_or_else(|| {
+                    candle_core::Error::Msg(format!("layer {}: no weight gradient left", da.index))
+                })
+        };
+        let mut sum = take(&da.slot)?;
+        for (s, v) in sum.iter_mut().zip(take(&db.slot)?) {
+            *s += v;
+        }
+        direct.push(DirectLayer {
+            index: da.index,
+            slot: std::sync::Arc::new(std::sync::Mutex::new(Some(sum))),
+        });
+    }
+    let mut grads = net.direct_gradients(&direct)?;
+    for (name, var) in &net.params {
+        let (ga, gb) = (a.grads.get(var.as_tensor()), b.grads.get(var.as_tensor()));
+        let sum = match (ga, gb) {
+            (Some(ga), Some(gb)) => (ga + gb)?,
+            (Some(g), None) | (None, Some(g)) => g.clone(),
+            (None, None) => continue,
+        };
+        grads.insert(name.clone(), sum.flatten_all()?.to_vec1::<f32>()?);
+    }
+    let out = Forward {
+        out_spikes: Tensor::cat(&[&a.out.out_spikes, &b.out.out_spikes], 1)?,
+        out_currents: Tensor::cat(&[&a.out.out_currents, &b.out.out_currents], 1)?,
+        layer_spikes: Vec::new(),
+        layer_currents: Vec::new(),
+    };
+    Ok(StepGradients {
+        out,
+        loss: (a.loss + b.loss)?,
+        graph: GradStore::default(),
+        direct: grads,
+    })
+}
+
+/// One part of a batch's training step: its forward, its weighted loss, and its gradients
+/// (Candle's, and the `dW^T` its direct layers left).
+struct Part {
+    out: Forward,
+    loss: Tensor,
+    grads: GradStore,
+    direct: Vec<DirectLayer>,
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::expect_used)]
+    use super::*;
+    use rand::Rng;
+
+    /// The two halves' gradients add up to the whole batch's through Candle's graph (within
+    /// rounding: the sums run in another order), for every parameter of an MLP and a CNN,
+    /// and the halves' output spikes are the batch's, bit for bit.
+    #[test]
+    fn the_halves_gradients_add_up_to_the_whole_batchs() {
+        for arch in ["784-24-16-10", "c4k3-a2-f12-10"] {
+            let config = TrainConfig::recipe("mnist", "fixtures/mnist".into(), arch);
+            let net = build_network_for(&config, [1, 28, 28]).unwrap();
+            let loss = config.loss();
+            let objective = Objective {
+                loss: &loss,
+                sparsity: &config.sparsity,
+            };
+            let (t, b) = (config.steps, 6);
+            let mut rng = ChaCha8Rng::seed_from_u64(3);
+            let spikes: Vec<f32> = (0..t * b * 784)
+                .map(|_| if rng.gen_bool(0.1) { 1.0 } else { 0.0 })
+                .collect();
+            let input = Tensor::from_vec(spikes, (t, b, 784), &Device::Cpu).unwrap();
+            let labels: Vec<u32> = (0..b).map(|_| rng.gen_range(0..10)).collect();
+            let targets = Tensor::from_vec(labels, b, &Device::Cpu).unwrap();
+            let step =
+                step_gradients(&net, &objective, &input, InputMode::Spikes, &targets).unwrap();
+            let whole = net
+                .forward_with(&input, InputMode::Spikes, Currents::All)
+                .unwrap();
+            let values = |t: &Tensor| t.flatten_all().unwrap().to_vec1::<f32>().unwrap();
+            assert_eq!(values(&step.out.out_spikes), values(&whole.out_spikes));
+            let full = loss
+                .compute(&whole.out_spikes, &whole.out_currents, &targets)
+                .unwrap();
+            let close = |a: f32, b: f32| (a - b).abs() <= 1e-5 * (1.0 + b.abs());
+            let l = (
+                step.loss.to_scalar::<f32>().unwrap(),
+                full.to_scalar::<f32>().unwrap(),
+            );
+            assert!(close(l.0, l.1), "{arch}: loss {l:?}");
+            let grads = full.backward().unwrap();
+            let mut nonzero = 0;
+            for (name, var) in &net.params {
+                let expected = values(grads.get(var.as_tensor()).expect("graph gradient"));
+                let got = match step.direct.get(name) {
+                    Some(g) => g.clone(),
+                    None => values(step.graph.get(var.as_tensor()).expect("a gradient")),
+                };
+                assert_eq!(got.len(), expected.len(), "{arch} {name}");
+                for (a, b) in got.iter().zip(&expected) {
+                    assert!(close(*a, *b), "{arch} {name}: {a} vs {b}");
+                }
+                nonzero += expected.iter().filter(|v| **v != 0.0).count();
+            }
+            assert!(
+                nonzero > 0,
+                "{arch}: every gradient is zero, the test proves nothing"
+            );
         }
     }
-    let grads = loss.backward()?;
-    let direct = net.direct_gradients(&direct)?;
-    optimizer.step(&net.params, &grads, &direct, lr)?;
-    Ok((out, loss))
 }

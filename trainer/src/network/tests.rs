@@ -142,27 +142,34 @@ fn weights_outside_the_graph_get_the_graphs_gradients() {
             .forward_with(&x, InputMode::Spikes, Currents::OutputOnly)
             .unwrap();
         let graph = loss_of(&reference).backward().unwrap();
-        let (out, layers) = net
-            .forward_for_step(&x, InputMode::Spikes, Currents::OutputOnly)
+        // Each layer's W^T computed by the forward itself, or once beforehand and shared.
+        let shared = net
+            .step_weights(InputMode::Spikes, Currents::OutputOnly)
             .unwrap();
-        assert!(!layers.is_empty(), "{arch}: no layer ran outside the graph");
-        assert_eq!(values(&out.out_spikes), values(&reference.out_spikes));
-        let store = loss_of(&out).backward().unwrap();
-        let direct = net.direct_gradients(&layers).unwrap();
-        for (name, var) in &net.params {
-            let expected = values(graph.get(var.as_tensor()).expect("graph gradient"));
-            let got = match (direct.get(name), store.get(var.as_tensor())) {
-                (Some(g), None) => g.clone(),
-                (None, Some(g)) => values(g),
-                other => panic!(
-                    "{arch} {name}: gradients {:?}",
-                    (other.0.is_some(), other.1.is_some())
-                ),
-            };
-            assert_eq!(got, expected, "{arch} {name}");
+        assert!(!shared.is_empty(), "{arch}: no shared weights");
+        for weights in [BTreeMap::new(), shared] {
+            let (out, layers) = net
+                .forward_for_step(&x, InputMode::Spikes, Currents::OutputOnly, &weights)
+                .unwrap();
+            assert!(!layers.is_empty(), "{arch}: no layer ran outside the graph");
+            assert_eq!(values(&out.out_spikes), values(&reference.out_spikes));
+            let store = loss_of(&out).backward().unwrap();
+            let direct = net.direct_gradients(&layers).unwrap();
+            for (name, var) in &net.params {
+                let expected = values(graph.get(var.as_tensor()).expect("graph gradient"));
+                let got = match (direct.get(name), store.get(var.as_tensor())) {
+                    (Some(g), None) => g.clone(),
+                    (None, Some(g)) => values(g),
+                    other => panic!(
+                        "{arch} {name}: gradients {:?}",
+                        (other.0.is_some(), other.1.is_some())
+                    ),
+                };
+                assert_eq!(got, expected, "{arch} {name}");
+            }
+            // The slots are taken: asking again is an error, not a silent zero.
+            assert!(net.direct_gradients(&layers).is_err());
         }
-        // The slots are taken: asking again is an error, not a silent zero.
-        assert!(net.direct_gradients(&layers).is_err());
     }
 }
 
