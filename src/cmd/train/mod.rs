@@ -142,8 +142,8 @@ pub struct TrainArgs {
     #[arg(long)]
     test_limit: Option<usize>,
     /// Hold out the last N training images (after --train-limit) as a validation split: each
-    /// epoch is scored on it, and the model of the best-scoring epoch is written beside
-    /// --out as X.best.safetensors [default: 0, none].
+    /// epoch is scored on it, and the model of the best-scoring epoch is written next to the
+    /// model X.safetensors as X.best.safetensors [default: 0, none].
     #[arg(long, value_name = "N")]
     validation: Option<usize>,
     /// Model file to write; the checkpoint, log and curves go beside it
