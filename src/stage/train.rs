@@ -10,7 +10,7 @@ use ttfs_compiler::model::Model;
 use ttfs_runtime::atomic::write_atomic;
 use ttfs_trainer::{
     EpochRecord, LayerFiring, ObserverError, Progress, RunPaths, TrainConfig, TrainOutcome,
-    train_from,
+    best_validation, train_from,
 };
 
 use crate::paths::side_file;
@@ -125,16 +125,9 @@ pub fn train_model(job: TrainJob) -> anyhow::Result<TrainOutcome> {
         );
     }
     println!("model      {}", outcome.paths.model.display());
-    // The first epoch of the best validation score, the one the best model holds.
-    let best = outcome
-        .records
-        .iter()
-        .filter_map(|r| r.validation_accuracy.map(|v| (r.epoch, v)))
-        .fold(None, |best: Option<(u32, f64)>, (e, v)| match best {
-            Some((_, b)) if b >= v => best,
-            _ => Some((e, v)),
-        });
-    if let Some((epoch, score)) = best {
+    if let Some((epoch, Some(score))) =
+        best_validation(&outcome.records).map(|r| (r.epoch, r.validation_accuracy))
+    {
         println!(
             "best       {} (epoch {epoch}: {:.2}% on the validation split)",
             outcome.paths.best.display(),

@@ -51,7 +51,7 @@ pub use evaluate::{Evaluation, LayerFiring, decisions_of};
 pub use export::{ExportError, to_model};
 pub use init::Init;
 pub use input::{Encoding, images_input, spike_step};
-pub use log::{EpochRecord, LogError, append_jsonl};
+pub use log::{EpochRecord, LogError, append_jsonl, best_validation};
 pub use network::{InputMode, Network};
 pub use ops::neuron::{FireConfig, Surrogate};
 pub use optim::cosine_lr;

@@ -45,6 +45,18 @@ pub struct EpochRecord {
     pub wall_seconds: f64,
 }
 
+/// The epoch that scored best on the validation split (the first of equals), if any did: the
+/// one whose model `--validation` keeps.
+pub fn best_validation(records: &[EpochRecord]) -> Option<&EpochRecord> {
+    records
+        .iter()
+        .filter(|r| r.validation_accuracy.is_some())
+        .fold(None, |best: Option<&EpochRecord>, r| match best {
+            Some(b) if b.validation_accuracy >= r.validation_accuracy => Some(b),
+            _ => Some(r),
+        })
+}
+
 /// Reads a number that may have been written as `null` (a non-finite value) as NaN.
 fn null_as_nan<'de, D: Deserializer<'de>>(deserializer: D) -> Result<f64, D::Error> {
     Ok(Option::<f64>::deserialize(deserializer)?.unwrap_or(f64::NAN))
@@ -167,6 +179,23 @@ mod tests {
     use std::fs;
 
     use super::*;
+
+    #[test]
+    fn the_best_validation_epoch_is_the_first_of_the_highest() {
+        let scored = |epoch, v| EpochRecord {
+            validation_accuracy: v,
+            ..record(epoch, None)
+        };
+        assert!(best_validation(&[record(1, Some(0.5))]).is_none());
+        let runs = [
+            scored(1, Some(0.7)),
+            scored(2, Some(0.9)),
+            scored(3, None),
+            scored(4, Some(0.9)),
+            scored(5, Some(0.8)),
+        ];
+        assert_eq!(best_validation(&runs).map(|r| r.epoch), Some(2));
+    }
 
     fn record(epoch: u32, test_accuracy: Option<f64>) -> EpochRecord {
         EpochRecord {

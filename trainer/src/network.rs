@@ -81,6 +81,42 @@ pub struct DirectLayer {
     pub slot: WeightGradSlot,
 }
 
+impl DirectLayer {
+    /// Takes `dW^T` out of the slot; an error if the backward has not left one (or it was
+    /// taken already), never a silent zero.
+    pub fn take_gradient(&self) -> Result<Vec<f32>> {
+        self.slot
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .take()
+            .ok_or_else(|| {
+                candle_core::Error::Msg(format!("layer {}: no weight gradient left", self.index))
+            })
+    }
+
+    /// Adds `other`'s `dW^T` (the same layer's, from another part of the batch) into this
+    /// one's slot.
+    pub fn absorb(&self, other: &DirectLayer) -> Result<()> {
+        if other.index != self.index {
+            candle_core::bail!(
+                "layer {} cannot take layer {}'s gradient",
+                self.index,
+                other.index
+            );
+        }
+        let mut sum = self.take_gradient()?;
+        let more = other.take_gradient()?;
+        for (s, v) in sum.iter_mut().zip(&more) {
+            *s += v;
+        }
+        *self
+            .slot
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner) = Some(sum);
+        Ok(())
+    }
+}
+
 /// A TTFS spiking network: a layer list (the model format's) and its Candle parameters.
 pub struct Network {
     /// The layer list, as written into the model file.
@@ -228,16 +264,30 @@ impl Network {
         Ok((flat, shape, scale))
     }
 
+    /// The weight norm's `gamma` of a layer with `out` neurons: its scale, or ones without
+    /// the affine scale.
+    fn gamma(scale: Option<Tensor>, out: usize) -> Result<Tensor> {
+        match scale {
+            Some(s) => Ok(s),
+            None => Tensor::ones(out, DType::F32, &Device::Cpu),
+        }
+    }
+
+    /// Layer `index`'s shift, if it has one.
+    fn shift(&self, index: usize) -> Option<Tensor> {
+        self.params
+            .get(&format!("layers.{index}.shift"))
+            .map(|v| v.as_tensor().clone())
+    }
+
     /// The effective weight of layer `index`: weight normalisation and affine scale applied.
     pub fn effective_weight(&self, index: usize) -> Result<Tensor> {
         let (wn, _, _) = norm_options(&self.layers[index]);
         let (flat, shape, scale) = self.raw_weight(index)?;
         let out = shape.dims()[0];
         let flat = match (wn, scale) {
-            (Some(WeightNorm { gain, eps }), Some(s)) => weight_norm(&flat, &s, gain, eps)?,
-            (Some(WeightNorm { gain, eps }), None) => {
-                let ones = Tensor::ones(out, DType::F32, &Device::Cpu)?;
-                weight_norm(&flat, &ones, gain, eps)?
+            (Some(WeightNorm { gain, eps }), scale) => {
+                weight_norm(&flat, &Self::gamma(scale, out)?, gain, eps)?
             }
             (None, Some(s)) => flat.broadcast_mul(&s.unsqueeze(1)?)?,
             (None, None) => flat,
@@ -270,21 +320,11 @@ impl Network {
             let Some(WeightNorm { gain, eps }) = self.plain_weight_norm(index) else {
                 candle_core::bail!("layer {index} has no plain weight norm");
             };
-            let dwt = layer
-                .slot
-                .lock()
-                .unwrap_or_else(std::sync::PoisonError::into_inner)
-                .take()
-                .ok_or_else(|| {
-                    candle_core::Error::Msg(format!("layer {index}: no weight gradient left"))
-                })?;
+            let dwt = layer.take_gradient()?;
             let (flat, shape, scale) = self.raw_weight(index)?;
             let out_features = shape.dims()[0];
             let n = shape.elem_count() / out_features.max(1);
-            let scale = match &scale {
-                Some(s) => s.clone(),
-                None => Tensor::ones(out_features, DType::F32, &Device::Cpu)?,
-            };
+            let scale = Self::gamma(scale, out_features)?;
             let op = WeightNormOp {
                 gain,
                 eps,
@@ -313,15 +353,11 @@ impl Network {
             return Ok((w.t()?.contiguous()?, shift));
         };
         let (flat, shape, scale) = self.raw_weight(index)?;
-        let scale = match scale {
-            Some(s) => s,
-            None => Tensor::ones(shape.dims()[0], DType::F32, &Device::Cpu)?,
-        };
-        let shift = self
-            .params
-            .get(&format!("layers.{index}.shift"))
-            .map(|v| v.as_tensor().clone());
-        Ok((weight_norm_transposed(&flat, &scale, gain, eps)?, shift))
+        let gamma = Self::gamma(scale, shape.dims()[0])?;
+        Ok((
+            weight_norm_transposed(&flat, &gamma, gain, eps)?,
+            self.shift(index),
+        ))
     }
 
     /// The indices of the hidden-input layers: every weighted layer but the output one, the
@@ -349,10 +385,7 @@ impl Network {
         margin: Margin,
     ) -> Result<(Tensor, Option<Tensor>)> {
         let w = self.effective_weight(index)?;
-        let shift = self
-            .params
-            .get(&format!("layers.{index}.shift"))
-            .map(|v| v.as_tensor().clone());
+        let shift = self.shift(index);
         let Some(spec) = self.quantize else {
             return Ok((w, shift));
         };
@@ -450,21 +483,40 @@ impl Network {
         currents: Currents,
     ) -> Result<BTreeMap<usize, Tensor>> {
         let mut out = BTreeMap::new();
-        let output_layer = self.layers.iter().rposition(|l| fan_in(l).is_some());
-        let first = self.layers.iter().position(|l| fan_in(l).is_some());
-        for (i, layer) in self.layers.iter().enumerate() {
-            let sparse_input = mode == InputMode::Spikes || Some(i) != first;
-            if matches!(layer, LayerSpec::Linear { .. })
-                && sparse_input
-                && currents == Currents::OutputOnly
-                && Some(i) != output_layer
-                && self.params.contains_key(&format!("layers.{i}.shift"))
-                && self.plain_weight_norm(i).is_some()
-            {
+        for i in 0..self.layers.len() {
+            if self.runs_fused(i, self.layer_input(i, mode), currents) && self.runs_direct(i) {
                 out.insert(i, self.weight_transposed_and_shift(i)?.0.detach());
             }
         }
         Ok(out)
+    }
+
+    /// What weighted layer `index` is fed under `mode`: the first layer's dense pixels for
+    /// direct input, spikes (or pooled spikes) otherwise, with a gradient below the first.
+    fn layer_input(&self, index: usize, mode: InputMode) -> LayerInput {
+        let first = self.layers.iter().position(|l| fan_in(l).is_some()) == Some(index);
+        if first && mode == InputMode::Direct {
+            LayerInput::Dense
+        } else {
+            LayerInput::Sparse { needs_grad: !first }
+        }
+    }
+
+    /// Whether weighted layer `index`, fed `input`, runs as one fused op
+    /// ([`crate::ops::layer_fire`]): a hidden layer of spiking input with a shift, when no loss
+    /// term reads its currents.
+    fn runs_fused(&self, index: usize, input: LayerInput, currents: Currents) -> bool {
+        matches!(input, LayerInput::Sparse { .. })
+            && currents == Currents::OutputOnly
+            && self.params.contains_key(&format!("layers.{index}.shift"))
+            && self.layers.iter().rposition(|l| fan_in(l).is_some()) != Some(index)
+    }
+
+    /// Whether a fused layer `index` keeps its weights outside the graph in a training step
+    /// ([`Network::forward_for_step`]): a linear layer with a plain weight norm.
+    fn runs_direct(&self, index: usize) -> bool {
+        matches!(self.layers[index], LayerSpec::Linear { .. })
+            && self.plain_weight_norm(index).is_some()
     }
 
     fn forward_impl(
@@ -493,7 +545,6 @@ impl Network {
         let mut layer_spikes = Vec::new();
         let mut layer_currents = Vec::new();
         let mut last_currents = None;
-        let output_layer = self.layers.iter().rposition(|l| fan_in(l).is_some());
         // Set when a convolution ran fused with the average pooling that follows it.
         let mut pooled_already = false;
         for (i, layer) in self.layers.iter().enumerate() {
@@ -517,16 +568,9 @@ impl Network {
                 }
                 LayerSpec::Linear { .. } | LayerSpec::Conv2d { .. } => {
                     // Spikes (and pooled spikes) are sparse; direct input is dense.
-                    let first = layer_spikes.is_empty();
-                    let input = if first && !time_folded {
-                        LayerInput::Dense
-                    } else {
-                        LayerInput::Sparse { needs_grad: !first }
-                    };
-                    let has_shift = self.params.contains_key(&format!("layers.{i}.shift"));
-                    if let (LayerInput::Sparse { needs_grad }, true, Currents::OutputOnly) =
-                        (input, has_shift, currents)
-                        && Some(i) != output_layer
+                    let input = self.layer_input(i, mode);
+                    if let LayerInput::Sparse { needs_grad } = input
+                        && self.runs_fused(i, input, currents)
                     {
                         let no_shift =
                             || candle_core::Error::Msg(format!("layer {i} has no shift"));
@@ -554,16 +598,11 @@ impl Network {
                             _ => {
                                 let x = x.flatten_from(1)?;
                                 let (wt, shift) = match shared.and_then(|s| s.get(&i)) {
-                                    Some(wt) => (
-                                        wt.clone(),
-                                        self.params
-                                            .get(&format!("layers.{i}.shift"))
-                                            .map(|v| v.as_tensor().clone()),
-                                    ),
+                                    Some(wt) => (wt.clone(), self.shift(i)),
                                     None => self.weight_transposed_and_shift(i)?,
                                 };
                                 let shift = shift.ok_or_else(no_shift)?;
-                                if direct && self.plain_weight_norm(i).is_some() {
+                                if direct && self.runs_direct(i) {
                                     let (spikes, slot) = linear_fire_direct(
                                         &x,
                                         &wt.detach(),

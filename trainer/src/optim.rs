@@ -89,23 +89,18 @@ impl AdamW {
         let bias1 = 1.0 - c.beta1.powi(self.step as i32);
         let bias2 = 1.0 - c.beta2.powi(self.step as i32);
         for (name, var) in params {
-            let from_graph = grads.get(var.as_tensor());
-            let from_direct = direct.get(name);
-            if from_graph.is_some() && from_direct.is_some() {
-                candle_core::bail!("parameter {name} has a gradient both in and outside the graph");
-            }
-            if from_graph.is_none() && from_direct.is_none() {
-                continue;
-            }
+            let (gradient, g_len) = match (grads.get(var.as_tensor()), direct.get(name)) {
+                (Some(_), Some(_)) => candle_core::bail!(
+                    "parameter {name} has a gradient both in and outside the graph"
+                ),
+                (None, None) => continue,
+                (Some(g), None) => (Gradient::Graph(g), g.elem_count()),
+                (None, Some(g)) => (Gradient::Direct(g), g.len()),
+            };
             let (Some(m), Some(v)) = (self.m.get(name), self.v.get(name)) else {
                 candle_core::bail!("optimiser has no state for parameter {name}");
             };
             let count = var.as_tensor().elem_count();
-            let g_len = match (from_graph, from_direct) {
-                (Some(g), _) => g.elem_count(),
-                (None, Some(g)) => g.len(),
-                (None, None) => 0,
-            };
             for (what, len) in [
                 ("gradient", g_len),
                 ("first moment", m.elem_count()),
@@ -133,14 +128,21 @@ impl AdamW {
                     })
                 })
             };
-            match (from_graph, from_direct) {
-                (Some(g), _) => with_data(g, "adamw", name, apply)????,
-                (None, Some(g)) => apply(g)???,
-                (None, None) => {}
+            match gradient {
+                Gradient::Graph(g) => with_data(g, "adamw", name, apply)????,
+                Gradient::Direct(g) => apply(g)???,
             }
         }
         Ok(())
     }
+}
+
+/// Where a parameter's gradient comes from.
+enum Gradient<'a> {
+    /// Candle's backward, borrowed from its tensor.
+    Graph(&'a Tensor),
+    /// Computed outside Candle's graph.
+    Direct(&'a [f32]),
 }
 
 /// The scalars of one AdamW update, bias corrections folded in.

@@ -25,7 +25,6 @@ use crate::export::export_model;
 use crate::input::{self, batch_input, images_input};
 use crate::log::{self, EpochRecord, LogError};
 use crate::network::{Currents, DirectLayer, Forward, InputMode, Network};
-use crate::ops::layer_fire::WeightGradSlot;
 use crate::optim::{AdamW, cosine_lr};
 use crate::paths::RunPaths;
 use crate::progress::Progress;
@@ -191,11 +190,9 @@ pub fn train_from(
         };
         // The best epoch so far on the validation split (the first of equals) is written
         // beside the model, before the checkpoint that records its score.
+        let best = log::best_validation(&records).and_then(|r| r.validation_accuracy);
         if let Some(score) = validation
-            && records
-                .iter()
-                .filter_map(|r| r.validation_accuracy)
-                .all(|earlier| score > earlier)
+            && best.is_none_or(|earlier| score > earlier)
         {
             let at_epoch = TrainConfig {
                 epochs: record.epoch,
@@ -595,26 +592,16 @@ pub(crate) fn step_gradients(
     let (a, b) = rayon::join(|| part(0, half), || part(half, batch - half));
     let (a, b) = (a?, b?);
     // dW^T of the two halves added, then one weight-norm backward.
-    let mut direct = Vec::new();
-    for (da, db) in a.direct.iter().zip(&b.direct) {
-        let take = |slot: &WeightGradSlot| {
-            slot.lock()
-                .unwrap_or_else(std::sync::PoisonError::into_inner)
-                .take()
-                .ok_or_else(|| {
-                    candle_core::Error::Msg(format!("layer {}: no weight gradient left", da.index))
-                })
-        };
-        let mut sum = take(&da.slot)?;
-        for (s, v) in sum.iter_mut().zip(take(&db.slot)?) {
-            *s += v;
-        }
-        direct.push(DirectLayer {
-            index: da.index,
-            slot: std::sync::Arc::new(std::sync::Mutex::new(Some(sum))),
-        });
+    if a.direct.len() != b.direct.len() {
+        return Err(candle_core::Error::Msg(
+            "the halves ran different layers outside the graph".into(),
+        )
+        .into());
     }
-    let mut grads = net.direct_gradients(&direct)?;
+    for (da, db) in a.direct.iter().zip(&b.direct) {
+        da.absorb(db)?;
+    }
+    let mut grads = net.direct_gradients(&a.direct)?;
     for (name, var) in &net.params {
         let (ga, gb) = (a.grads.get(var.as_tensor()), b.grads.get(var.as_tensor()));
         let sum = match (ga, gb) {

@@ -427,18 +427,20 @@ mod tests {
         }
     }
 
-    /// The fused convolutional layer against sparse convolution, shift op and firing op
-    /// composed: the same spikes and gradients, bit for bit, kept currents or recomputed.
-    #[test]
-    fn conv_equals_the_composed_ops_bit_for_bit() {
-        let (steps, batch, c, h, wd, o) = (2, 5, 3, 9, 8, 6);
-        let n = steps * batch;
-        let mut rng = ChaCha8Rng::seed_from_u64(12);
+    /// A convolutional layer's operands to differentiate: input `[n, c, h, w]`, 30% of it
+    /// `value(rng)` and the rest zero, 3 x 3 kernels of `o` channels, and `o` shifts.
+    fn conv_operands(
+        seed: u64,
+        [n, c, h, wd]: [usize; 4],
+        o: usize,
+        value: impl Fn(&mut ChaCha8Rng) -> f32,
+    ) -> (Var, Var, Var) {
+        let mut rng = ChaCha8Rng::seed_from_u64(seed);
         let dev = Device::Cpu;
         let x: Vec<f32> = (0..n * c * h * wd)
             .map(|_| {
                 if rng.gen_bool(0.3) {
-                    f32::from(rng.gen_range(1u8..=4)) * 0.25
+                    value(&mut rng)
                 } else {
                     0.0
                 }
@@ -446,9 +448,22 @@ mod tests {
             .collect();
         let w: Vec<f32> = (0..o * c * 9).map(|_| rng.gen_range(-0.2..0.6)).collect();
         let b: Vec<f32> = (0..o).map(|_| rng.gen_range(-0.1..0.1)).collect();
-        let x = Var::from_tensor(&Tensor::from_vec(x, (n, c, h, wd), &dev).unwrap()).unwrap();
-        let w = Var::from_tensor(&Tensor::from_vec(w, (o, c, 3, 3), &dev).unwrap()).unwrap();
-        let b = Var::from_tensor(&Tensor::from_vec(b, o, &dev).unwrap()).unwrap();
+        (
+            Var::from_tensor(&Tensor::from_vec(x, (n, c, h, wd), &dev).unwrap()).unwrap(),
+            Var::from_tensor(&Tensor::from_vec(w, (o, c, 3, 3), &dev).unwrap()).unwrap(),
+            Var::from_tensor(&Tensor::from_vec(b, o, &dev).unwrap()).unwrap(),
+        )
+    }
+
+    /// The fused convolutional layer against sparse convolution, shift op and firing op
+    /// composed: the same spikes and gradients, bit for bit, kept currents or recomputed.
+    #[test]
+    fn conv_equals_the_composed_ops_bit_for_bit() {
+        let (steps, batch) = (2, 5);
+        // Pooled spikes: quarters.
+        let (x, w, b) = conv_operands(12, [steps * batch, 3, 9, 8], 6, |rng| {
+            f32::from(rng.gen_range(1u8..=4)) * 0.25
+        });
         for (stride, padding) in [(1, 1), (2, 0)] {
             for mask_grad in [true, false] {
                 let fire = FireConfig {
@@ -516,18 +531,9 @@ mod tests {
     /// gradient sum turns `-0` into `0` between the two composed ops).
     #[test]
     fn conv_with_pooling_equals_conv_then_pooling() {
-        let (steps, batch, c, h, wd, o) = (2, 4, 2, 10, 9, 5);
+        let (steps, batch, h, wd, o) = (2, 4, 10, 9, 5);
         let n = steps * batch;
-        let mut rng = ChaCha8Rng::seed_from_u64(13);
-        let dev = Device::Cpu;
-        let x: Vec<f32> = (0..n * c * h * wd)
-            .map(|_| if rng.gen_bool(0.3) { 1.0 } else { 0.0 })
-            .collect();
-        let w: Vec<f32> = (0..o * c * 9).map(|_| rng.gen_range(-0.2..0.6)).collect();
-        let b: Vec<f32> = (0..o).map(|_| rng.gen_range(-0.1..0.1)).collect();
-        let x = Var::from_tensor(&Tensor::from_vec(x, (n, c, h, wd), &dev).unwrap()).unwrap();
-        let w = Var::from_tensor(&Tensor::from_vec(w, (o, c, 3, 3), &dev).unwrap()).unwrap();
-        let b = Var::from_tensor(&Tensor::from_vec(b, o, &dev).unwrap()).unwrap();
+        let (x, w, b) = conv_operands(13, [n, 2, h, wd], o, |_| 1.0);
         let fire = FireConfig::default();
         let layer = |pool| {
             conv_fire(

@@ -327,17 +327,24 @@ mod tests {
         .unwrap()
     }
 
-    #[test]
-    fn fused_forward_and_gradients_equal_autodiff_of_the_formula() {
-        let mut rng = ChaCha8Rng::seed_from_u64(5);
-        let (m, n) = (6, 11);
+    /// Random raw weights `[m, n]` and gammas `[m]` to differentiate, and an upstream
+    /// gradient `[m, n]`.
+    fn operands(seed: u64, m: usize, n: usize) -> (Var, Var, Tensor) {
+        let mut rng = ChaCha8Rng::seed_from_u64(seed);
         let dev = Device::Cpu;
         let w: Vec<f32> = (0..m * n).map(|_| rng.gen_range(-1.0..1.0)).collect();
         let g: Vec<f32> = (0..m).map(|_| rng.gen_range(0.5..1.5)).collect();
-        let upstream: Vec<f32> = (0..m * n).map(|_| rng.gen_range(-1.0..1.0)).collect();
-        let w = Var::from_tensor(&Tensor::from_vec(w, (m, n), &dev).unwrap()).unwrap();
-        let g = Var::from_tensor(&Tensor::from_vec(g, m, &dev).unwrap()).unwrap();
-        let up = Tensor::from_vec(upstream, (m, n), &dev).unwrap();
+        let up: Vec<f32> = (0..m * n).map(|_| rng.gen_range(-1.0..1.0)).collect();
+        (
+            Var::from_tensor(&Tensor::from_vec(w, (m, n), &dev).unwrap()).unwrap(),
+            Var::from_tensor(&Tensor::from_vec(g, m, &dev).unwrap()).unwrap(),
+            Tensor::from_vec(up, (m, n), &dev).unwrap(),
+        )
+    }
+
+    #[test]
+    fn fused_forward_and_gradients_equal_autodiff_of_the_formula() {
+        let (w, g, up) = operands(5, 6, 11);
         let fused = weight_norm(w.as_tensor(), g.as_tensor(), 8.0, 1e-5).unwrap();
         let reference = unfused(w.as_tensor(), g.as_tensor(), 8.0, 1e-5);
         let vec = |t: &Tensor| t.flatten_all().unwrap().to_vec1::<f32>().unwrap();
@@ -371,15 +378,8 @@ mod tests {
     /// gradients, bit for bit, on shapes that leave a partial band both ways.
     #[test]
     fn transposed_op_equals_the_transpose_of_the_plain_one_bit_for_bit() {
-        let mut rng = ChaCha8Rng::seed_from_u64(9);
         let (m, n) = (37, 21);
-        let dev = Device::Cpu;
-        let w: Vec<f32> = (0..m * n).map(|_| rng.gen_range(-1.0..1.0)).collect();
-        let g: Vec<f32> = (0..m).map(|_| rng.gen_range(0.5..1.5)).collect();
-        let up: Vec<f32> = (0..m * n).map(|_| rng.gen_range(-1.0..1.0)).collect();
-        let w = Var::from_tensor(&Tensor::from_vec(w, (m, n), &dev).unwrap()).unwrap();
-        let g = Var::from_tensor(&Tensor::from_vec(g, m, &dev).unwrap()).unwrap();
-        let up = Tensor::from_vec(up, (m, n), &dev).unwrap();
+        let (w, g, up) = operands(9, m, n);
         let plain = weight_norm(w.as_tensor(), g.as_tensor(), 2.0, 1e-5).unwrap();
         let transposed = weight_norm_transposed(w.as_tensor(), g.as_tensor(), 2.0, 1e-5).unwrap();
         assert_eq!(transposed.dims(), [n, m]);
